@@ -1,0 +1,1 @@
+"""Thin adapters that hand HTTP bodies from each platform to the protocol core."""

@@ -1,0 +1,92 @@
+"""What a function sees while it handles a message: its address, caller, state and outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from statefun_faas.errors import ConfigurationError
+from statefun_faas.messages import EgressMessage, Message
+from statefun_faas.storage import AddressStorage, Cell
+
+
+@dataclass(repr=True, eq=True, order=False, frozen=True)
+class SdkAddress:
+    """The address of a function instance: ``typename`` is ``namespace/name``."""
+
+    namespace: str
+    name: str
+    id: str
+    typename: str
+
+
+@dataclass(frozen=True, slots=True)
+class DelayedMessage:
+    """A ``send_after`` (``message`` set) or a cancellation (``message`` None) in call order."""
+
+    delay_ms: int
+    message: Message | None
+    cancellation_token: str
+
+
+class Context:
+    """The context of one batch: shared by every message of the batch, in order."""
+
+    __slots__ = ("_address", "_storage", "caller", "cells", "delayed", "egress", "outgoing")
+
+    def __init__(self, address: SdkAddress, cells: dict[str, Cell]) -> None:
+        self._address = address
+        self.cells = cells
+        self._storage = AddressStorage(address.typename, cells)
+        #: the address of the sender, ``None`` when the message came from an ingress.
+        self.caller: SdkAddress | None = None
+        self.outgoing: list[Message] = []
+        self.delayed: list[DelayedMessage] = []
+        self.egress: list[EgressMessage] = []
+
+    @property
+    def address(self) -> SdkAddress:
+        """The address of the function being invoked."""
+        return self._address
+
+    @property
+    def storage(self) -> Any:
+        """The address-scoped state: ``context.storage.<state name>``."""
+        return self._storage
+
+    def send(self, message: Message) -> None:
+        """Send ``message`` to another function (or this one)."""
+        if not isinstance(message, Message):
+            raise TypeError(f"send() takes a Message (see message_builder), got {type(message).__name__}")
+        self.outgoing.append(message)
+
+    def send_after(self, duration: timedelta, message: Message, cancellation_token: str = "") -> None:
+        """Send ``message`` after ``duration``; a non-empty token lets it be cancelled."""
+        if not isinstance(message, Message):
+            raise TypeError(
+                f"send_after() takes a Message (see message_builder), got {type(message).__name__}"
+            )
+        if not isinstance(duration, timedelta):
+            raise TypeError(f"send_after() takes a datetime.timedelta, got {duration!r}")
+        if duration < timedelta(0):
+            raise ConfigurationError(f"send_after() delay must not be negative, got {duration}")
+        if cancellation_token is None:
+            cancellation_token = ""
+        self.delayed.append(
+            DelayedMessage(int(duration.total_seconds() * 1000.0), message, cancellation_token)
+        )
+
+    def cancel_delayed_message(self, cancellation_token: str) -> None:
+        """Cancel the delayed message sent with ``cancellation_token`` (best effort)."""
+        if not cancellation_token:
+            raise ConfigurationError(
+                "cancel_delayed_message() needs the non-empty token given to send_after()"
+            )
+        self.delayed.append(DelayedMessage(0, None, cancellation_token))
+
+    def send_egress(self, message: EgressMessage) -> None:
+        """Send a record to an egress (see kafka_egress_message, egress_message_builder)."""
+        if not isinstance(message, EgressMessage):
+            raise TypeError(f"send_egress() takes an EgressMessage, got {type(message).__name__}")
+        self.egress.append(message)

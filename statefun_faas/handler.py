@@ -1,0 +1,253 @@
+"""The protocol core: ToFunction bytes in, FromFunction bytes out."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from statefun_faas import _wire
+from statefun_faas.context import Context, DelayedMessage, SdkAddress
+from statefun_faas.errors import BadRequestError, FunctionInvocationError, StatefunFaasError
+from statefun_faas.functions import StatefulFunction, StatefulFunctions, ValueSpec
+from statefun_faas.messages import EgressMessage, Message
+from statefun_faas.storage import Cell, resolve
+from statefun_faas.types import split_typename
+
+_ExpireMode = _wire.FromFunction.ExpirationSpec.ExpireMode
+_MODIFY = _wire.FromFunction.PersistedValueMutation.MutationType.MODIFY
+_DELETE = _wire.FromFunction.PersistedValueMutation.MutationType.DELETE
+
+
+class RequestTrace:
+    """What a request was about, filled in while it is handled (for logs)."""
+
+    __slots__ = ("batch_size", "id", "typename")
+
+    def __init__(self) -> None:
+        self.typename = ""
+        self.id = ""
+        self.batch_size = 0
+
+
+class _Batch:
+    """One InvocationBatchRequest whose states are all present."""
+
+    __slots__ = ("context", "function", "invocations")
+
+    def __init__(self, function: StatefulFunction, context: Context, invocations: Any) -> None:
+        self.function = function
+        self.context = context
+        self.invocations = invocations
+
+    def messages(self) -> Iterator[Message]:
+        """The batch's messages in order, setting the context's caller before each."""
+        context = self.context
+        address = context.address
+        for invocation in self.invocations:
+            context.caller = _sdk_address(invocation.caller)
+            yield Message(address.typename, address.id, invocation.argument)
+
+    @contextmanager
+    def user_code(self) -> Iterator[None]:
+        """Wrap what the user's function raises, keeping our own errors as they are."""
+        try:
+            yield
+        except StatefunFaasError:
+            raise
+        except Exception as error:
+            address = self.context.address
+            raise FunctionInvocationError(address.typename, address.id, error) from error
+
+    def response(self) -> bytes:
+        return _invocation_result(self.context).SerializeToString()
+
+
+def _sdk_address(address: _wire.Address) -> SdkAddress | None:
+    namespace, name, id_ = address.namespace, address.type, address.id
+    if not namespace and not name and not id_:
+        return None
+    return SdkAddress(namespace, name, id_, f"{namespace}/{name}")
+
+
+def _set_target(target: _wire.Address, message: Message) -> None:
+    target.namespace, target.type = split_typename(message.target_typename, "target typename")
+    target.id = message.target_id
+
+
+def _invocation_result(context: Context) -> _wire.FromFunction:
+    from_function = _wire.FromFunction()
+    result = from_function.invocation_result
+    for message in context.outgoing:
+        outgoing = result.outgoing_messages.add()
+        _set_target(outgoing.target, message)
+        outgoing.argument.CopyFrom(message.typed_value)
+    for delayed in context.delayed:
+        _add_delayed(result.delayed_invocations.add(), delayed)
+    for egress in context.egress:
+        _add_egress(result.outgoing_egresses.add(), egress)
+    _add_mutations(result.state_mutations, context.cells)
+    return from_function
+
+
+def _add_delayed(outgoing: Any, delayed: DelayedMessage) -> None:
+    message = delayed.message
+    if message is None:
+        outgoing.cancellation_token = delayed.cancellation_token
+        outgoing.is_cancellation_request = True
+        return
+    _set_target(outgoing.target, message)
+    outgoing.delay_in_ms = delayed.delay_ms
+    outgoing.argument.CopyFrom(message.typed_value)
+    outgoing.cancellation_token = delayed.cancellation_token
+
+
+def _add_egress(outgoing: Any, egress: EgressMessage) -> None:
+    outgoing.egress_namespace, outgoing.egress_type = split_typename(egress.typename, "egress typename")
+    outgoing.argument.CopyFrom(egress.typed_value)
+
+
+def _add_mutations(mutations: Any, cells: dict[str, Cell]) -> None:
+    for name, cell in cells.items():
+        if not cell.dirty:
+            continue
+        mutation = mutations.add()
+        mutation.state_name = name
+        if cell.typed_value is None:
+            mutation.mutation_type = _DELETE
+        else:
+            mutation.mutation_type = _MODIFY
+            mutation.state_value.CopyFrom(cell.typed_value)
+
+
+def _incomplete_context(missing: list[ValueSpec]) -> bytes:
+    from_function = _wire.FromFunction()
+    missing_values = from_function.incomplete_invocation_context.missing_values
+    for spec in missing:
+        value = missing_values.add()
+        value.state_name = spec.name
+        value.type_typename = spec.type.typename
+        expiration = value.expiration_spec
+        expiration.SetInParent()  # present even for NONE, as the reference SDK sends it
+        if spec.after_call:
+            expiration.mode = _ExpireMode.AFTER_INVOKE
+            expiration.expire_after_millis = spec.duration
+        elif spec.after_write:
+            expiration.mode = _ExpireMode.AFTER_WRITE
+            expiration.expire_after_millis = spec.duration
+    return from_function.SerializeToString()
+
+
+class _OwnedLoop:
+    """An event loop closed when its owner (one thread's local storage) lets go of it."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class _ThreadLoop(threading.local):
+    """One event loop per thread, created on first use and closed when the thread ends."""
+
+    owned: _OwnedLoop | None = None
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        if self.owned is None:
+            self.owned = _OwnedLoop()
+        return self.owned.loop
+
+
+class RequestReplyHandler:
+    """Serves the functions of a :class:`StatefulFunctions` registry.
+
+    ``handle_sync`` runs synchronous functions with no event loop at all and async ones on
+    a loop kept per thread; it is safe to call from many threads at once.
+    ``handle_async`` works inside any running event loop.
+    """
+
+    __slots__ = ("_loops", "functions")
+
+    def __init__(self, functions: StatefulFunctions) -> None:
+        if functions is None:
+            raise ValueError("functions must be provided")
+        self.functions = functions
+        self._loops = _ThreadLoop()
+
+    def _open(
+        self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None
+    ) -> _Batch | bytes:
+        """Parse and resolve a request: a batch ready to run, or the final response bytes."""
+        if not isinstance(request_bytes, bytes | bytearray | memoryview):
+            raise BadRequestError(
+                f"the request body must be bytes, got {type(request_bytes).__name__}; "
+                f"pass the raw HTTP body, never decoded text"
+            )
+        try:
+            to_function = _wire.ToFunction.FromString(bytes(request_bytes))
+        except DecodeError as error:
+            raise BadRequestError(f"the request body is not a ToFunction protobuf message: {error}") from None
+        if not to_function.HasField("invocation"):
+            raise BadRequestError("the ToFunction message carries no invocation batch")
+        batch = to_function.invocation
+        address = _sdk_address(batch.target)
+        if address is None or not address.namespace or not address.name:
+            raise BadRequestError(f"the invocation batch has no usable target address: {batch.target!r}")
+        if trace is not None:
+            trace.typename, trace.id, trace.batch_size = address.typename, address.id, len(batch.invocations)
+        function = self.functions.for_typename(address.typename)
+        received = {state.state_name: state.state_value for state in batch.state}
+        resolved = resolve(function.specs, received)
+        if isinstance(resolved, list):
+            return _incomplete_context(resolved)
+        return _Batch(function, Context(address, resolved), batch.invocations)
+
+    def handle_sync(
+        self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None
+    ) -> bytes:
+        """Handle one request synchronously; see the class docstring."""
+        batch = self._open(request_bytes, trace)
+        if isinstance(batch, bytes):
+            return batch
+        if batch.function.is_async:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return self._loops.get().run_until_complete(self._run_async(batch))
+            raise RuntimeError(
+                f"function {batch.function.typename!r} is async and handle_sync() was called inside a "
+                f"running event loop: use 'await handler.handle_async(request)' there"
+            )
+        fun = batch.function.fun
+        context = batch.context
+        with batch.user_code():
+            for message in batch.messages():
+                fun(context, message)
+        return batch.response()
+
+    async def handle_async(
+        self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None
+    ) -> bytes:
+        """Handle one request inside the running event loop."""
+        batch = self._open(request_bytes, trace)
+        if isinstance(batch, bytes):
+            return batch
+        return await self._run_async(batch)
+
+    async def _run_async(self, batch: _Batch) -> bytes:
+        fun: Any = batch.function.fun
+        context = batch.context
+        with batch.user_code():
+            for message in batch.messages():
+                result = fun(context, message)
+                if batch.function.is_async:
+                    await result
+        return batch.response()

@@ -1,0 +1,232 @@
+"""Messages between functions, and records for egresses."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, TypeVar
+
+from statefun_faas import _wire
+from statefun_faas.errors import ConfigurationError
+from statefun_faas.types import (
+    BoolType,
+    DoubleType,
+    FloatType,
+    IntType,
+    LongType,
+    StringType,
+    Type,
+    split_typename,
+    to_typed_value,
+)
+
+T = TypeVar("T")
+
+KAFKA_PRODUCER_RECORD_TYPENAME = "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"
+KINESIS_EGRESS_RECORD_TYPENAME = "type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord"
+
+
+class Message:
+    """A message to or from a function: a target address and a typed value."""
+
+    __slots__ = ("target_id", "target_typename", "typed_value")
+
+    def __init__(self, target_typename: str, target_id: str, typed_value: _wire.TypedValue) -> None:
+        if not target_typename:
+            raise ConfigurationError("target_typename can not be missing")
+        if not target_id:
+            raise ConfigurationError("target_id can not be missing")
+        if typed_value is None:
+            raise ConfigurationError("typed_value can not be missing")
+        self.target_typename = target_typename
+        self.target_id = target_id
+        self.typed_value = typed_value
+
+    def is_type(self, tpe: Type[Any]) -> bool:
+        return bool(self.typed_value.typename == tpe.typename)
+
+    def as_type(self, tpe: Type[T]) -> T | None:
+        """Decode the value with ``tpe``; ``None`` when the message carries no value."""
+        typed_value = self.typed_value
+        if not typed_value.has_value:
+            return None
+        return tpe.serializer().deserialize(typed_value.value)
+
+    def value_typename(self) -> str:
+        return str(self.typed_value.typename)
+
+    def raw_value(self) -> bytes | None:
+        typed_value = self.typed_value
+        return bytes(typed_value.value) if typed_value.has_value else None
+
+    def is_bool(self) -> bool:
+        return self.is_type(BoolType)
+
+    def as_bool(self) -> bool | None:
+        return self.as_type(BoolType)
+
+    def is_int(self) -> bool:
+        return self.is_type(IntType)
+
+    def as_int(self) -> int | None:
+        return self.as_type(IntType)
+
+    def is_long(self) -> bool:
+        return self.is_type(LongType)
+
+    def as_long(self) -> int | None:
+        return self.as_type(LongType)
+
+    def is_float(self) -> bool:
+        return self.is_type(FloatType)
+
+    def as_float(self) -> float | None:
+        return self.as_type(FloatType)
+
+    def is_double(self) -> bool:
+        return self.is_type(DoubleType)
+
+    def as_double(self) -> float | None:
+        return self.as_type(DoubleType)
+
+    def is_string(self) -> bool:
+        return self.is_type(StringType)
+
+    def as_string(self) -> str | None:
+        return self.as_type(StringType)
+
+    def __repr__(self) -> str:
+        return (
+            f"Message(target={self.target_typename}/{self.target_id}, typename={self.typed_value.typename!r})"
+        )
+
+
+class EgressMessage:
+    """A record for the egress whose id (``namespace/name``) is ``typename``."""
+
+    __slots__ = ("typed_value", "typename")
+
+    def __init__(self, typename: str, typed_value: _wire.TypedValue) -> None:
+        split_typename(typename, "egress typename")
+        if typed_value is None:
+            raise ConfigurationError("typed_value can not be missing")
+        self.typename = typename
+        self.typed_value = typed_value
+
+    def value_typename(self) -> str:
+        return str(self.typed_value.typename)
+
+    def raw_value(self) -> bytes | None:
+        typed_value = self.typed_value
+        return bytes(typed_value.value) if typed_value.has_value else None
+
+
+_PRIMITIVE_KEYWORDS: dict[str, Type[Any]] = {
+    "int_value": IntType,
+    "float_value": FloatType,
+    "long_value": LongType,
+    "str_value": StringType,
+    "double_value": DoubleType,
+    "bool_value": BoolType,
+}
+
+_BUILDER_USAGE = (
+    "pass exactly one of "
+    + ", ".join(f"{k}=..." for k in _PRIMITIVE_KEYWORDS)
+    + ", or both value=... and value_type=..."
+)
+
+
+def _value_and_type(kwargs: dict[str, Any]) -> tuple[Any, Type[Any]]:
+    if set(kwargs) == {"value", "value_type"}:
+        value, value_type = kwargs["value"], kwargs["value_type"]
+    elif len(kwargs) == 1 and next(iter(kwargs)) in _PRIMITIVE_KEYWORDS:
+        keyword, value = next(iter(kwargs.items()))
+        value_type = _PRIMITIVE_KEYWORDS[keyword]
+    else:
+        raise TypeError(f"message_builder got {sorted(kwargs)}: {_BUILDER_USAGE}")
+    if value is None:
+        raise ConfigurationError("value can not be missing (None)")
+    if not isinstance(value_type, Type):
+        raise TypeError(f"value_type must be a statefun_faas Type, got {value_type!r}")
+    return value, value_type
+
+
+def message_builder(target_typename: str, target_id: str, **kwargs: Any) -> Message:
+    """Build a message for the function ``target_typename`` with id ``target_id``.
+
+    The value is given as one of ``int_value``, ``float_value``, ``long_value``,
+    ``str_value``, ``double_value``, ``bool_value``, or as ``value`` with ``value_type``.
+    """
+    split_typename(target_typename, "target typename")
+    value, value_type = _value_and_type(kwargs)
+    return Message(target_typename, target_id, to_typed_value(value_type, value))
+
+
+def egress_message_builder(target_typename: str, value: T, value_type: Type[T]) -> EgressMessage:
+    """Build a record for a generic egress (e.g. the playground egress)."""
+    if not target_typename:
+        raise ConfigurationError("target typename is missing")
+    if value is None:
+        raise ConfigurationError("value can not be missing (None)")
+    return EgressMessage(target_typename, to_typed_value(value_type, value))
+
+
+def _record_bytes(value: Any, value_type: Type[Any] | None, what: str) -> bytes:
+    if value_type is not None:
+        return value_type.serializer().serialize(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if what == "kafka" and isinstance(value, int):
+        return struct.pack(">i", value)  # Kafka's IntegerSerializer (bool too, as the reference does)
+    if what == "kafka" and isinstance(value, float):
+        return struct.pack(">d", value)  # Kafka's DoubleSerializer
+    kinds = "str, bytes, int or float" if what == "kafka" else "str or bytes"
+    raise TypeError(f"can not turn {type(value).__name__} into bytes: pass {kinds}, or give value_type")
+
+
+def _egress_record(typename: str, record_typename: str, record: Any) -> EgressMessage:
+    typed_value = _wire.TypedValue(typename=record_typename, has_value=True, value=record.SerializeToString())
+    return EgressMessage(typename, typed_value)
+
+
+def kafka_egress_message(
+    typename: str,
+    topic: str,
+    value: Any,
+    value_type: Type[Any] | None = None,
+    key: str | None = None,
+) -> EgressMessage:
+    """Build a record for a Kafka egress declared in module.yaml with id ``typename``."""
+    if not topic:
+        raise ConfigurationError("the destination Kafka topic is missing")
+    if value is None:
+        raise ConfigurationError("value can not be missing (None)")
+    record = _wire.KafkaProducerRecord(topic=topic, value_bytes=_record_bytes(value, value_type, "kafka"))
+    if key is not None:
+        record.key = key
+    return _egress_record(typename, KAFKA_PRODUCER_RECORD_TYPENAME, record)
+
+
+def kinesis_egress_message(
+    typename: str,
+    stream: str,
+    value: Any,
+    partition_key: str,
+    value_type: Type[Any] | None = None,
+    explicit_hash_key: str | None = None,
+) -> EgressMessage:
+    """Build a record for a Kinesis egress declared in module.yaml with id ``typename``."""
+    if not stream:
+        raise ConfigurationError("the destination Kinesis stream is missing")
+    if value is None:
+        raise ConfigurationError("value can not be missing (None)")
+    if not partition_key:
+        raise ConfigurationError("the partition key is missing; Kinesis requires a non-empty one")
+    record = _wire.KinesisEgressRecord(
+        stream=stream, value_bytes=_record_bytes(value, value_type, "kinesis"), partition_key=partition_key
+    )
+    if explicit_hash_key is not None:
+        record.explicit_hash_key = explicit_hash_key
+    return _egress_record(typename, KINESIS_EGRESS_RECORD_TYPENAME, record)

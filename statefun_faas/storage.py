@@ -1,0 +1,92 @@
+"""Address-scoped state: one cell per declared ValueSpec, reachable as attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from statefun_faas import _wire
+from statefun_faas.errors import ConfigurationError, StateTypeMismatchError
+from statefun_faas.types import Type, to_typed_value
+
+if TYPE_CHECKING:
+    from statefun_faas.functions import ValueSpec
+
+
+class Cell:
+    """The value of one state during a batch; ``dirty`` once written or deleted."""
+
+    __slots__ = ("dirty", "name", "type", "typed_value")
+
+    def __init__(self, name: str, value_type: Type[Any], typed_value: _wire.TypedValue | None) -> None:
+        self.name = name
+        self.type = value_type
+        self.typed_value = typed_value
+        self.dirty = False
+
+    def get(self) -> Any:
+        typed_value = self.typed_value
+        if typed_value is None or not typed_value.has_value:
+            return None
+        if typed_value.typename != self.type.typename:
+            raise StateTypeMismatchError(self.name, self.type.typename, typed_value.typename)
+        return self.type.serializer().deserialize(typed_value.value)
+
+    def set(self, value: Any) -> None:
+        if value is None:
+            raise ConfigurationError(
+                f"can not store None in state {self.name!r}; "
+                f"to delete it use: del context.storage.{self.name}"
+            )
+        self.typed_value = to_typed_value(self.type, value)
+        self.dirty = True
+
+    def delete(self) -> None:
+        self.typed_value = None
+        self.dirty = True
+
+
+class AddressStorage:
+    """``context.storage``: each declared state is an attribute; read, assign or ``del`` it."""
+
+    # Capitalised so that no (lower-case) state name can shadow them.
+    __slots__ = ("_Cells", "_Typename")
+
+    _Cells: dict[str, Cell]
+    _Typename: str
+
+    def __init__(self, typename: str, cells: dict[str, Cell]) -> None:
+        object.__setattr__(self, "_Cells", cells)
+        object.__setattr__(self, "_Typename", typename)
+
+    def _cell(self, name: str) -> Cell:
+        cell = self._Cells.get(name)
+        if cell is None:
+            declared = ", ".join(self._Cells) or "none"
+            raise AttributeError(
+                f"{name!r} is not a ValueSpec of function {self._Typename!r} (declared: {declared}); "
+                f"add ValueSpec({name!r}, ...) to its specs"
+            )
+        return cell
+
+    def __getattr__(self, name: str) -> Any:
+        return self._cell(name).get()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._cell(name).set(value)
+
+    def __delattr__(self, name: str) -> None:
+        self._cell(name).delete()
+
+    def __dir__(self) -> list[str]:
+        return list(self._Cells)
+
+
+def resolve(
+    specs: list[ValueSpec], received: Mapping[str, _wire.TypedValue]
+) -> list[ValueSpec] | dict[str, Cell]:
+    """The specs missing from ``received`` in declaration order, or one cell per spec when none is."""
+    missing = [spec for spec in specs if spec.name not in received]
+    if missing:
+        return missing
+    return {spec.name: Cell(spec.name, spec.type, received[spec.name]) for spec in specs}

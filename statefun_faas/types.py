@@ -1,0 +1,200 @@
+"""The StateFun cross-language type system: typenames plus serializers."""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+from statefun_faas import _wire
+from statefun_faas.errors import ConfigurationError
+
+T = TypeVar("T")
+
+PROTOBUF_NAMESPACE = "type.googleapis.com"
+
+
+def split_typename(typename: str, what: str = "typename") -> tuple[str, str]:
+    """Split ``namespace/name``; the StateFun runtime accepts exactly one ``/`` with text on both sides."""
+    if not isinstance(typename, str):
+        raise ConfigurationError(f"{what} must be a string of the form 'namespace/name', got {typename!r}")
+    namespace, slash, name = typename.partition("/")
+    if not slash or not namespace or not name or "/" in name:
+        raise ConfigurationError(
+            f"invalid {what} {typename!r}: it must be 'namespace/name' with exactly one '/' "
+            f"and text on both sides, e.g. 'com.example/greeter'"
+        )
+    return namespace, name
+
+
+class TypeSerializer(abc.ABC, Generic[T]):
+    """Turns values of one type into bytes and back."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def serialize(self, value: T) -> bytes:
+        """Return the bytes of ``value``."""
+
+    @abc.abstractmethod
+    def deserialize(self, byte: bytes) -> T:
+        """Return the value the bytes represent."""
+
+
+class Type(abc.ABC, Generic[T]):
+    """A StateFun value type: a typename and a serializer."""
+
+    __slots__ = ("typename",)
+
+    def __init__(self, typename: str) -> None:
+        if not typename:
+            raise ConfigurationError("typename can not be missing")
+        self.typename = typename
+
+    @abc.abstractmethod
+    def serializer(self) -> TypeSerializer[T]:
+        """Return the serializer of this type."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.typename!r})"
+
+
+class _CallableSerializer(TypeSerializer[T]):
+    __slots__ = ("_deserialize", "_serialize")
+
+    def __init__(self, serialize_fn: Callable[[T], bytes], deserialize_fn: Callable[[bytes], T]) -> None:
+        self._serialize = serialize_fn
+        self._deserialize = deserialize_fn
+
+    def serialize(self, value: T) -> bytes:
+        return self._serialize(value)
+
+    def deserialize(self, byte: bytes) -> T:
+        return self._deserialize(byte)
+
+
+class SimpleType(Type[T]):
+    """A type made of two functions; see :func:`simple_type`."""
+
+    __slots__ = ("_serializer",)
+
+    def __init__(
+        self, typename: str, serialize_fn: Callable[[T], bytes], deserialize_fn: Callable[[bytes], T]
+    ) -> None:
+        super().__init__(typename)
+        if not callable(serialize_fn):
+            raise ConfigurationError(
+                f"type {typename!r}: serialize_fn must be a function, got {serialize_fn!r}"
+            )
+        if not callable(deserialize_fn):
+            raise ConfigurationError(
+                f"type {typename!r}: deserialize_fn must be a function, got {deserialize_fn!r}"
+            )
+        self._serializer = _CallableSerializer(serialize_fn, deserialize_fn)
+
+    def serializer(self) -> TypeSerializer[T]:
+        return self._serializer
+
+
+def simple_type(
+    typename: str, serialize_fn: Callable[[T], bytes], deserialize_fn: Callable[[bytes], T]
+) -> Type[T]:
+    """Make a type from a serialize function and a deserialize function."""
+    return SimpleType(typename, serialize_fn, deserialize_fn)
+
+
+class _Wrapper(Protocol):
+    value: Any
+
+    def SerializeToString(self) -> bytes: ...  # noqa: N802 (protobuf's name)
+
+    def ParseFromString(self, data: bytes) -> int: ...  # noqa: N802 (protobuf's name)
+
+
+class _WrapperSerializer(TypeSerializer[T]):
+    __slots__ = ("_wrapper",)
+
+    def __init__(self, wrapper: Callable[..., _Wrapper]) -> None:
+        self._wrapper = wrapper
+
+    def serialize(self, value: T) -> bytes:
+        return self._wrapper(value=value).SerializeToString()
+
+    def deserialize(self, byte: bytes) -> T:
+        message = self._wrapper()
+        message.ParseFromString(byte)
+        value: T = message.value
+        return value
+
+
+class PrimitiveType(Type[T]):
+    """A built-in type whose bytes are a one-field protobuf wrapper message."""
+
+    __slots__ = ("_serializer",)
+
+    def __init__(self, typename: str, wrapper: Callable[..., _Wrapper]) -> None:
+        super().__init__(typename)
+        self._serializer: TypeSerializer[T] = _WrapperSerializer(wrapper)
+
+    def serializer(self) -> TypeSerializer[T]:
+        return self._serializer
+
+
+BoolType: Type[bool] = PrimitiveType("io.statefun.types/bool", _wire.BooleanWrapper)
+IntType: Type[int] = PrimitiveType("io.statefun.types/int", _wire.IntWrapper)
+FloatType: Type[float] = PrimitiveType("io.statefun.types/float", _wire.FloatWrapper)
+LongType: Type[int] = PrimitiveType("io.statefun.types/long", _wire.LongWrapper)
+DoubleType: Type[float] = PrimitiveType("io.statefun.types/double", _wire.DoubleWrapper)
+StringType: Type[str] = PrimitiveType("io.statefun.types/string", _wire.StringWrapper)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def make_json_type(typename: str) -> Type[Any]:
+    """Make a type whose bytes are the UTF-8 JSON text of the value."""
+    return simple_type(typename, _json_bytes, json.loads)
+
+
+class _ProtobufMessage(Protocol):
+    DESCRIPTOR: Any
+
+    def SerializeToString(self) -> bytes: ...  # noqa: N802 (protobuf's name)
+
+    def ParseFromString(self, data: bytes) -> int: ...  # noqa: N802 (protobuf's name)
+
+
+M = TypeVar("M", bound=_ProtobufMessage)
+
+
+def make_protobuf_type(cls: type[M], namespace: str | None = None) -> Type[M]:
+    """Make a type for a generated protobuf message class.
+
+    The typename is ``type.googleapis.com/<full message name>`` unless ``namespace`` is given.
+    """
+    if not cls:
+        raise ConfigurationError("the generated protobuf message class is missing")
+    name = cls.DESCRIPTOR.full_name
+    if not name:
+        raise ConfigurationError(f"can not find the protobuf full name of {cls!r}")
+
+    def parse(data: bytes) -> M:
+        message = cls()
+        message.ParseFromString(data)
+        return message
+
+    def serialize(message: M) -> bytes:
+        return message.SerializeToString()
+
+    return simple_type(f"{namespace or PROTOBUF_NAMESPACE}/{name}", serialize, parse)
+
+
+def to_typed_value(value_type: Type[T], value: T | None) -> _wire.TypedValue:
+    """Wrap a value as a TypedValue; ``None`` gives a TypedValue without a value."""
+    if value is None:
+        return _wire.TypedValue(typename=value_type.typename, has_value=False)
+    return _wire.TypedValue(
+        typename=value_type.typename, has_value=True, value=value_type.serializer().serialize(value)
+    )
