@@ -64,25 +64,19 @@ class Context:
     def send_after(self, duration: timedelta, message: Message, cancellation_token: str = "") -> None:
         """Send ``message`` after ``duration``; a non-empty token lets it be cancelled."""
         if not isinstance(message, Message):
-            raise TypeError(
-                f"send_after() takes a Message (see message_builder), got {type(message).__name__}"
-            )
+            raise TypeError(f"send_after() takes a Message (see message_builder), got {type(message).__name__}")
         if not isinstance(duration, timedelta):
             raise TypeError(f"send_after() takes a datetime.timedelta, got {duration!r}")
         if duration < timedelta(0):
             raise ConfigurationError(f"send_after() delay must not be negative, got {duration}")
         if cancellation_token is None:
             cancellation_token = ""
-        self.delayed.append(
-            DelayedMessage(int(duration.total_seconds() * 1000.0), message, cancellation_token)
-        )
+        self.delayed.append(DelayedMessage(int(duration.total_seconds() * 1000.0), message, cancellation_token))
 
     def cancel_delayed_message(self, cancellation_token: str) -> None:
         """Cancel the delayed message sent with ``cancellation_token`` (best effort)."""
         if not cancellation_token:
-            raise ConfigurationError(
-                "cancel_delayed_message() needs the non-empty token given to send_after()"
-            )
+            raise ConfigurationError("cancel_delayed_message() needs the non-empty token given to send_after()")
         self.delayed.append(DelayedMessage(0, None, cancellation_token))
 
     def send_egress(self, message: EgressMessage) -> None:

@@ -172,9 +172,7 @@ class Edge:
             return self.too_large(len(body))
         trace, started = RequestTrace(), time.perf_counter()
         try:
-            return self._log(
-                EdgeResponse(200, self.handler.handle_sync(body, trace), OCTET_STREAM), trace, started
-            )
+            return self._log(EdgeResponse(200, self.handler.handle_sync(body, trace), OCTET_STREAM), trace, started)
         except Exception as error:  # every failure becomes an answer; the process keeps serving
             return self._log(_failure(error), trace, started)
 
@@ -225,9 +223,7 @@ def _failure(error: Exception) -> EdgeResponse:
         return text(500, f"state type mismatch: {error}")
     if isinstance(error, FunctionInvocationError):
         logger.error("%s", error, exc_info=error.original)
-        return text(
-            500, f"function {error.typename} (id {error.function_id}) raised; see the function's logs"
-        )
+        return text(500, f"function {error.typename} (id {error.function_id}) raised; see the function's logs")
     logger.error("request failed: %s", error, exc_info=error)
     if isinstance(error, StatefunFaasError):
         return text(500, f"function error: {error}")

@@ -57,6 +57,4 @@ class FunctionInvocationError(StatefunFaasError):
         self.typename = typename
         self.function_id = function_id
         self.original = original
-        super().__init__(
-            f"function {typename!r} with id {function_id!r} raised {type(original).__name__}: {original}"
-        )
+        super().__init__(f"function {typename!r} with id {function_id!r} raised {type(original).__name__}: {original}")

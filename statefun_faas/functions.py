@@ -64,9 +64,7 @@ class ValueSpec:
             raise ConfigurationError(f"the type of state {name!r} must be a statefun_faas Type, got {type!r}")
         split_typename(type.typename, f"type of state {name!r}")
         if expire_after_call and expire_after_write:
-            raise ConfigurationError(
-                f"state {name!r}: give expire_after_call or expire_after_write, not both"
-            )
+            raise ConfigurationError(f"state {name!r}: give expire_after_call or expire_after_write, not both")
         self.name = name
         self.type = type
         self.after_call = bool(expire_after_call)
@@ -118,9 +116,7 @@ class StatefulFunctions:
     def __init__(self) -> None:
         self._functions: dict[str, StatefulFunction] = {}
 
-    def register(
-        self, typename: str, fun: FunctionCallable, specs: Iterable[ValueSpec] | None = None
-    ) -> None:
+    def register(self, typename: str, fun: FunctionCallable, specs: Iterable[ValueSpec] | None = None) -> None:
         """Register ``fun(context, message)`` as the function ``typename`` with its states."""
         if fun is None or not callable(fun):
             raise ConfigurationError(f"function {typename!r}: a callable is required, got {fun!r}")

@@ -182,9 +182,7 @@ class RequestReplyHandler:
         self.functions = functions
         self._loops = _ThreadLoop()
 
-    def _open(
-        self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None
-    ) -> _Batch | bytes:
+    def _open(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None) -> _Batch | bytes:
         """Parse and resolve a request: a batch ready to run, or the final response bytes."""
         if not isinstance(request_bytes, bytes | bytearray | memoryview):
             raise BadRequestError(
@@ -210,9 +208,7 @@ class RequestReplyHandler:
             return _incomplete_context(resolved)
         return _Batch(function, Context(address, resolved), batch.invocations)
 
-    def handle_sync(
-        self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None
-    ) -> bytes:
+    def handle_sync(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None) -> bytes:
         """Handle one request synchronously; see the class docstring."""
         batch = self._open(request_bytes, trace)
         if isinstance(batch, bytes):

@@ -95,9 +95,7 @@ class Message:
         return self.as_type(StringType)
 
     def __repr__(self) -> str:
-        return (
-            f"Message(target={self.target_typename}/{self.target_id}, typename={self.typed_value.typename!r})"
-        )
+        return f"Message(target={self.target_typename}/{self.target_id}, typename={self.typed_value.typename!r})"
 
 
 class EgressMessage:

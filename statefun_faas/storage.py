@@ -35,8 +35,7 @@ class Cell:
     def set(self, value: Any) -> None:
         if value is None:
             raise ConfigurationError(
-                f"can not store None in state {self.name!r}; "
-                f"to delete it use: del context.storage.{self.name}"
+                f"can not store None in state {self.name!r}; to delete it use: del context.storage.{self.name}"
             )
         self.typed_value = to_typed_value(self.type, value)
         self.dirty = True
@@ -82,9 +81,7 @@ class AddressStorage:
         return list(self._Cells)
 
 
-def resolve(
-    specs: list[ValueSpec], received: Mapping[str, _wire.TypedValue]
-) -> list[ValueSpec] | dict[str, Cell]:
+def resolve(specs: list[ValueSpec], received: Mapping[str, _wire.TypedValue]) -> list[ValueSpec] | dict[str, Cell]:
     """The specs missing from ``received`` in declaration order, or one cell per spec when none is."""
     missing = [spec for spec in specs if spec.name not in received]
     if missing:

@@ -79,27 +79,19 @@ class SimpleType(Type[T]):
 
     __slots__ = ("_serializer",)
 
-    def __init__(
-        self, typename: str, serialize_fn: Callable[[T], bytes], deserialize_fn: Callable[[bytes], T]
-    ) -> None:
+    def __init__(self, typename: str, serialize_fn: Callable[[T], bytes], deserialize_fn: Callable[[bytes], T]) -> None:
         super().__init__(typename)
         if not callable(serialize_fn):
-            raise ConfigurationError(
-                f"type {typename!r}: serialize_fn must be a function, got {serialize_fn!r}"
-            )
+            raise ConfigurationError(f"type {typename!r}: serialize_fn must be a function, got {serialize_fn!r}")
         if not callable(deserialize_fn):
-            raise ConfigurationError(
-                f"type {typename!r}: deserialize_fn must be a function, got {deserialize_fn!r}"
-            )
+            raise ConfigurationError(f"type {typename!r}: deserialize_fn must be a function, got {deserialize_fn!r}")
         self._serializer = _CallableSerializer(serialize_fn, deserialize_fn)
 
     def serializer(self) -> TypeSerializer[T]:
         return self._serializer
 
 
-def simple_type(
-    typename: str, serialize_fn: Callable[[T], bytes], deserialize_fn: Callable[[bytes], T]
-) -> Type[T]:
+def simple_type(typename: str, serialize_fn: Callable[[T], bytes], deserialize_fn: Callable[[bytes], T]) -> Type[T]:
     """Make a type from a serialize function and a deserialize function."""
     return SimpleType(typename, serialize_fn, deserialize_fn)
 

@@ -53,9 +53,7 @@ def greeter_registry() -> StatefulFunctions:
 
 def test_missing_state_answers_incomplete_context_in_declaration_order() -> None:
     handler = RequestReplyHandler(greeter_registry())
-    response = decode(
-        handler.handle_sync(Request("example/greeter", "bob").message(typed(StringType, "x")).bytes())
-    )
+    response = decode(handler.handle_sync(Request("example/greeter", "bob").message(typed(StringType, "x")).bytes()))
     assert response.WhichOneof("response") == "incomplete_invocation_context"
     missing = response.incomplete_invocation_context.missing_values
     assert [m.state_name for m in missing] == ["seen", "name"]
