@@ -1,0 +1,62 @@
+"""The shared HTTP edge answers the conformance set by itself, before any adapter."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from statefun_faas.edge import Edge, parse_tokens
+from tests.adapters.conformance import CASES, FUNCTIONS, MAX_BODY, TOKENS, Case, check
+
+
+@pytest.fixture
+def edge() -> Edge:
+    return Edge.create(FUNCTIONS, "test", tokens=TOKENS, max_body_bytes=MAX_BODY)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_conformance_case(edge: Edge, case: Case) -> None:
+    response = edge.handle(case.method, case.path, case.query, case.body)
+    check(case, response.status, response.content_type, response.body)
+
+
+def test_body_is_not_read_when_the_token_is_wrong(edge: Edge) -> None:
+    def body() -> bytes:
+        raise AssertionError("the body was read before the token was checked")
+
+    assert edge.handle("POST", "/x", "token=wrong", body).status == 401
+    assert edge.precheck("POST", "/x", f"token={TOKENS[0]}", content_length=MAX_BODY + 1) is not None
+
+
+def test_tokens_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATEFUN_FAAS_TOKENS", "a-token, b-token")
+    edge = Edge.create(FUNCTIONS, "aws")
+    assert edge.tokens == ("a-token", "b-token")
+    assert edge.max_body_bytes == 6 * 1024 * 1024
+    with pytest.raises(ValueError, match="one, or two"):
+        parse_tokens("a,b,c")
+
+
+def test_one_json_log_line_per_request(edge: Edge, caplog: pytest.LogCaptureFixture) -> None:
+    case = CASES[0]
+    with caplog.at_level(logging.INFO, logger="statefun_faas.requests"):
+        edge.handle(case.method, case.path, case.query, case.body)
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "statefun_faas.requests"]
+    assert len(records) == 1
+    assert records[0]["typename"] == "conformance/counter"
+    assert records[0]["id"] == "a"
+    assert records[0]["batch"] == 1
+    assert records[0]["status"] == 200
+    assert TOKENS[0] not in caplog.text
+
+
+def test_user_error_traceback_is_logged_not_answered(edge: Edge, caplog: pytest.LogCaptureFixture) -> None:
+    case = next(c for c in CASES if c.name == "user code raised")
+    with caplog.at_level(logging.ERROR, logger="statefun_faas.edge"):
+        response = edge.handle(case.method, case.path, case.query, case.body)
+    assert response.status == 500
+    assert "Traceback" in caplog.text
+    assert "user code failed on purpose" in caplog.text
+    assert "z9" in caplog.text
