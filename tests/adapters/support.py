@@ -1,0 +1,141 @@
+"""Helpers for adapter tests: a registry with an async function, real HTTP calls, servers."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from statefun_faas import Context, IntType, Message, RequestReplyHandler, StatefulFunctions, ValueSpec
+from tests.adapters.conformance import CASES, GOOD, Case, check, make_functions
+from tests.builders import Request, typed
+
+ROOT = Path(__file__).resolve().parents[2]
+ASYNC_TYPENAME = "conformance/async-counter"
+
+
+def functions_with_async() -> StatefulFunctions:
+    """The conformance registry plus an ``async def`` function (the case that breaks naive loops)."""
+    functions = make_functions()
+
+    @functions.bind(ASYNC_TYPENAME, specs=[ValueSpec("count", IntType)])
+    async def async_counter(context: Context, message: Message) -> None:
+        await asyncio.sleep(0)
+        context.storage.count = (context.storage.count or 0) + (message.as_int() or 0)
+
+    return functions
+
+
+FUNCTIONS = functions_with_async()
+
+
+def async_case(value: int = 5) -> Case:
+    body = (
+        Request(ASYNC_TYPENAME, f"id{value}").state("count", typed(IntType, 1)).message(typed(IntType, value)).bytes()
+    )
+    expected = RequestReplyHandler(FUNCTIONS).handle_sync(body)
+    return Case(f"async function {value}", "POST", "/statefun", f"token={GOOD}", body, 200, expected)
+
+
+ALL_CASES = [*CASES, async_case()]
+
+
+def call(port: int, case: Case, *, chunked: bool = False, timeout: float = 10.0) -> tuple[int, str | None, bytes]:
+    """Send ``case`` over real HTTP to 127.0.0.1:port; answer (status, content type, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        target = case.path + (f"?{case.query}" if case.query else "")
+        body = case.body if case.method != "GET" else None
+        headers = dict(case.headers)
+        if chunked:
+            connection.request(case.method, target, body=iter([body or b""]), headers=headers, encode_chunked=True)
+        else:
+            connection.request(case.method, target, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type"), response.read()
+    finally:
+        connection.close()
+
+
+def run_conformance(port: int) -> None:
+    """Every case through the server on ``port``; the server keeps serving after each error row."""
+    for case in ALL_CASES:
+        check(case, *call(port, case))
+        check(ALL_CASES[0], *call(port, ALL_CASES[0]))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """A child process serving on loopback, its output going to a log file (never a full pipe)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process, self.log = process, log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 30.0) -> str:
+        """Poll the output until ``predicate`` holds; fail with the output if the process ends first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            output = self.output()
+            if predicate(output):
+                return output
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode} before {what}:\n{output[-3000:]}")
+            time.sleep(0.05)
+        raise AssertionError(f"no {what} after {timeout} s:\n{self.output()[-3000:]}")
+
+    def wait_for_port(self, port: int, timeout: float = 30.0) -> None:
+        def listening(_: str) -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+
+        self.wait_for(listening, f"listener on port {port}", timeout)
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for child processes: tokens unset, the source folder not first on sys.path.
+
+    ``statefun_faas`` must come from the installed package (which holds the adapters); files
+    that need ``tests`` append the repository to the end of sys.path themselves.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STATEFUN_FAAS_")}
+    env["PYTHONSAFEPATH"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@contextmanager
+def running(command: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A child process that is stopped (terminate, then kill) when the block ends."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, env=env or subprocess_env(), stdout=sink, stderr=sink)
+    try:
+        yield Server(process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+PYTHON = sys.executable
