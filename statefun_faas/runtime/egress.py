@@ -1,0 +1,78 @@
+"""Egress bindings: how a function's egress message becomes a stored record (topic + payload)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from google.protobuf.message import DecodeError
+
+from statefun_faas import _wire
+from statefun_faas.runtime.records import ProtocolViolationError, Value
+
+PLAYGROUND_RECORD = "io.statefun.playground/EgressRecord"
+KAFKA_RECORD = "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"
+KINESIS_RECORD = "type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord"
+
+
+class EgressBinding(Protocol):
+    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
+        """The topic and payload to store; raises ProtocolViolationError for a record it can not take."""
+
+
+class AnyEgress:
+    """Keeps the argument's bytes as they are, with no topic (the tester's default)."""
+
+    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
+        return "", argument.data or b""
+
+
+class PlaygroundEgress:
+    """``io.statefun.playground.v1/egress``: JSON ``{"topic", "payload"}`` records to declared topics."""
+
+    def __init__(self, topics: tuple[str, ...] | None) -> None:
+        self.topics = topics  # None: any topic (the tester, which has no module.yaml)
+
+    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
+        if argument.typename != PLAYGROUND_RECORD:
+            raise ProtocolViolationError(
+                f"egress {egress_id!r} takes {PLAYGROUND_RECORD} records, got {argument.typename!r}"
+            )
+        try:
+            record = json.loads(argument.data or b"")
+            topic, payload = record["topic"], record["payload"]
+        except (ValueError, TypeError, KeyError):
+            raise ProtocolViolationError(
+                f'egress {egress_id!r}: the record is not JSON {{"topic": ..., "payload": ...}}'
+            ) from None
+        if not isinstance(topic, str) or (self.topics is not None and topic not in self.topics):
+            raise ProtocolViolationError(
+                f"egress {egress_id!r}: topic {topic!r} is not declared (topics: {self.topics})"
+            )
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        return topic, text.encode("utf-8")
+
+
+class KafkaLocalEgress:
+    """A Kafka egress bound to local topics: stores each KafkaProducerRecord's value under its topic."""
+
+    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
+        record = _parse(egress_id, argument, KAFKA_RECORD, _wire.KafkaProducerRecord)
+        return record.topic, record.value_bytes
+
+
+class KinesisLocalEgress:
+    """A Kinesis egress bound to local topics: stores each KinesisEgressRecord's data under its stream."""
+
+    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
+        record = _parse(egress_id, argument, KINESIS_RECORD, _wire.KinesisEgressRecord)
+        return record.stream, record.value_bytes
+
+
+def _parse(egress_id: str, argument: Value, typename: str, cls: Any) -> Any:
+    if argument.typename != typename:
+        raise ProtocolViolationError(f"egress {egress_id!r} takes {typename} records, got {argument.typename!r}")
+    try:
+        return cls.FromString(argument.data or b"")
+    except DecodeError:
+        raise ProtocolViolationError(f"egress {egress_id!r}: the record is not a valid {typename}") from None

@@ -1,0 +1,42 @@
+"""The in-process invoker: a StatefulFunctions registry called through its handler, no HTTP hop."""
+
+from __future__ import annotations
+
+import logging
+
+from statefun_faas.errors import BadRequestError, FunctionInvocationError, UnknownFunctionError
+from statefun_faas.functions import StatefulFunctions
+from statefun_faas.handler import RequestReplyHandler
+from statefun_faas.runtime.records import Address
+from statefun_faas.runtime.router import FunctionRoute, InvocationError, Routes
+
+logger = logging.getLogger("statefun_faas.runtime")
+
+
+class InProcessInvoker:
+    """Calls ``handler.handle_async``; a failing function is not retried (the error is deterministic)."""
+
+    def __init__(self, functions: StatefulFunctions) -> None:
+        self.functions = functions
+        self.handler = RequestReplyHandler(functions)
+
+    async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
+        try:
+            return await self.handler.handle_async(body)
+        except (BadRequestError, UnknownFunctionError) as error:
+            raise InvocationError(str(error), retryable=False) from None
+        except FunctionInvocationError as error:
+            logger.error("%s", error, exc_info=error.original)
+            raise InvocationError(str(error), retryable=False) from None
+        except Exception as error:
+            raise InvocationError(f"{type(error).__name__}: {error}", retryable=False) from None
+
+
+def in_process_routes(functions: StatefulFunctions, max_batch: int = 1000) -> Routes:
+    """Routes every function type bound in ``functions`` to the registry itself."""
+    route = FunctionRoute(InProcessInvoker(functions), max_batch=max_batch)
+
+    def routes(typename: str) -> FunctionRoute | None:
+        return route if typename in functions else None
+
+    return routes

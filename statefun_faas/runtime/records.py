@@ -1,0 +1,128 @@
+"""The runtime's plain records: addresses, queued messages, registered state specs.
+
+Standard library only, so the in-memory tester can use the router without the ``[runtime]`` extra.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NO_EXPIRY, AFTER_WRITE, AFTER_INVOKE = 0, 1, 2
+
+
+class ProtocolViolationError(Exception):
+    """A function's response breaks the StateFun protocol; its batch is dead-lettered, never applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One function instance: its function type (``namespace/name``) and its id."""
+
+    typename: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.typename}/{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """``namespace/type/id``; the id may itself contain ``/``."""
+        parts = text.split("/", 2)
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"invalid address {text!r}: expected NAMESPACE/TYPE/ID, e.g. example/greeter/bob")
+        return cls(f"{parts[0]}/{parts[1]}", parts[2])
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A TypedValue as the store keeps it: ``data`` is None when the value is absent."""
+
+    typename: str
+    data: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A message on its way to ``target``; ``caller`` is None for ingress messages."""
+
+    target: Address
+    argument: Value
+    caller: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A message waiting in an address's inbox; ``seq`` orders it and identifies its row."""
+
+    seq: int
+    caller: Address | None
+    argument: Value
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A state registered for a function type after an IncompleteInvocationContext."""
+
+    name: str
+    typename: str
+    expire_mode: int = NO_EXPIRY
+    expire_ms: int = 0
+
+    def expires_at(self, now: float) -> float | None:
+        if self.expire_mode == NO_EXPIRY:
+            return None
+        return now + self.expire_ms / 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delayed:
+    """A delayed message to store: fired at ``fire_at`` (epoch seconds) unless cancelled by token."""
+
+    fire_at: float
+    sender: Address
+    token: str
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class EgressRecord:
+    """One record for an egress: ``topic`` is empty for egresses without topics."""
+
+    egress_id: str
+    topic: str
+    typename: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    """MODIFY (``data`` set) or DELETE (``data`` None) of one registered state."""
+
+    name: str
+    data: bytes | None
+    typename: str
+    expires_at: float | None = None
+
+
+@dataclass(slots=True)
+class Effects:
+    """Everything one function response does, applied in one transaction by the store."""
+
+    address: Address
+    done: list[int]
+    mutations: list[Mutation]
+    messages: list[Envelope]
+    delayed: list[Delayed]
+    cancelled: list[str]
+    egress: list[EgressRecord]
+    touched: list[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that could not be delivered, with the reason."""
+
+    seq: int
+    envelope: Envelope
+    reason: str
+    at: float

@@ -1,0 +1,247 @@
+"""The router: a durable queue per address, one request in flight per address, responses applied atomically.
+
+Standard library and the protocol core only; invokers (in-process or HTTP) are handed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from statefun_faas.runtime import failpoints, protocol
+from statefun_faas.runtime.egress import EgressBinding
+from statefun_faas.runtime.records import Address, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
+from statefun_faas.runtime.store import Store
+
+logger = logging.getLogger("statefun_faas.runtime")
+
+MAX_BACKOFF_S = 5.0
+FIRST_BACKOFF_S = 0.01
+
+
+class InvocationError(Exception):
+    """A call to a function failed; ``retryable`` for connection errors, timeouts and 5xx."""
+
+    def __init__(self, reason: str, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Invoker(Protocol):
+    async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
+        """Send one ToFunction within ``budget`` seconds; raise InvocationError on failure."""
+
+
+@dataclass(frozen=True)
+class FunctionRoute:
+    """How to reach one function type."""
+
+    invoker: Invoker
+    max_batch: int = 1000
+    call_timeout: float = 60.0
+
+
+Routes = Callable[[str], FunctionRoute | None]
+Egresses = Callable[[str], EgressBinding | None]
+Sink = Callable[[EgressRecord], None]
+
+
+@dataclass
+class Counters:
+    messages: int = 0
+    batches: int = 0
+    requests: int = 0
+    retries: int = 0
+    registrations: int = 0
+    dead_letters: int = 0
+    egress_records: int = 0
+    delayed_fired: int = 0
+
+
+@dataclass
+class _Idle:
+    busy: dict[Address, asyncio.Task[None]] = field(default_factory=dict)
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Router:
+    """Delivers every stored message to its function and applies the responses."""
+
+    def __init__(
+        self, store: Store, routes: Routes, egresses: Egresses, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store, self.routes, self.egresses, self.clock = store, routes, egresses, clock
+        self.sinks: list[Sink] = []
+        self.counters = Counters()
+        self._specs: dict[str, dict[str, Spec]] = {}
+        self._idle: _Idle | None = None
+        self._timer_wakeup: asyncio.Event | None = None
+
+    # -- entry points --------------------------------------------------------------------------------
+
+    def submit(self, envelopes: Sequence[Envelope]) -> None:
+        """Store messages (committed on return, so they may be acknowledged) and start delivering them."""
+        self.store.enqueue(envelopes)
+        failpoints.hit("after-ingress-commit")
+        self.wake(envelope.target for envelope in envelopes)
+
+    def wake(self, addresses: Iterable[Address]) -> None:
+        idle = self._state()
+        for address in addresses:
+            if address not in idle.busy:
+                idle.busy[address] = asyncio.get_running_loop().create_task(self._drain(address))
+                idle.event.clear()
+
+    def recover(self) -> None:
+        """Start delivering whatever waits in the inboxes (after a restart or an outside change)."""
+        self.wake(self.store.waiting_addresses())
+
+    async def quiescent(self) -> None:
+        """Wait until no address has messages in flight or waiting."""
+        idle = self._state()
+        while idle.busy:
+            await idle.event.wait()
+
+    def fire_due(self) -> int:
+        """Deliver the delayed messages that are due now; returns how many addresses got one."""
+        targets = self.store.fire_due(self.clock())
+        self.counters.delayed_fired += len(targets)
+        self.wake(targets)
+        return len(targets)
+
+    async def run_timer(self, poll_s: float = 1.0) -> None:
+        """Fire delayed messages on time and expire state; runs until cancelled."""
+        wakeup = self._timer_wakeup = asyncio.Event()
+        while True:
+            self.fire_due()
+            next_at = self.store.next_fire_at()
+            wait = poll_s if next_at is None else min(poll_s, max(0.0, next_at - self.clock()))
+            wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), wait)
+
+    async def close(self) -> None:
+        idle = self._state()
+        for task in list(idle.busy.values()):
+            task.cancel()
+        await asyncio.gather(*idle.busy.values(), return_exceptions=True)
+
+    def forget_specs(self) -> None:
+        self._specs.clear()
+
+    # -- one address -------------------------------------------------------------------------------
+
+    def _state(self) -> _Idle:
+        if self._idle is None:
+            self._idle = _Idle()
+            self._idle.event.set()
+        return self._idle
+
+    async def _drain(self, address: Address) -> None:
+        try:
+            while True:
+                route = self.routes(address.typename)
+                batch = self.store.inbox(address, route.max_batch if route else 1000)
+                if not batch:
+                    return
+                if route is None:
+                    self._dead_letter(
+                        address, batch, f"no endpoint in module.yaml serves function type {address.typename}"
+                    )
+                    continue
+                await self._deliver(address, batch, route)
+        except Exception:
+            logger.exception("%s: delivery stopped by an internal error; restart to retry", address)
+            raise
+        finally:
+            idle = self._state()
+            del idle.busy[address]
+            if not idle.busy:
+                idle.event.set()
+
+    async def _deliver(self, address: Address, batch: list[Queued], route: FunctionRoute) -> None:
+        specs = self._specs_of(address.typename)
+        while True:
+            body = protocol.request(address, batch, specs, self.store.state(address, self.clock()))
+            try:
+                response = protocol.parse(await self._call(route, address, body))
+                missing = protocol.missing_specs(response, specs)
+                if missing is not None:
+                    specs = self._register(address.typename, missing)
+                    continue
+                effects = protocol.Translation(
+                    address, batch, specs, self.clock(), self.egresses, lambda t: self.store.token_pending(address, t)
+                ).translate(response)
+            except InvocationError as error:
+                return self._dead_letter(address, batch, error.reason)
+            except ProtocolViolationError as error:
+                return self._dead_letter(address, batch, f"protocol violation: {error}")
+            failpoints.hit("before-apply")
+            self.store.apply(effects)
+            self._applied(batch, effects.messages, effects.egress, bool(effects.delayed))
+            return
+
+    def _applied(
+        self, batch: list[Queued], messages: list[Envelope], egress: list[EgressRecord], delayed: bool
+    ) -> None:
+        counters = self.counters
+        counters.batches += 1
+        counters.messages += len(batch)
+        counters.egress_records += len(egress)
+        for record in egress:
+            for sink in self.sinks:
+                sink(record)
+        if messages:
+            self.wake(envelope.target for envelope in messages)
+        if delayed and self._timer_wakeup is not None:
+            self._timer_wakeup.set()
+
+    async def _call(self, route: FunctionRoute, address: Address, body: bytes) -> bytes:
+        """One request, retried with exponential backoff on transient failures within the call timeout."""
+        started = time.monotonic()
+        backoff, attempts = FIRST_BACKOFF_S, 0
+        while True:
+            attempts += 1
+            self.counters.requests += 1
+            remaining = route.call_timeout - (time.monotonic() - started)
+            try:
+                return await asyncio.wait_for(route.invoker(address, body, remaining), max(remaining, 0.001))
+            except TimeoutError:
+                error = InvocationError(f"no answer within the call timeout of {route.call_timeout:g}s", True)
+            except InvocationError as failure:
+                error = failure
+            remaining = route.call_timeout - (time.monotonic() - started)
+            if not error.retryable or remaining <= 0:
+                if error.retryable:
+                    error = InvocationError(f"{error.reason} (gave up after {attempts} attempts)", False)
+                raise error
+            logger.warning("%s: %s; retrying in %.0f ms", address, error.reason, min(backoff, remaining) * 1000)
+            self.counters.retries += 1
+            await asyncio.sleep(min(backoff, remaining))
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _specs_of(self, typename: str) -> dict[str, Spec]:
+        specs = self._specs.get(typename)
+        if specs is None:
+            specs = self._specs[typename] = self.store.specs(typename)
+        return specs
+
+    def _register(self, typename: str, missing: list[Spec]) -> dict[str, Spec]:
+        for spec in missing:
+            if spec.name == "batch":
+                logger.warning("%s: state name 'batch' is reserved by the Flink StateFun runtime; rename it", typename)
+        self.store.register(typename, missing)
+        self.counters.registrations += len(missing)
+        specs = self._specs[typename] = self.store.specs(typename)
+        return specs
+
+    def _dead_letter(self, address: Address, batch: list[Queued], reason: str) -> None:
+        logger.error("%s: %d message(s) to the dead letters: %s", address, len(batch), reason)
+        self.store.dead_letter(address, batch, reason, self.clock())
+        self.counters.dead_letters += len(batch)

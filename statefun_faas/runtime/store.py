@@ -1,0 +1,309 @@
+"""The durable store: SQLite in WAL mode holding state, inboxes, delayed messages, egress, dead letters.
+
+Every method that changes something commits before it returns; :meth:`Store.apply` writes all
+effects of one function response, and removes the inbox rows of its batch, in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from statefun_faas.runtime.records import (
+    Address,
+    DeadLetter,
+    Delayed,
+    Effects,
+    EgressRecord,
+    Envelope,
+    Queued,
+    Spec,
+    Value,
+)
+
+DB_NAME = "runtime.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    typename TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
+    value_typename TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL,
+    PRIMARY KEY (typename, id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS specs (
+    typename TEXT NOT NULL, name TEXT NOT NULL, value_typename TEXT NOT NULL,
+    expire_mode INTEGER NOT NULL, expire_ms INTEGER NOT NULL,
+    PRIMARY KEY (typename, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
+    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB);
+CREATE INDEX IF NOT EXISTS inbox_address ON inbox (typename, id, seq);
+CREATE TABLE IF NOT EXISTS delayed (
+    seq INTEGER PRIMARY KEY, fire_at REAL NOT NULL,
+    sender_typename TEXT NOT NULL, sender_id TEXT NOT NULL, token TEXT NOT NULL,
+    typename TEXT NOT NULL, id TEXT NOT NULL, arg_typename TEXT NOT NULL, arg BLOB);
+CREATE INDEX IF NOT EXISTS delayed_fire ON delayed (fire_at);
+CREATE INDEX IF NOT EXISTS delayed_token ON delayed (sender_typename, sender_id, token);
+CREATE TABLE IF NOT EXISTS egress (
+    seq INTEGER PRIMARY KEY, egress_id TEXT NOT NULL, topic TEXT NOT NULL,
+    typename TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS egress_topic ON egress (egress_id, topic, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
+    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB,
+    reason TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+_INBOX_INSERT = (
+    "INSERT INTO inbox (typename, id, caller_typename, caller_id, arg_typename, arg) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_Row = tuple[str, str, str | None, str | None, str, bytes | None]
+
+
+def _row(envelope: Envelope) -> _Row:
+    caller = envelope.caller
+    return (
+        envelope.target.typename,
+        envelope.target.id,
+        caller.typename if caller else None,
+        caller.id if caller else None,
+        envelope.argument.typename,
+        envelope.argument.data,
+    )
+
+
+def _delayed_row(delayed: Delayed) -> tuple[object, ...]:
+    target, argument = delayed.envelope.target, delayed.envelope.argument
+    sender = delayed.sender
+    return (
+        delayed.fire_at,
+        sender.typename,
+        sender.id,
+        delayed.token,
+        *target_key(target),
+        argument.typename,
+        argument.data,
+    )
+
+
+def target_key(address: Address) -> tuple[str, str]:
+    return address.typename, address.id
+
+
+def _caller(typename: str | None, id_: str | None) -> Address | None:
+    return None if typename is None or id_ is None else Address(typename, id_)
+
+
+class Store:
+    """One SQLite database; ``path`` ``":memory:"`` gives a throw-away store (the tester's)."""
+
+    def __init__(self, path: str | Path, synchronous: str = "NORMAL") -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        with self.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+
+    @classmethod
+    def in_directory(cls, directory: str | Path, synchronous: str = "NORMAL") -> Store:
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(folder / DB_NAME, synchronous)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes when another connection (e.g. ``dead-letters --replay``) commits."""
+        row = self.db.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    # -- inbox -------------------------------------------------------------------------------------
+
+    def enqueue(self, envelopes: Iterable[Envelope]) -> None:
+        """Store messages for their targets; committed when this returns."""
+        with self.transaction() as db:
+            db.executemany(_INBOX_INSERT, [_row(envelope) for envelope in envelopes])
+
+    def inbox(self, address: Address, limit: int) -> list[Queued]:
+        rows = self.db.execute(
+            "SELECT seq, caller_typename, caller_id, arg_typename, arg FROM inbox "
+            "WHERE typename = ? AND id = ? ORDER BY seq LIMIT ?",
+            (address.typename, address.id, limit if limit > 0 else -1),
+        ).fetchall()
+        return [Queued(seq, _caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
+
+    def waiting_addresses(self) -> list[Address]:
+        rows = self.db.execute("SELECT DISTINCT typename, id FROM inbox").fetchall()
+        return [Address(typename, id_) for typename, id_ in rows]
+
+    def inbox_size(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM inbox").fetchone()[0])
+
+    # -- specs and state ---------------------------------------------------------------------------
+
+    def specs(self, typename: str) -> dict[str, Spec]:
+        rows = self.db.execute(
+            "SELECT name, value_typename, expire_mode, expire_ms FROM specs WHERE typename = ? ORDER BY name",
+            (typename,),
+        ).fetchall()
+        return {name: Spec(name, vt, mode, ms) for name, vt, mode, ms in rows}
+
+    def register(self, typename: str, specs: Iterable[Spec]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO specs VALUES (?, ?, ?, ?, ?)",
+                [(typename, s.name, s.typename, s.expire_mode, s.expire_ms) for s in specs],
+            )
+
+    def state(self, address: Address, now: float) -> dict[str, Value]:
+        """The address's unexpired values by state name."""
+        rows = self.db.execute(
+            "SELECT name, value_typename, value FROM state WHERE typename = ? AND id = ? "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (address.typename, address.id, now),
+        ).fetchall()
+        return {name: Value(typename, value) for name, typename, value in rows}
+
+    def expire(self, now: float) -> int:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM state WHERE expires_at <= ?", (now,)).rowcount
+
+    def count_state(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM state").fetchone()[0])
+
+    # -- applying a response -----------------------------------------------------------------------
+
+    def apply(self, effects: Effects) -> None:
+        """Apply one response and drop its batch from the inbox, all in one transaction."""
+        address = effects.address
+        key = (address.typename, address.id)
+        with self.transaction() as db:
+            db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for seq in effects.done])
+            if effects.messages:
+                db.executemany(_INBOX_INSERT, [_row(envelope) for envelope in effects.messages])
+            for token in effects.cancelled:
+                db.execute(
+                    "DELETE FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ?", (*key, token)
+                )
+            if effects.delayed:
+                db.executemany(
+                    "INSERT INTO delayed (fire_at, sender_typename, sender_id, token, typename, id, arg_typename, arg) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_delayed_row(d) for d in effects.delayed],
+                )
+            if effects.egress:
+                db.executemany(
+                    "INSERT INTO egress (egress_id, topic, typename, payload) VALUES (?, ?, ?, ?)",
+                    [(r.egress_id, r.topic, r.typename, r.payload) for r in effects.egress],
+                )
+            for m in effects.mutations:
+                if m.data is None:
+                    db.execute("DELETE FROM state WHERE typename = ? AND id = ? AND name = ?", (*key, m.name))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)",
+                        (*key, m.name, m.typename, m.data, m.expires_at),
+                    )
+            for name, expires_at in effects.touched:
+                db.execute(
+                    "UPDATE state SET expires_at = ? WHERE typename = ? AND id = ? AND name = ?",
+                    (expires_at, *key, name),
+                )
+
+    # -- delayed messages --------------------------------------------------------------------------
+
+    def token_pending(self, sender: Address, token: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ? LIMIT 1",
+            (sender.typename, sender.id, token),
+        ).fetchone()
+        return row is not None
+
+    def next_fire_at(self) -> float | None:
+        row = self.db.execute("SELECT min(fire_at) FROM delayed").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def fire_due(self, now: float) -> list[Address]:
+        """Move the delayed messages due at ``now`` into their targets' inboxes; returns the targets."""
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT seq, sender_typename, sender_id, typename, id, arg_typename, arg FROM delayed "
+                "WHERE fire_at <= ? ORDER BY fire_at, seq",
+                (now,),
+            ).fetchall()
+            db.executemany(_INBOX_INSERT, [(t, i, st, si, at, arg) for _, st, si, t, i, at, arg in rows])
+            db.executemany("DELETE FROM delayed WHERE seq = ?", [(row[0],) for row in rows])
+        return list(dict.fromkeys(Address(row[3], row[4]) for row in rows))
+
+    def count_delayed(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM delayed").fetchone()[0])
+
+    # -- egress --------------------------------------------------------------------------------------
+
+    def pop_egress(self, egress_id: str, topic: str) -> EgressRecord | None:
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT seq, typename, payload FROM egress WHERE egress_id = ? AND topic = ? ORDER BY seq LIMIT 1",
+                (egress_id, topic),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM egress WHERE seq = ?", (row[0],))
+        return EgressRecord(egress_id, topic, row[1], row[2])
+
+    def egress_records(self, egress_id: str | None = None) -> list[EgressRecord]:
+        """The stored records, oldest first, without removing them."""
+        rows = self.db.execute(
+            "SELECT egress_id, topic, typename, payload FROM egress WHERE ? IS NULL OR egress_id = ? ORDER BY seq",
+            (egress_id, egress_id),
+        ).fetchall()
+        return [EgressRecord(*row) for row in rows]
+
+    # -- dead letters --------------------------------------------------------------------------------
+
+    def dead_letter(self, address: Address, batch: Iterable[Queued], reason: str, now: float | None = None) -> None:
+        """Move a batch from the inbox to the dead letters, one row per message, in one transaction."""
+        at = time.time() if now is None else now
+        batch = list(batch)
+        with self.transaction() as db:
+            db.executemany("DELETE FROM inbox WHERE seq = ?", [(queued.seq,) for queued in batch])
+            db.executemany(
+                "INSERT INTO dead_letters (typename, id, caller_typename, caller_id, arg_typename, arg, reason, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*_row(Envelope(address, q.argument, q.caller)), reason, at) for q in batch],
+            )
+
+    def dead_letters(self) -> list[DeadLetter]:
+        rows = self.db.execute("SELECT * FROM dead_letters ORDER BY seq").fetchall()
+        return [
+            DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg), _caller(ct, ci)), reason, at)
+            for seq, t, i, ct, ci, at_, arg, reason, at in rows
+        ]
+
+    def replay(self, seqs: Iterable[int] | None = None) -> list[Address]:
+        """Move dead letters (all when ``seqs`` is None) back into the inboxes; returns their targets."""
+        wanted = None if seqs is None else set(seqs)
+        letters = [letter for letter in self.dead_letters() if wanted is None or letter.seq in wanted]
+        with self.transaction() as db:
+            db.executemany(_INBOX_INSERT, [_row(letter.envelope) for letter in letters])
+            db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(letter.seq,) for letter in letters])
+        return list(dict.fromkeys(letter.envelope.target for letter in letters))
