@@ -1,0 +1,151 @@
+"""The endpoint kinds: io.statefun.endpoints.v2/http and v1/http (also reached by legacy ``kind: http``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from statefun_faas.runtime._durations import UNITS_HINT, duration_seconds
+from statefun_faas.runtime._model import (
+    ASYNC_TRANSPORT,
+    DEFAULT_MAX_NUM_BATCH_REQUESTS,
+    DEFAULT_TIMEOUTS,
+    ENDPOINTS_V1,
+    FUNCTION_NAME_PLACEHOLDER,
+    OKHTTP_TRANSPORT,
+    Endpoint,
+    Timeouts,
+)
+from statefun_faas.runtime._yaml_lines import Located
+
+_ENDPOINT_KEYS = ("functions", "urlPathTemplate", "maxNumBatchRequests")
+_TRANSPORTS = (ASYNC_TRANSPORT, OKHTTP_TRANSPORT)
+_TIMEOUT_NAMES = ("call", "connect", "read", "write")
+_URL_SCHEMES = ("http", "https", "http+unix", "https+unix")
+_BRACES = re.compile(r"\{[^{}]*\}")
+
+
+def bind_endpoint(kind: str, spec: Located, source: str) -> Endpoint:
+    """One endpoint document's ``spec`` (for v1 the spec itself holds the OkHttp properties)."""
+    functions = _functions(spec.require("functions", "name the functions served: <namespace>/<name> or <namespace>/*"))
+    template = _url_template(spec.require("urlPathTemplate", "give the URL, e.g. http://host:8000/{function.name}"))
+    batch = spec.get("maxNumBatchRequests")
+    properties: Located | None = spec
+    reserved: tuple[str, ...] = (*_ENDPOINT_KEYS, "timeouts")
+    transport = OKHTTP_TRANSPORT
+    if kind != ENDPOINTS_V1:  # v1: the whole spec holds the OkHttp properties
+        transport, properties = _transport(spec.get("transport"))
+        reserved = ("type", "timeouts") if transport == OKHTTP_TRANSPORT else ("type", "timeouts", "call", "connect")
+    return Endpoint(
+        functions=functions,
+        url_path_template=template,
+        max_num_batch_requests=DEFAULT_MAX_NUM_BATCH_REQUESTS if batch is None else batch.integer(),
+        timeouts=_timeouts(transport, properties),
+        transport=transport,
+        kind=kind,
+        source=source,
+        spec=_other_properties(transport, properties, reserved),
+    )
+
+
+def _functions(node: Located) -> str:
+    value = node.text()
+    namespace, _, name = value.partition("/")
+    if value.count("/") != 1 or not namespace or not name:
+        node.fail(
+            f"{value!r} is neither a function type nor a namespace pattern",
+            "write <namespace>/<name> for one function type or <namespace>/* for every function of a namespace",
+        )
+    if "*" in namespace:
+        node.fail(f"{value!r} has '*' in the namespace", "write the namespace in full; only the name can be '*'")
+    if "*" in name and name != "*":
+        node.fail(
+            f"{value!r} uses '*' inside a name; a wildcard matches a whole namespace",
+            f"write {namespace}/* or the full function type",
+        )
+    return value
+
+
+def _url_template(node: Located) -> str:
+    template = node.text()
+    for placeholder in _BRACES.findall(template):
+        if placeholder != FUNCTION_NAME_PLACEHOLDER:
+            node.fail(
+                f"unknown placeholder {placeholder} in {template!r}",
+                f"the only placeholder is {FUNCTION_NAME_PLACEHOLDER} (the function's name); the namespace is fixed",
+            )
+    filled = template.replace(FUNCTION_NAME_PLACEHOLDER, "name")
+    if "{" in filled or "}" in filled:
+        node.fail(f"unbalanced brace in {template!r}", f"write the placeholder exactly as {FUNCTION_NAME_PLACEHOLDER}")
+    parts = urlsplit(filled)
+    if parts.scheme not in _URL_SCHEMES or (not parts.netloc and not parts.scheme.endswith("+unix")):
+        node.fail(f"{template!r} is not an http(s) URL", "write it as http://host:port/path/{function.name}")
+    return template
+
+
+def _transport(node: Located | None) -> tuple[str, Located | None]:
+    if node is None:
+        return ASYNC_TRANSPORT, None
+    node.members()
+    kind = node.get("type")
+    if kind is None:
+        return ASYNC_TRANSPORT, node
+    name = kind.text()
+    if name not in _TRANSPORTS:
+        kind.fail(f"unknown transport {name!r}", f"use {ASYNC_TRANSPORT} (the default) or {OKHTTP_TRANSPORT}")
+    return name, node
+
+
+def _timeouts(transport: str, properties: Located | None) -> Timeouts:
+    timeouts = DEFAULT_TIMEOUTS[transport]
+    if properties is None:
+        return timeouts
+    found: dict[str, float] = {}
+    if transport == ASYNC_TRANSPORT:  # flat keys; the nested block wins
+        found.update({name: _positive(node) for name in ("call", "connect") if (node := properties.get(name))})
+    block = properties.get("timeouts")
+    if block is not None:
+        for name, node in block.members().items():
+            if name not in _TIMEOUT_NAMES:
+                node.fail("is not a timeout", "use call, connect, read and write")
+            if not node.is_null:
+                found[name] = _positive(node)
+    if transport == ASYNC_TRANSPORT and "call" in found:
+        found = {"read": found["call"], "write": found["call"], **found}
+    return replace(timeouts, **found)
+
+
+def _positive(node: Located) -> float:
+    seconds = duration(node)
+    if seconds <= 0:
+        node.fail("a timeout of zero is not allowed", "give a positive duration, e.g. 10s")
+    return seconds
+
+
+def duration(node: Located) -> float:
+    """A duration field in seconds, or a ModuleError at its line."""
+    try:
+        return duration_seconds(node.raw())
+    except ValueError as error:
+        node.fail(str(error), UNITS_HINT)
+
+
+def _other_properties(transport: str, properties: Located | None, reserved: tuple[str, ...]) -> dict[str, Any]:
+    if properties is None:
+        return {}
+    if transport == ASYNC_TRANSPORT:
+        _check_pool(properties)
+    return {key: node.plain() for key, node in properties.members().items() if key not in reserved}
+
+
+def _check_pool(properties: Located) -> None:
+    if (ttl := properties.get("pool_ttl")) is not None:
+        duration(ttl)
+    for name in ("pool_size", "payload_max_bytes"):
+        if (node := properties.get(name)) is not None and node.integer() <= 0:
+            node.fail("must be positive", "give a whole number above zero or remove the field for the default")
+    for name in ("trust_cacerts", "client_cert", "client_key", "client_key_password"):
+        if (node := properties.get(name)) is not None:
+            node.text()

@@ -1,0 +1,184 @@
+"""YAML nodes that remember their file, line and field, so module.yaml errors can name all three."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NoReturn
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from statefun_faas.errors import StatefunFaasError
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true/false",
+    "null": "nothing (null)",
+    "timestamp": "a timestamp",
+}
+
+
+class ModuleError(StatefunFaasError, ValueError):
+    """A module.yaml file is unreadable or invalid; names the file, line and field at fault.
+
+    ``str(error)`` reads ``FILE:LINE: FIELD: problem; how to fix``.
+    """
+
+    def __init__(self, file: str, line: int | None, field: str, problem: str, fix: str = "") -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        where = file if line is None or not file else f"{file}:{line}"
+        message = f"{problem}; {fix}" if fix else problem
+        super().__init__(": ".join(part for part in (where, field, message) if part))
+
+
+def describe(node: yaml.Node) -> str:
+    """How a node reads in an error message: ``a list``, ``an integer``, ..."""
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return _SCALAR_NAMES.get(node.tag.removeprefix(_TAG), f"a value tagged {node.tag}")
+
+
+def read_documents(text: str, file: str) -> list[Located]:
+    """Compose every non-empty document of a YAML stream; syntax errors become ModuleError."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as error:
+        raise _syntax_error(error, file) from None
+    except yaml.YAMLError as error:  # reader errors (bad characters) carry no mark
+        raise ModuleError(file, None, "", f"not valid YAML: {error}", "fix the file's encoding") from None
+    return [Located(node, file, "") for node in nodes if not _is_null(node)]
+
+
+def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> ModuleError:
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = " ".join(part for part in (error.context, error.problem) if part)
+    fix = "fix the YAML syntax there (keys end with ':', nested blocks are indented with spaces)"
+    if "\t" in problem or "'\\t'" in str(error):
+        fix = "indent with spaces; YAML does not allow tabs"
+    return ModuleError(file, line, "", f"not valid YAML: {problem}", fix)
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null"
+
+
+class Located:
+    """One YAML node plus the file, 1-based line and dotted field path it was read from."""
+
+    __slots__ = ("_members", "file", "line", "node", "path")
+
+    def __init__(self, node: yaml.Node, file: str, path: str, line: int | None = None) -> None:
+        self.node = node
+        self.file = file
+        self.path = path
+        self.line = node.start_mark.line + 1 if line is None else line
+        self._members: dict[str, Located] | None = None
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.node, yaml.MappingNode)
+
+    @property
+    def is_null(self) -> bool:
+        return _is_null(self.node)
+
+    def fail(self, problem: str, fix: str) -> NoReturn:
+        raise ModuleError(self.file, self.line, self.path, problem, fix)
+
+    def expected(self, what: str, fix: str = "") -> NoReturn:
+        self.fail(f"expected {what}, got {describe(self.node)}", fix or f"write {what} here")
+
+    def members(self) -> dict[str, Located]:
+        """The entries of a mapping by key; each is located at its key's line."""
+        if self._members is None:
+            self._members = self._read_members()
+        return self._members
+
+    def _read_members(self) -> dict[str, Located]:
+        if not isinstance(self.node, yaml.MappingNode):
+            self.expected("a mapping", "write nested `key: value` lines indented under this field")
+        first: dict[str, int] = {}
+        for key_node, _ in self.node.value:
+            key = self._key(key_node)
+            if key in first and key != "<<":
+                where = self.child_path(key)
+                raise ModuleError(
+                    self.file,
+                    key_node.start_mark.line + 1,
+                    where,
+                    f"appears twice (first on line {first[key]})",
+                    "remove one",
+                )
+            first[key] = key_node.start_mark.line + 1
+        SafeConstructor().flatten_mapping(self.node)  # resolves `<<: *anchor` merge keys
+        return {
+            self._key(k): Located(v, self.file, self.child_path(self._key(k)), k.start_mark.line + 1)
+            for k, v in self.node.value
+        }
+
+    def _key(self, key_node: yaml.Node) -> str:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise ModuleError(self.file, key_node.start_mark.line + 1, self.path, "a key must be plain text", "")
+        return str(key_node.value)
+
+    def child_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str) -> Located | None:
+        """A mapping entry, or None when it is absent or written as null."""
+        found = self.members().get(key)
+        return None if found is None or found.is_null else found
+
+    def require(self, key: str, fix: str) -> Located:
+        found = self.get(key)
+        if found is None:
+            raise ModuleError(self.file, self.line, self.child_path(key), "is missing", fix)
+        return found
+
+    def items(self) -> Iterator[Located]:
+        if not isinstance(self.node, yaml.SequenceNode):
+            self.expected("a list", "write one `- item` line per entry")
+        for index, item in enumerate(self.node.value):
+            yield Located(item, self.file, f"{self.path}[{index}]")
+
+    def raw(self) -> str:
+        """The scalar exactly as written (Jackson's ``asText``), for durations and dates."""
+        if not isinstance(self.node, yaml.ScalarNode) or self.is_null:
+            self.expected("a single value")
+        return str(self.node.value)
+
+    def text(self) -> str:
+        if not isinstance(self.node, yaml.ScalarNode) or self.node.tag != _TAG + "str":
+            self.expected("a string")
+        value = str(self.node.value)
+        if not value.strip():
+            self.fail("is empty", "write a value or remove the field")
+        return value
+
+    def integer(self) -> int:
+        value = self.plain()
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.expected("an integer")
+        return value
+
+    def plain(self) -> Any:
+        """The node as plain Python values (dicts, lists, strings, numbers)."""
+        try:
+            return SafeConstructor().construct_document(self.node)
+        except yaml.MarkedYAMLError as error:
+            self.fail(f"cannot be read: {error.problem}", "write plain YAML values here")
