@@ -1,0 +1,135 @@
+"""AWS Lambda: a plain ``handler(event, context)`` for StateFun remote functions.
+
+Usage, in the module the Lambda configuration names (``app.handler``)::
+
+    from statefun_faas.adapters.aws_lambda import lambda_handler
+    from my_functions import functions
+
+    handler = lambda_handler(functions)
+
+The handler understands the three HTTP front doors of Lambda and answers each in its own
+form (see ``_lambda_events``):
+
+* a Lambda function URL, or an API Gateway HTTP API (payload format 2.0);
+* an API Gateway REST API proxy integration (payload format 1.0). Its ``binaryMediaTypes``
+  must contain ``application/octet-stream``: without it API Gateway hands the protobuf body
+  over as text, damaged beyond repair, and the handler answers 415 saying so;
+* an Application Load Balancer target group, with or without multi-value headers (the
+  answer uses the same header form as the event). The load balancer caps bodies at 1 MB.
+
+The request body is base64-decoded (400 when that fails), handed to the shared HTTP edge
+(token check first, then the size limit, default 6 MiB, then the protocol core) and the
+protocol answer goes back base64-encoded with ``Content-Type: application/octet-stream``
+exactly. Each call runs synchronously: no event loop is created per call (async functions
+run on one loop kept for the process). An event of any other kind raises
+:class:`UnsupportedEventError`, which Lambda reports as the invocation's error.
+
+Already on mangum? The ASGI app works behind it too, as long as lifespan is off (otherwise
+mangum runs ASGI startup and shutdown around every call)::
+
+    from mangum import Mangum
+    from statefun_faas.adapters.asgi import asgi_app
+
+    handler = Mangum(asgi_app(functions), lifespan="off")
+
+The thin handler here is still the recommended one: it imports less (faster cold start),
+answers 415 for the REST-without-binary case instead of passing garbage on, and does not
+depend on the thread's current event loop.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from statefun_faas.adapters._lambda_events import (
+    AlbEvent,
+    HttpV2Event,
+    LambdaResponse,
+    RestV1Event,
+    Shape,
+    UnsupportedEventError,
+    shape_of,
+)
+from statefun_faas.edge import OCTET_STREAM, Edge, EdgeResponse, text
+from statefun_faas.functions import StatefulFunctions
+from statefun_faas.handler import RequestReplyHandler
+
+__all__ = [
+    "AlbEvent",
+    "HttpV2Event",
+    "LambdaContext",
+    "LambdaEvent",
+    "LambdaHandler",
+    "LambdaResponse",
+    "RestV1Event",
+    "UnsupportedEventError",
+    "lambda_handler",
+]
+
+LambdaEvent = HttpV2Event | RestV1Event | AlbEvent
+
+
+class LambdaContext(Protocol):
+    """The parts of the Lambda context object (awslambdaric's LambdaContext) worth knowing."""
+
+    aws_request_id: str
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: str | int
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+LambdaHandler = Callable[[Mapping[str, Any], LambdaContext | None], LambdaResponse]
+
+
+def lambda_handler(
+    functions_or_handler: StatefulFunctions | RequestReplyHandler,
+    *,
+    tokens: Sequence[str] | None = None,
+    max_body_bytes: int | None = None,
+) -> LambdaHandler:
+    """A Lambda handler serving ``functions_or_handler``.
+
+    ``tokens`` default to ``STATEFUN_FAAS_TOKENS`` and ``max_body_bytes`` to
+    ``STATEFUN_FAAS_MAX_BODY_BYTES``, then to Lambda's own 6 MiB request cap.
+    """
+    edge = Edge.create(functions_or_handler, "aws", tokens=tokens, max_body_bytes=max_body_bytes)
+
+    def handler(event: Mapping[str, Any], context: LambdaContext | None = None) -> LambdaResponse:
+        shape = shape_of(event)
+        return _answer(shape, event, _serve(edge, shape, event))
+
+    return handler
+
+
+def _serve(edge: Edge, shape: Shape, event: Mapping[str, Any]) -> EdgeResponse:
+    """Run one event through the edge: checks before the body, then decode, then the core."""
+    raw = event.get("body") or ""
+    is_base64 = bool(event.get("isBase64Encoded"))
+    size = _decoded_size(raw) if is_base64 else len(raw)
+    early = edge.precheck(shape.method(event), shape.path(event), shape.query(event), size)
+    if early is not None:
+        return early
+    if raw and not is_base64:
+        return text(415, f"the request body arrived as text, not as binary; {shape.text_hint}")
+    try:
+        body = binascii.a2b_base64(raw, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return text(400, "the request body is marked base64 but is not valid base64")
+    return edge.handle_body(body)
+
+
+def _answer(shape: Shape, event: Mapping[str, Any], response: EdgeResponse) -> LambdaResponse:
+    if response.content_type == OCTET_STREAM:
+        encoded = binascii.b2a_base64(response.body, newline=False).decode("ascii")
+        return shape.respond(event, response, encoded, True)
+    return shape.respond(event, response, response.body.decode("utf-8"), False)
+
+
+def _decoded_size(encoded: str) -> int:
+    """The length base64 text decodes to, known before decoding it."""
+    return len(encoded) * 3 // 4 - (len(encoded) - len(encoded.rstrip("=")))

@@ -1,0 +1,141 @@
+"""The AWS Lambda adapter, called in-process with the event shapes of every HTTP front door.
+
+The events come from the fixtures in tests/events/ (see its README). The same requests go
+through the real awslambdaric runtime loop in test_aws_lambda_runtime.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from statefun_faas.adapters.aws_lambda import LambdaHandler, UnsupportedEventError, lambda_handler
+from tests.adapters.conformance import CASES, COUNTER_OK, FUNCTIONS, GOOD, MAX_BODY, TOKENS, Case, check
+from tests.adapters.lambda_events import SHAPES, case_event, event_for, load, unpack
+
+OCTET_STREAM = "application/octet-stream"
+
+
+@pytest.fixture(scope="module")
+def handler() -> LambdaHandler:
+    return lambda_handler(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_conformance_case(handler: LambdaHandler, shape: str, case: Case) -> None:
+    status, content_type, body = unpack(handler(case_event(shape, case), None))
+    check(case, status, content_type, body)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_success_headers_are_exactly_octet_stream(handler: LambdaHandler, shape: str) -> None:
+    response = handler(event_for(shape, "POST", "/statefun", f"token={GOOD}", COUNTER_OK), None)
+    assert response["isBase64Encoded"] is True
+    if shape == "alb_multi_value":
+        assert response["multiValueHeaders"] == {"Content-Type": [OCTET_STREAM]}
+    else:
+        assert response["headers"] == {"Content-Type": OCTET_STREAM}
+    base64.b64decode(response["body"], validate=True)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_bad_base64_is_400(handler: LambdaHandler, shape: str) -> None:
+    event = event_for(shape, "POST", "/statefun", f"token={GOOD}", COUNTER_OK)
+    event["body"] = "this is not base64!"
+    status, _, body = unpack(handler(event, None))
+    assert status == 400
+    assert b"base64" in body
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_token_is_checked_before_the_body_is_decoded(handler: LambdaHandler, shape: str) -> None:
+    event = event_for(shape, "POST", "/statefun", "token=wrong", COUNTER_OK)
+    event["body"] = "not base64 at all"
+    assert unpack(handler(event, None))[0] == 401
+
+
+def rest_without_binary_media_types(body: bytes) -> dict[str, Any]:
+    """What API Gateway REST sends when binaryMediaTypes lacks octet-stream: the body as text."""
+    event = event_for("rest_v1", "POST", "/statefun", f"token={GOOD}", body)
+    event["body"], event["isBase64Encoded"] = body.decode("utf-8", "replace"), False
+    return event
+
+
+def test_rest_without_binary_media_types_is_415_with_the_hint(handler: LambdaHandler) -> None:
+    status, content_type, body = unpack(handler(rest_without_binary_media_types(COUNTER_OK), None))
+    assert status == 415
+    assert content_type is not None
+    assert content_type.startswith("text/plain")
+    assert b"binaryMediaTypes" in body
+
+
+def test_text_body_on_a_function_url_is_415(handler: LambdaHandler) -> None:
+    event = event_for("function_url", "POST", "/statefun", f"token={GOOD}", COUNTER_OK)
+    event["body"], event["isBase64Encoded"] = "plain text", False
+    status, _, body = unpack(handler(event, None))
+    assert status == 415
+    assert b"application/octet-stream" in body
+
+
+@pytest.mark.parametrize("shape", ["alb", "alb_multi_value"])
+def test_alb_answers_in_the_header_form_of_its_event(handler: LambdaHandler, shape: str) -> None:
+    event = event_for(shape, "POST", "/statefun", f"token={GOOD}", COUNTER_OK)
+    response = handler(event, None)
+    assert response["statusDescription"] == "200 OK"
+    multi = "multiValueHeaders" in event
+    assert ("multiValueHeaders" in response) is multi
+    assert ("headers" in response) is not multi
+    expected = next(c for c in CASES if c.name == "success")
+    check(expected, *unpack(response))
+
+
+@pytest.mark.parametrize("shape", ["alb", "alb_multi_value"])
+def test_alb_query_values_are_decoded(shape: str) -> None:
+    token = "a b+c/d=e"  # the load balancer hands the query on still URL-encoded
+    handler = lambda_handler(FUNCTIONS, tokens=[token], max_body_bytes=MAX_BODY)
+    event = event_for(shape, "POST", "/statefun", "token=" + token.replace("+", "%2B"), COUNTER_OK)
+    assert unpack(handler(event, None))[0] == 200
+
+
+def test_text_answers_are_not_base64(handler: LambdaHandler) -> None:
+    response = handler(event_for("function_url", "GET", "/healthz", "", b""), None)
+    assert response == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "text/plain; charset=utf-8"},
+        "body": "ok\n",
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"Records": [{"eventSource": "aws:sqs", "body": "x"}]},
+        {"version": "2.0", "requestContext": {}},
+        ["not", "an", "object"],
+    ],
+    ids=["sqs", "v2 without http", "list"],
+)
+def test_unknown_event_shape_is_a_clear_error(handler: LambdaHandler, event: Any) -> None:
+    with pytest.raises(UnsupportedEventError, match=r"not an HTTP request.*function URL"):
+        handler(event, None)
+
+
+def test_fixtures_are_recognised_untouched(handler: LambdaHandler) -> None:
+    for shape in SHAPES:
+        status, _, _ = unpack(handler(load(shape), None))
+        assert status == 401, shape  # understood; no token in the fixtures
+
+
+def test_importing_the_adapter_loads_no_event_loop_or_platform_library() -> None:
+    code = (
+        "import sys, statefun_faas.adapters.aws_lambda\n"
+        "print(sorted(m for m in ('asyncio', 'awslambdaric', 'boto3', 'mangum') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
