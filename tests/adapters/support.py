@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -139,3 +140,27 @@ def running(command: list[str], log: Path, env: dict[str, str] | None = None) ->
 
 
 PYTHON = sys.executable
+
+
+def hammer(port: int, *, threads: int = 8, requests: int = 40) -> list[str]:
+    """``threads`` clients each sending ``requests`` calls (sync and async functions mixed).
+
+    Every answer must be the handler's own; the problems found are returned (none expected).
+    """
+    cases = [ALL_CASES[0], *(async_case(value) for value in range(threads))]
+    problems: list[str] = []
+
+    def client(number: int) -> None:
+        for index in range(requests):
+            case = cases[(number + index) % len(cases)]
+            try:
+                check(case, *call(port, case))
+            except Exception as error:  # collected and reported by the test
+                problems.append(f"client {number} request {index}: {error!r}")
+
+    workers = [threading.Thread(target=client, args=(number,)) for number in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return problems
