@@ -50,11 +50,9 @@ def case_event(shape: str, case: Case) -> dict[str, Any]:
 
 def unpack(response: Mapping[str, Any]) -> tuple[int, str | None, bytes]:
     """Status, content type and raw body of a Lambda HTTP response dict, as the front door reads it."""
-    if "multiValueHeaders" in response:
-        values = response["multiValueHeaders"].get("Content-Type")
-        content_type = values[0] if values else None
-    else:
-        content_type = response.get("headers", {}).get("Content-Type")
+    single = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
+    multi = {name.lower(): values for name, values in (response.get("multiValueHeaders") or {}).items()}
+    content_type = single.get("content-type") or next(iter(multi.get("content-type") or []), None)
     body = response["body"]
     data = base64.b64decode(body, validate=True) if response["isBase64Encoded"] else body.encode("utf-8")
     return int(response["statusCode"]), content_type, data

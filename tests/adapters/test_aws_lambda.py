@@ -6,9 +6,11 @@ through the real awslambdaric runtime loop in test_aws_lambda_runtime.py.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -139,3 +141,23 @@ def test_importing_the_adapter_loads_no_event_loop_or_platform_library() -> None
     )
     out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture
+def mangum_handler() -> Iterator[Callable[[dict[str, Any], Any], dict[str, Any]]]:
+    """The documented mangum path: our ASGI app behind ``Mangum(app, lifespan="off")``."""
+    from mangum import Mangum
+
+    from statefun_faas.adapters.asgi import asgi_app
+
+    handler = Mangum(asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY), lifespan="off")
+    yield handler
+    asyncio.get_event_loop_policy().get_event_loop().close()  # the loop Mangum set for this thread
+    asyncio.set_event_loop(None)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_mangum_with_lifespan_off_answers_the_conformance_set(
+    mangum_handler: Callable[[dict[str, Any], Any], dict[str, Any]], case: Case
+) -> None:
+    check(case, *unpack(mangum_handler(case_event("function_url", case), None)))

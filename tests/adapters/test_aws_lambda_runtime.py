@@ -1,0 +1,73 @@
+"""The Lambda adapter inside the real runtime loop: ``python -m awslambdaric app.handler``.
+
+awslambdaric (the [aws] extra) is AWS's own runtime client; it polls the Runtime API that
+tests/adapters/lambda_runtime_emulator.py serves on loopback. Every conformance case goes
+through it in each event shape, one runtime process per shape, and the same process must
+answer a good request after every error case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.adapters.conformance import CASES, check
+from tests.adapters.lambda_events import SHAPES, case_event, unpack
+from tests.adapters.lambda_runtime_emulator import Runtime, lambda_runtime
+
+THIN_APP = """
+from statefun_faas.adapters.aws_lambda import lambda_handler
+from tests.adapters.conformance import FUNCTIONS, MAX_BODY, TOKENS
+
+handler = lambda_handler(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+"""
+
+SUCCESS = next(case for case in CASES if case.name == "success")
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[Runtime]:
+    with lambda_runtime(THIN_APP) as running:
+        yield running
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_conformance_set_through_the_runtime_loop(runtime: Runtime, shape: str) -> None:
+    for case in CASES:
+        result = runtime.invoke(case_event(shape, case))
+        assert result.kind == "response", f"{shape} / {case.name}: {result.payload}"
+        check(case, *unpack(result.payload))
+        after = runtime.invoke(case_event(shape, SUCCESS))  # still serving after each row
+        check(SUCCESS, *unpack(after.payload))
+    assert runtime.process.poll() is None
+
+
+def test_unknown_event_is_an_invocation_error_and_the_runtime_goes_on(runtime: Runtime) -> None:
+    result = runtime.invoke({"Records": [{"eventSource": "aws:sqs"}]})
+    assert result.kind == "error"
+    assert result.payload["errorType"] == "UnsupportedEventError"
+    assert "not an HTTP request" in result.payload["errorMessage"]
+    check(SUCCESS, *unpack(runtime.invoke(case_event("function_url", SUCCESS)).payload))
+
+
+def test_the_runtime_started_without_an_init_error(runtime: Runtime) -> None:
+    runtime.invoke(case_event("alb", SUCCESS))
+    assert runtime.api.init_errors == []
+
+
+MANGUM_APP = """
+from mangum import Mangum
+from statefun_faas.adapters.asgi import asgi_app
+from tests.adapters.conformance import FUNCTIONS, MAX_BODY, TOKENS
+
+handler = Mangum(asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY), lifespan="off")
+"""
+
+
+def test_mangum_path_through_the_runtime_loop() -> None:
+    with lambda_runtime(MANGUM_APP) as runtime:
+        for case in CASES:
+            result = runtime.invoke(case_event("function_url", case))
+            assert result.kind == "response", f"{case.name}: {result.payload}"
+            check(case, *unpack(result.payload))
