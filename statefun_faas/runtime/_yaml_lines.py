@@ -64,7 +64,7 @@ def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> ModuleError:
     line = mark.line + 1 if mark is not None else None
     problem = " ".join(part for part in (error.context, error.problem) if part)
     fix = "fix the YAML syntax there (keys end with ':', nested blocks are indented with spaces)"
-    if "\t" in problem or "'\\t'" in str(error):
+    if "tab" in problem or "'\\t'" in problem:
         fix = "indent with spaces; YAML does not allow tabs"
     return ModuleError(file, line, "", f"not valid YAML: {problem}", fix)
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -64,6 +64,7 @@ ENDPOINT_KINDS = (ENDPOINTS_V2, ENDPOINTS_V1)
 KINDS = {**dict.fromkeys(ENDPOINT_KINDS, "endpoint"), **dict.fromkeys(INGRESS_KINDS, "ingress")}
 KINDS.update(dict.fromkeys(EGRESS_KINDS, "egress"))
 _TIMEOUT_NAMES = ("call", "connect", "read", "write")
+_SECTIONS = {"endpoint": "endpoints", "ingress": "ingresses", "egress": "egresses"}
 
 
 def parse_module(text: str, filename: str = "<module.yaml>") -> Module:
@@ -143,7 +144,8 @@ def _bind(component: Component) -> _Bound:
     if role is None:
         _unknown_kind(component)
     if component.role and role != component.role:
-        component.kind_node.fail(f"{component.kind!r} is not an {component.role} kind", f"move it to the {role}s")
+        problem = f"{component.kind!r} is not an {component.role} kind"
+        component.kind_node.fail(problem, f"move it under {_SECTIONS[role]}:")
     spec = component.spec
     spec.members()
     if role == "endpoint":
@@ -152,7 +154,7 @@ def _bind(component: Component) -> _Bound:
     return _Bound(value, component.ident or spec.get("id") or component.kind_node)
 
 
-def _unknown_kind(component: Component) -> None:
+def _unknown_kind(component: Component) -> NoReturn:
     close = difflib.get_close_matches(component.kind, list(KINDS), n=1)
     fix = f"did you mean {close[0]}?" if close else f"use one of {', '.join(KINDS)}"
     component.kind_node.fail(f"unknown kind {component.kind!r}", fix)

@@ -290,3 +290,362 @@ def test_dump_endpoints_round_trip() -> None:
     (again,) = parse_module(dump_endpoints([v1])).endpoints
     assert again == replace(v1, kind=ENDPOINTS_V2)  # written back as a v2 document with the OkHttp transport
     assert dump_endpoints([]) == ""
+
+
+ENDPOINT = (
+    "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a.b/*\n  urlPathTemplate: http://f:8000/{function.name}\n"
+)
+KAFKA_IN = "kind: io.statefun.kafka.v1/ingress\nspec:\n  id: a.b/in\n"  # topics follow from line 4
+ROUTE = "  topics:\n    - topic: t\n      valueType: a.b/V\n      targets: [a.b/f]\n"  # lines 4-7 after KAFKA_IN
+KAFKA_OUT = "kind: io.statefun.kafka.v1/egress\nspec:\n  id: a.b/out\n"
+KINESIS_IN = (
+    "kind: io.statefun.kinesis.v1/ingress\nspec:\n  id: a.b/in\n"
+    "  streams:\n    - {stream: s, valueType: a.b/V, targets: [a.b/f]}\n"
+)
+EGRESS = "kind: io.statefun.playground.v1/egress\nspec:\n"
+LEGACY = 'version: "3.0"\nmodule:\n  meta:\n    type: remote\n  spec:\n'
+
+# (case id, file text, line, field, words the message must contain)
+BROKEN = [
+    (
+        "unknown kind",
+        "kind: io.statefun.endpoints.v2/htp\nspec: {}\n",
+        1,
+        "kind",
+        "did you mean io.statefun.endpoints.v2/http",
+    ),
+    ("unknown kind far", "kind: com.example/thing\nspec: {}\n", 1, "kind", "use one of io.statefun.endpoints.v2/http"),
+    ("missing kind", "# a component\nspec:\n  functions: a.b/*\n", 2, "kind", "start the document with kind:"),
+    ("missing spec", "---\nkind: io.statefun.endpoints.v2/http\n", 2, "spec", "add spec:"),
+    ("document not a mapping", "- kind: io.statefun.endpoints.v2/http\n", 1, "", "kind: <kind> and spec:"),
+    (
+        "spec not a mapping",
+        "kind: io.statefun.endpoints.v2/http\nspec: [a]\n",
+        2,
+        "spec",
+        "expected a mapping, got a list",
+    ),
+    ("kind not a string", "kind: [a]\nspec: {}\n", 1, "kind", "expected a string"),
+    ("duplicate yaml key", ENDPOINT + "  functions: a.c/*\n", 5, "spec.functions", "appears twice (first on line 3)"),
+    (
+        "functions missing",
+        "kind: io.statefun.endpoints.v2/http\nspec:\n  urlPathTemplate: http://f/\n",
+        2,
+        "spec.functions",
+        "<namespace>/*",
+    ),
+    (
+        "functions not a string",
+        ENDPOINT.replace("a.b/*", "[a.b/*]"),
+        3,
+        "spec.functions",
+        "expected a string, got a list",
+    ),
+    ("functions without slash", ENDPOINT.replace("a.b/*", "greeter"), 3, "spec.functions", "<namespace>/<name>"),
+    ("functions two slashes", ENDPOINT.replace("a.b/*", "a/b/c"), 3, "spec.functions", "<namespace>/<name>"),
+    ("star in namespace", ENDPOINT.replace("a.b/*", "a.*/x"), 3, "spec.functions", "only the name can be '*'"),
+    ("star inside name", ENDPOINT.replace("a.b/*", "a.b/gr*"), 3, "spec.functions", "write a.b/* or the full"),
+    (
+        "url missing",
+        "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a.b/*\n",
+        2,
+        "spec.urlPathTemplate",
+        "give the URL",
+    ),
+    (
+        "other placeholder",
+        ENDPOINT.replace("{function.name}", "{function.namespace}/x"),
+        4,
+        "spec.urlPathTemplate",
+        "the only placeholder is {function.name}",
+    ),
+    (
+        "unbalanced brace",
+        ENDPOINT.replace("{function.name}", "{function.name"),
+        4,
+        "spec.urlPathTemplate",
+        "exactly as {function.name}",
+    ),
+    ("not an http url", ENDPOINT.replace("http://f:8000", "ftp://f"), 4, "spec.urlPathTemplate", "http://host:port"),
+    (
+        "batch not an int",
+        ENDPOINT + "  maxNumBatchRequests: many\n",
+        5,
+        "spec.maxNumBatchRequests",
+        "expected an integer, got a string",
+    ),
+    ("transport not a mapping", ENDPOINT + "  transport: okhttp\n", 5, "spec.transport", "expected a mapping"),
+    (
+        "unknown transport",
+        ENDPOINT + "  transport:\n    type: io.statefun.transports.v1/netty\n",
+        6,
+        "spec.transport.type",
+        "use io.statefun.transports.v1/async",
+    ),
+    (
+        "zero timeout",
+        ENDPOINT + "  transport:\n    timeouts:\n      connect: 1s\n      call: 0ms\n",
+        8,
+        "spec.transport.timeouts.call",
+        "a timeout of zero",
+    ),
+    ("zero flat async timeout", ENDPOINT + "  transport:\n    connect: 0\n", 6, "spec.transport.connect", "zero"),
+    (
+        "bad duration",
+        ENDPOINT + "  transport:\n    timeouts: {read: 10 parsecs}\n",
+        6,
+        "spec.transport.timeouts.read",
+        "unknown unit 'parsecs'",
+    ),
+    ("decimal duration", ENDPOINT + "  transport:\n    call: 1.5s\n", 6, "spec.transport.call", "e.g. 500ms"),
+    (
+        "unknown timeout",
+        ENDPOINT + "  transport:\n    type: io.statefun.transports.v1/okhttp\n    timeouts:\n      reed: 1s\n",
+        8,
+        "spec.transport.timeouts.reed",
+        "use call, connect, read and write",
+    ),
+    (
+        "v1 zero timeout",
+        "kind: io.statefun.endpoints.v1/http\nspec:\n  functions: a/*\n  urlPathTemplate: http://f/\n"
+        "  timeouts: {call: 0s}\n",
+        5,
+        "spec.timeouts.call",
+        "positive duration",
+    ),
+    ("bad pool size", ENDPOINT + "  transport:\n    pool_size: 0\n", 6, "spec.transport.pool_size", "above zero"),
+    ("bad pool ttl", ENDPOINT + "  transport:\n    pool_ttl: soon\n", 6, "spec.transport.pool_ttl", "e.g. 500ms"),
+    (
+        "duplicate pattern",
+        ENDPOINT + "---\n" + ENDPOINT.replace("8000", "9000"),
+        8,
+        "spec.functions",
+        "endpoint for functions 'a.b/*' is already declared at bad.yaml:1",
+    ),
+    (
+        "duplicate exact type",
+        ENDPOINT.replace("a.b/*", "a.b/f") + "---\n" + ENDPOINT.replace("a.b/*", "a.b/f"),
+        8,
+        "spec.functions",
+        "remove one of the two",
+    ),
+    (
+        "duplicate playground ingress",
+        "kind: io.statefun.playground.v1/ingress\nspec: {}\n---\n"
+        "kind: io.statefun.playground.v1/ingress\nspec: {port: 1}\n",
+        4,
+        "kind",
+        "already declared at bad.yaml:1",
+    ),
+    ("duplicate kafka ingress", KAFKA_IN + ROUTE + "---\n" + KAFKA_IN + ROUTE, 11, "spec.id", "ingress 'a.b/in'"),
+    ("duplicate egress", KAFKA_OUT + "---\n" + KAFKA_OUT, 7, "spec.id", "egress 'a.b/out' is already declared"),
+    (
+        "ingress id missing",
+        "kind: io.statefun.kafka.v1/ingress\nspec:\n  topics: []\n",
+        2,
+        "spec.id",
+        "exactly one '/'",
+    ),
+    ("ingress id not a typename", KAFKA_IN.replace("a.b/in", "orders") + ROUTE, 3, "spec.id", "exactly one '/'"),
+    ("topics missing", KAFKA_IN, 2, "spec.topics", "list the topics"),
+    ("topics empty", KAFKA_IN + "  topics: []\n", 4, "spec.topics", "list at least one topic"),
+    (
+        "topic without valueType",
+        KAFKA_IN + "  topics:\n    - topic: t\n      targets: [a.b/f]\n",
+        5,
+        "spec.topics[0].valueType",
+        "give the typename of its values",
+    ),
+    (
+        "wildcard target",
+        KAFKA_IN + ROUTE.replace("[a.b/f]", "[a.b/*]"),
+        7,
+        "spec.topics[0].targets[0]",
+        "exactly one '/'",
+    ),
+    (
+        "targets empty",
+        KAFKA_IN + ROUTE.replace("[a.b/f]", "[]"),
+        7,
+        "spec.topics[0].targets",
+        "list at least one target",
+    ),
+    (
+        "same topic twice",
+        KAFKA_IN + ROUTE + ROUTE.removeprefix("  topics:\n"),
+        8,
+        "spec.topics[1]",
+        "topic 't' appears twice (first on line 5)",
+    ),
+    (
+        "unknown startup position",
+        KAFKA_IN + ROUTE + "  startupPosition:\n    type: newest\n",
+        9,
+        "spec.startupPosition.type",
+        "use one of group-offsets, earliest, latest, specific-offsets, date",
+    ),
+    (
+        "startup date pattern",
+        KAFKA_IN + ROUTE + "  startupPosition: {type: date, date: '2020-02-01'}\n",
+        8,
+        "spec.startupPosition.date",
+        "yyyy-MM-dd HH:mm:ss.SSS Z",
+    ),
+    (
+        "specific offsets key",
+        KAFKA_IN + ROUTE + "  startupPosition:\n    type: specific-offsets\n    offsets:\n      - users: 91\n",
+        11,
+        "spec.startupPosition.offsets[0].users",
+        '"topic/partition": offset',
+    ),
+    (
+        "auto offset reset",
+        KAFKA_IN + ROUTE + "  autoOffsetResetPosition: oldest\n",
+        8,
+        "spec.autoOffsetResetPosition",
+        "use one of earliest, latest",
+    ),
+    (
+        "properties not single-key",
+        KAFKA_IN + ROUTE + "  properties:\n    - {a: 1, b: 2}\n",
+        9,
+        "spec.properties[0]",
+        "one `- key: value` line per property",
+    ),
+    (
+        "delivery semantic",
+        KAFKA_OUT + "  deliverySemantic:\n    type: exactly-twice\n",
+        5,
+        "spec.deliverySemantic.type",
+        "use one of exactly-once, at-least-once, none",
+    ),
+    (
+        "exactly-once without timeout",
+        KAFKA_OUT + "  deliverySemantic:\n    type: exactly-once\n",
+        4,
+        "spec.deliverySemantic",
+        "add transactionTimeout: 15min",
+    ),
+    (
+        "transaction timeout",
+        KAFKA_OUT + "  deliverySemantic: {type: exactly-once, transactionTimeout: soon}\n",
+        4,
+        "spec.deliverySemantic.transactionTimeout",
+        "e.g. 500ms",
+    ),
+    (
+        "region without id",
+        KINESIS_IN + "  awsRegion:\n    type: specific\n",
+        6,
+        "spec.awsRegion.id",
+        "type specific needs id",
+    ),
+    (
+        "unknown credentials",
+        KINESIS_IN + "  awsCredentials: {type: environment}\n",
+        6,
+        "spec.awsCredentials.type",
+        "use one of default, basic, profile",
+    ),
+    (
+        "basic credentials incomplete",
+        KINESIS_IN + "  awsCredentials: {type: basic, accessKeyId: k}\n",
+        6,
+        "spec.awsCredentials.secretAccessKey",
+        "accessKeyId, secretAccessKey",
+    ),
+    (
+        "kinesis startup group offsets",
+        KINESIS_IN + "  startupPosition: {type: group-offsets}\n",
+        6,
+        "spec.startupPosition.type",
+        "use one of earliest, latest, date",
+    ),
+    (
+        "kinesis stream without targets",
+        KINESIS_IN.replace(", targets: [a.b/f]", ""),
+        5,
+        "spec.streams[0].targets",
+        "function types that receive",
+    ),
+    (
+        "kinesis egress outstanding",
+        "kind: io.statefun.kinesis.v1/egress\nspec:\n  id: a.b/out\n  maxOutstandingRecords: -1\n",
+        4,
+        "spec.maxOutstandingRecords",
+        "above zero",
+    ),
+    ("egress topics missing", EGRESS + "  port: 8091\n", 2, "spec.topics", "list the topics functions write to"),
+    ("egress topic with slash", EGRESS + "  topics:\n    - ok\n    - a/b\n", 5, "spec.topics[1]", "GET /<topic>"),
+    ("egress topic twice", EGRESS + "  topics: [a, b, a]\n", 3, "spec.topics[2]", "topic 'a' appears twice"),
+    ("port out of range", EGRESS + "  port: 80910\n  topics: [a]\n", 3, "spec.port", "0..65535"),
+    (
+        "port not a number",
+        "kind: io.statefun.playground.v1/ingress\nspec:\n  port: http\n",
+        3,
+        "spec.port",
+        "expected an integer",
+    ),
+    ("yaml syntax", ENDPOINT + "  transport: {type: a\n", 6, "", "not valid YAML"),
+    ("yaml tab", ENDPOINT + "\tmaxNumBatchRequests: 5\n", 5, "", "indent with spaces"),
+    ("legacy version 2.0", 'version: "2.0"\nmodule:\n  meta: {type: remote}\n', 1, "version", "end-of-life"),
+    ("legacy version 1.0", "version: 1.0\nmodule: {}\n", 1, "version", "kind: io.statefun.endpoints.v2/http"),
+    ("legacy version 3.1", 'version: "3.1"\n', 1, "version", 'use version: "3.0", or drop version:'),
+    (
+        "legacy module type",
+        'version: "3.0"\nmodule:\n  meta:\n    type: embedded\n  spec: {}\n',
+        4,
+        "module.meta.type",
+        "type: remote",
+    ),
+    (
+        "legacy endpoint kind",
+        LEGACY + "    endpoints:\n      - endpoint:\n          meta: {kind: io.statefun.kafka/ingress}\n"
+        "          spec: {}\n",
+        8,
+        "module.spec.endpoints[0].endpoint.meta.kind",
+        "move it under ingresses:",
+    ),
+    (
+        "legacy functions in meta",
+        LEGACY + "    endpoints:\n      - endpoint:\n          meta:\n            kind: http\n"
+        "            functions: a/*\n          spec:\n            urlPathTemplate: http://f/\n",
+        10,
+        "module.spec.endpoints[0].endpoint.meta.functions",
+        "move functions: from meta: to spec:",
+    ),
+    (
+        "legacy ingress without id",
+        LEGACY + "    ingresses:\n      - ingress:\n          meta:\n"
+        "            type: io.statefun.kafka/ingress\n          spec: {}\n",
+        8,
+        "module.spec.ingresses[0].ingress.meta.id",
+        "add id:",
+    ),
+    (
+        "legacy unknown kind",
+        LEGACY + "    egresses:\n      - egress:\n          meta: {type: io.statefun.s3/egress, id: a/b}\n"
+        "          spec: {}\n",
+        8,
+        "module.spec.egresses[0].egress.meta.type",
+        "unknown kind 'io.statefun.s3/egress'",
+    ),
+    (
+        "legacy entry not wrapped",
+        LEGACY + "    endpoints:\n      - meta: {kind: http}\n",
+        7,
+        "module.spec.endpoints[0].endpoint",
+        "- endpoint: with meta: and spec:",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "field", "words"), [case[1:] for case in BROKEN], ids=[c[0] for c in BROKEN])
+def test_broken_files_name_file_line_and_field(text: str, line: int, field: str, words: str) -> None:
+    with pytest.raises(ModuleError) as caught:
+        parse_module(text, "bad.yaml")
+    error = caught.value
+    assert (error.file, error.line, error.field) == ("bad.yaml", line, field), str(error)
+    assert words in str(error)
+    assert error.fix, "every error says how to fix it"
+    assert str(error).startswith(f"bad.yaml:{line}: {field}: " if field else f"bad.yaml:{line}: ")
