@@ -80,3 +80,14 @@ class Worker:
         stdin.close()
         self._process.wait(timeout=30)
         stdout.close()
+
+
+def run_with_reference(code: str) -> str:
+    """Run ``code`` in the reference's venv with ``statefun`` importable as ``statefun_faas``; its stdout."""
+    prelude = "import sys, statefun; sys.modules['statefun_faas'] = statefun\n"
+    result = subprocess.run(
+        [str(reference_python()), "-c", prelude + code], capture_output=True, text=True, check=False, timeout=60
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the reference snippet failed:\n{result.stderr}")
+    return result.stdout.strip()
