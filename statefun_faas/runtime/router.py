@@ -217,13 +217,13 @@ class Router:
             except InvocationError as failure:
                 error = failure
             remaining = route.call_timeout - (time.monotonic() - started)
-            if not error.retryable or remaining <= 0:
+            if not error.retryable or remaining <= backoff:  # no time left for another real attempt
                 if error.retryable:
                     error = InvocationError(f"{error.reason} (gave up after {attempts} attempts)", False)
                 raise error
-            logger.warning("%s: %s; retrying in %.0f ms", address, error.reason, min(backoff, remaining) * 1000)
+            logger.warning("%s: %s; retrying in %.0f ms", address, error.reason, backoff * 1000)
             self.counters.retries += 1
-            await asyncio.sleep(min(backoff, remaining))
+            await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     def _specs_of(self, typename: str) -> dict[str, Spec]:

@@ -23,6 +23,13 @@ EgressRecordType = make_json_type("io.statefun.playground/EgressRecord")
 functions = StatefulFunctions()
 
 
+def text(message: Message) -> str:
+    """A string message, or the raw UTF-8 of any other type (what a playground ingress stores)."""
+    if message.is_string():
+        return message.as_string() or ""
+    return (message.raw_value() or b"").decode("utf-8")
+
+
 def emit(context: Context, topic: str, payload: str) -> None:
     context.send_egress(egress_message_builder(EGRESS, {"topic": topic, "payload": payload}, EgressRecordType))
 
@@ -33,19 +40,19 @@ def counter(context: Context, message: Message) -> None:
     count = (context.storage.count or 0) + 1
     context.storage.count = count
     caller = context.caller.typename + "/" + context.caller.id if context.caller else "-"
-    emit(context, "counts", f"{context.address.id}:{count}:{message.as_string()}:{caller}")
+    emit(context, "counts", f"{context.address.id}:{count}:{text(message)}:{caller}")
 
 
 @functions.bind("test/forwarder")
 def forwarder(context: Context, message: Message) -> None:
     """Forwards its string message to the counter with the same id."""
-    context.send(message_builder("test/counter", context.address.id, str_value=message.as_string() or ""))
+    context.send(message_builder("test/counter", context.address.id, str_value=text(message)))
 
 
 @functions.bind("test/timer")
 def timer(context: Context, message: Message) -> None:
     """Commands as JSON: {"after": seconds, "token": t, "text": s} or {"cancel": t}."""
-    command = json.loads(message.as_string() or "{}")
+    command = json.loads(text(message) or "{}")
     if "cancel" in command:
         context.cancel_delayed_message(command["cancel"])
         return
@@ -62,7 +69,7 @@ def timer(context: Context, message: Message) -> None:
 )
 def ttl(context: Context, message: Message) -> None:
     """ "set" writes both states; anything else only reads them (emitted to topic ``ttl``)."""
-    if message.as_string() == "set":
+    if text(message) == "set":
         context.storage.written = "w"
         context.storage.touched = "t"
     emit(context, "ttl", f"{context.storage.written}|{context.storage.touched}")
@@ -70,6 +77,6 @@ def ttl(context: Context, message: Message) -> None:
 
 @functions.bind("test/failing")
 def failing(context: Context, message: Message) -> None:
-    if message.as_string() == "boom":
+    if text(message) == "boom":
         raise RuntimeError("boom")
-    emit(context, "counts", f"ok:{message.as_string()}")
+    emit(context, "counts", f"ok:{text(message)}")

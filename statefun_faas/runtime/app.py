@@ -1,0 +1,198 @@
+"""The runtime as one object: store, router, function routes, local I/O ports, sinks and the module watcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from statefun_faas.functions import StatefulFunctions
+from statefun_faas.runtime import sinks, watch
+from statefun_faas.runtime._model import (
+    KAFKA_EGRESS,
+    KINESIS_EGRESS,
+    PLAYGROUND_EGRESS,
+    PLAYGROUND_EGRESS_ID,
+    PLAYGROUND_EGRESS_PORT,
+    PLAYGROUND_INGRESS,
+    PLAYGROUND_INGRESS_PORT,
+)
+from statefun_faas.runtime.egress import EgressBinding, KafkaLocalEgress, KinesisLocalEgress, PlaygroundEgress
+from statefun_faas.runtime.inprocess import in_process_routes
+from statefun_faas.runtime.invokers import EndpointRoutes, first_of, new_session
+from statefun_faas.runtime.module import Module, load_module
+from statefun_faas.runtime.playground import EgressTopics, LocalServer, PortPlan
+from statefun_faas.runtime.router import Router
+from statefun_faas.runtime.store import Store
+
+logger = logging.getLogger("statefun_faas.runtime")
+
+LOCAL_IO_PORT = 8092
+
+
+@dataclass
+class Options:
+    state_dir: str | Path = ".statefun-faas"
+    host: str = "127.0.0.1"
+    synchronous: str = "NORMAL"
+    local_io_port: int = LOCAL_IO_PORT
+    egress_overrides: Sequence[str] = ()
+    poll_s: float = 0.5
+    #: ``dev`` without a module.yaml: playground ingress on 8090 and egress (any topic) on 8091.
+    playground_ports: tuple[int, int] | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def port_plans(module: Module, options: Options) -> list[PortPlan]:
+    """Which port serves what; components declared on the same non-zero port share it."""
+    plans: list[PortPlan] = []
+    local = PortPlan(options.local_io_port)
+
+    def plan_for(port: int) -> PortPlan:
+        found = next((p for p in plans if p.port == port and port != 0), None)
+        if found is None:
+            found = PortPlan(port)
+            plans.append(found)
+        return found
+
+    if options.playground_ports is not None:
+        plan_for(options.playground_ports[0]).playground_ingress = True
+        plan_for(options.playground_ports[1]).egresses.append(EgressTopics(PLAYGROUND_EGRESS_ID, None))
+    for ingress in module.ingresses:
+        if ingress.kind == PLAYGROUND_INGRESS:
+            plan_for(PLAYGROUND_INGRESS_PORT if ingress.port is None else ingress.port).playground_ingress = True
+        else:
+            local.routes.extend(ingress.routes)
+    for egress in module.egresses:
+        if egress.kind == PLAYGROUND_EGRESS:
+            port = PLAYGROUND_EGRESS_PORT if egress.port is None else egress.port
+            plan_for(port).egresses.append(EgressTopics(egress.id, egress.topics))
+        else:
+            local.egresses.append(EgressTopics(egress.id, None))
+    if local.routes or local.egresses:
+        plans.append(local)
+    return plans
+
+
+def egress_bindings(module: Module, options: Options) -> dict[str, EgressBinding]:
+    bindings: dict[str, EgressBinding] = {}
+    if options.playground_ports is not None:
+        bindings[PLAYGROUND_EGRESS_ID] = PlaygroundEgress(None)
+    for egress in module.egresses:
+        if egress.kind == PLAYGROUND_EGRESS:
+            bindings[egress.id] = PlaygroundEgress(egress.topics)
+        elif egress.kind == KAFKA_EGRESS:
+            bindings[egress.id] = KafkaLocalEgress()
+        elif egress.kind == KINESIS_EGRESS:
+            bindings[egress.id] = KinesisLocalEgress()
+    return bindings
+
+
+class Runtime:
+    """Runs a StateFun application: ``await runtime.start()`` ... ``await runtime.stop()``."""
+
+    def __init__(
+        self,
+        module_paths: Sequence[str] = (),
+        functions: StatefulFunctions | None = None,
+        options: Options | None = None,
+    ) -> None:
+        self.options = options or Options()
+        self.module_paths = list(module_paths)
+        self.module = load_module(*self.module_paths) if self.module_paths else Module()
+        self.store = Store.in_directory(self.options.state_dir, self.options.synchronous)
+        self.functions = functions
+        self.servers: list[LocalServer] = []
+        self._plans: list[PortPlan] = []
+        self._egresses: dict[str, EgressBinding] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.router = Router(self.store, lambda typename: None, lambda egress_id: self._egresses.get(egress_id))
+        self.router.sinks.extend(sinks.parse_overrides(self.options.egress_overrides))
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Bound ports by role: ``ingress``, ``egress``, ``local-io``."""
+        found: dict[str, int] = {}
+        for server in self.servers:
+            if server.plan.playground_ingress:
+                found.setdefault("ingress", server.port)
+            if server.plan.routes or any(
+                e.topics is None and e.egress_id != PLAYGROUND_EGRESS_ID for e in server.plan.egresses
+            ):
+                found.setdefault("local-io", server.port)
+            if server.plan.egresses:
+                found.setdefault("egress", server.port)
+        return found
+
+    async def start(self) -> None:
+        self._session = new_session()
+        self._endpoints = EndpointRoutes(self._session, self.module)
+        if self.functions is not None:
+            self.router.routes = first_of(in_process_routes(self.functions), self._endpoints)
+        else:
+            self.router.routes = self._endpoints
+        self._log_start()
+        await self.apply_module(self.module, first=True)
+        self.router.recover()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self.router.run_timer()), loop.create_task(watch.watch(self))]
+
+    async def apply_module(self, module: Module, first: bool = False) -> None:
+        """Use ``module`` from now on; state, inboxes and unchanged ports stay as they are."""
+        self.module = module
+        self._endpoints.reload(module)
+        self._egresses = egress_bindings(module, self.options)
+        plans = port_plans(module, self.options)
+        if plans != self._plans:
+            await self._stop_servers()
+            for plan in plans:
+                server = LocalServer(self.router, plan, self.options.host)
+                await server.start()
+                self.servers.append(server)
+                logger.info("listening on http://%s:%d: %s", self.options.host, server.port, plan.describe())
+            self._plans = plans
+        if not first:
+            logger.info("module reloaded: %d endpoint(s), %d ingress(es), %d egress(es)", *_sizes(module))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._stop_servers()
+        await self.router.close()
+        await self._session.close()
+        sinks.close(self.router.sinks)
+        self.store.close()
+
+    async def _stop_servers(self) -> None:
+        for server in self.servers:
+            await server.stop()
+        self.servers = []
+
+    def _log_start(self) -> None:
+        options = self.options
+        logger.info("state in %s (SQLite WAL, synchronous=%s)", Path(options.state_dir).resolve(), options.synchronous)
+        for path in self.module_paths:
+            logger.info("module %s: %d endpoint(s), %d ingress(es), %d egress(es)", path, *_sizes(self.module))
+        for endpoint in self.module.endpoints:
+            logger.info(
+                "endpoint %s -> %s (maxNumBatchRequests %d, call timeout %gs)",
+                endpoint.functions,
+                endpoint.url_path_template,
+                endpoint.max_num_batch_requests,
+                endpoint.timeouts.call,
+            )
+        if self.functions is not None:
+            logger.info("in-process functions: %s", ", ".join(self.functions.typenames) or "none")
+        waiting, delayed = self.store.inbox_size(), self.store.count_delayed()
+        if waiting or delayed:
+            logger.info("recovering %d waiting and %d delayed message(s)", waiting, delayed)
+
+
+def _sizes(module: Module) -> tuple[int, int, int]:
+    return len(module.endpoints), len(module.ingresses), len(module.egresses)

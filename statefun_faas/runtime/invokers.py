@@ -1,0 +1,94 @@
+"""The HTTP invoker (aiohttp client, keep-alive) and the routes of a module.yaml's endpoints."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from statefun_faas.runtime.module import Endpoint, Module
+from statefun_faas.runtime.records import Address
+from statefun_faas.runtime.router import FunctionRoute, InvocationError, Routes
+
+OCTET_STREAM = "application/octet-stream"
+REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-Agent": "statefun-faas"}
+# Statuses StateFun's OkHttp transport retries besides 5xx; every other 4xx is final.
+RETRYABLE_4XX = frozenset({408, 409, 420, 429, 499})
+
+
+def new_session(limit: int = 256) -> aiohttp.ClientSession:
+    """One client session for every endpoint: pooled keep-alive connections."""
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, keepalive_timeout=15.0)
+    return aiohttp.ClientSession(connector=connector, auto_decompress=True)
+
+
+class HttpInvoker:
+    """POSTs ToFunction bytes to one URL; checks the answer as StateFun's transports do."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, endpoint: Endpoint) -> None:
+        self.session, self.url, self.endpoint = session, url, endpoint
+
+    async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
+        timeouts = self.endpoint.timeouts
+        timeout = aiohttp.ClientTimeout(
+            total=budget, sock_connect=min(timeouts.connect, budget), sock_read=min(timeouts.read, budget)
+        )
+        try:
+            async with self.session.post(self.url, data=body, headers=REQUEST_HEADERS, timeout=timeout) as response:
+                payload = await response.read()
+                return _check(self.url, response.status, response.headers.get("Content-Type"), payload)
+        except TimeoutError:
+            raise InvocationError(f"POST {self.url} timed out", retryable=True) from None
+        except aiohttp.ClientError as error:
+            raise InvocationError(f"POST {self.url} failed: {type(error).__name__}: {error}", retryable=True) from None
+
+
+def _check(url: str, status: int, content_type: str | None, payload: bytes) -> bytes:
+    if 200 <= status < 300:
+        if content_type != OCTET_STREAM:
+            raise InvocationError(
+                f"POST {url} answered {status} with Content-Type {content_type!r}; a StateFun function must "
+                f"answer exactly {OCTET_STREAM!r}",
+                retryable=False,
+            )
+        return payload
+    detail = payload[:200].decode("utf-8", "replace").strip()
+    retryable = status >= 500 or status in RETRYABLE_4XX
+    raise InvocationError(f"POST {url} answered HTTP {status}: {detail}", retryable=retryable)
+
+
+class EndpointRoutes:
+    """Routes function types to the module's endpoints; a new type behind a template works at once."""
+
+    def __init__(self, session: aiohttp.ClientSession, module: Module) -> None:
+        self.session = session
+        self.module = module
+        self._cache: dict[str, FunctionRoute | None] = {}
+
+    def reload(self, module: Module) -> None:
+        self.module = module
+        self._cache.clear()
+
+    def __call__(self, typename: str) -> FunctionRoute | None:
+        route = self._cache.get(typename)
+        if route is None and typename not in self._cache:
+            route = self._cache[typename] = self._route(typename)
+        return route
+
+    def _route(self, typename: str) -> FunctionRoute | None:
+        endpoint = self.module.endpoint_for(typename)
+        if endpoint is None:
+            return None
+        invoker = HttpInvoker(self.session, endpoint.url_for(typename), endpoint)
+        return FunctionRoute(invoker, endpoint.max_num_batch_requests, endpoint.timeouts.call)
+
+
+def first_of(*routes: Routes) -> Routes:
+    """Try each routes function in turn (``dev``: the in-process registry, then module.yaml endpoints)."""
+
+    def route(typename: str) -> FunctionRoute | None:
+        for candidate in routes:
+            found = candidate(typename)
+            if found is not None:
+                return found
+        return None
+
+    return route

@@ -1,0 +1,144 @@
+"""Local I/O over HTTP (aiohttp.web): the playground ingress and egress, and Kafka/Kinesis local topics.
+
+On one port, by path shape: ``/<namespace>/<type>/<id>`` (any method) is the playground ingress,
+``/<topic>/<key>`` (any method) a record for a local Kafka topic or Kinesis stream, and
+``GET /<topic>`` pops one egress record.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from statefun_faas.runtime.module import Route
+from statefun_faas.runtime.records import Address, Envelope, Value
+from statefun_faas.runtime.router import Router
+
+logger = logging.getLogger("statefun_faas.runtime")
+
+VND_PREFIX = "application/vnd."
+DEFAULT_TYPENAME = "io.statefun.types/string"
+TEXT = "text/plain"
+
+
+@dataclass(frozen=True)
+class EgressTopics:
+    """An egress readable on a port; ``topics`` None accepts every topic (local Kafka/Kinesis topics)."""
+
+    egress_id: str
+    topics: tuple[str, ...] | None
+
+
+@dataclass
+class PortPlan:
+    """What one local port serves."""
+
+    port: int
+    playground_ingress: bool = False
+    routes: list[Route] = field(default_factory=list)
+    egresses: list[EgressTopics] = field(default_factory=list)
+
+    def describe(self) -> str:
+        parts = ["playground ingress /<namespace>/<type>/<id>"] if self.playground_ingress else []
+        parts += [f"local topic {route.topic} -> {', '.join(route.targets)}" for route in self.routes]
+        for egress in self.egresses:
+            topics = "any topic" if egress.topics is None else ", ".join(egress.topics) or "no topics"
+            parts.append(f"egress {egress.egress_id} (GET /<topic>: {topics})")
+        return "; ".join(parts)
+
+
+def message_typename(content_type: str | None) -> str:
+    """The typename a playground ingress message carries: ``application/vnd.<typename>`` or a string."""
+    if content_type and content_type.startswith(VND_PREFIX):
+        typename = content_type[len(VND_PREFIX) :].split(";", 1)[0].strip()
+        if typename:
+            return typename
+    return DEFAULT_TYPENAME
+
+
+class LocalIo:
+    """The aiohttp handler of one port."""
+
+    def __init__(self, router: Router, plan: PortPlan) -> None:
+        self.router, self.plan = router, plan
+
+    async def handle(self, request: web.Request) -> web.Response:
+        segments = request.path.split("/")[1:]
+        if len(segments) == 3 and all(segments) and self.plan.playground_ingress:
+            return await self._ingress(request, segments)
+        if len(segments) == 2 and all(segments) and self.plan.routes:
+            return await self._topic_ingress(request, segments[0], segments[1])
+        if len(segments) == 1 and segments[0] and self.plan.egresses:
+            return self._egress(request, segments[0])
+        return web.Response(status=404, text=f"nothing here: {self._usage()}\n", content_type=TEXT)
+
+    def _usage(self) -> str:
+        return self.plan.describe() or "no ingress or egress on this port"
+
+    async def _ingress(self, request: web.Request, segments: list[str]) -> web.Response:
+        namespace, name, id_ = segments
+        body = await request.read()
+        argument = Value(message_typename(request.headers.get("Content-Type")), body)
+        self.router.submit([Envelope(Address(f"{namespace}/{name}", id_), argument)])
+        return web.Response(status=200)
+
+    async def _topic_ingress(self, request: web.Request, topic: str, key: str) -> web.Response:
+        routes = [route for route in self.plan.routes if route.topic == topic]
+        if not routes:
+            return web.Response(
+                status=404, text=f"no ingress reads topic {topic!r}: {self._usage()}\n", content_type=TEXT
+            )
+        body = await request.read()
+        envelopes = [
+            Envelope(Address(target, key), Value(route.value_type, body))
+            for route in routes
+            for target in route.targets
+        ]
+        self.router.submit(envelopes)
+        return web.Response(status=200)
+
+    def _egress(self, request: web.Request, topic: str) -> web.Response:
+        if request.method != "GET":
+            return web.Response(status=405, text="read egress topics with GET /<topic>\n", content_type=TEXT)
+        readable = [e for e in self.plan.egresses if e.topics is None or topic in e.topics]
+        if not readable:
+            return web.Response(
+                status=405, text=f"topic {topic!r} is not declared: {self._usage()}\n", content_type=TEXT
+            )
+        for egress in readable:
+            record = self.router.store.pop_egress(egress.egress_id, topic)
+            if record is not None:
+                return web.Response(status=200, body=record.payload)
+        return web.Response(status=404)
+
+
+class LocalServer:
+    """One listening port."""
+
+    def __init__(self, router: Router, plan: PortPlan, host: str) -> None:
+        self.plan, self.host = plan, host
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", LocalIo(router, plan).handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.port = plan.port
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.plan.port))
+        except OSError as error:
+            sock.close()
+            await self._runner.cleanup()
+            raise OSError(
+                f"can not listen on {self.host}:{self.plan.port} ({error.strerror}); change the port"
+            ) from None
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,111 @@
+"""The runtime against real function servers over HTTP on loopback: delivery, retries, dead letters, routing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+
+from statefun_faas import _wire
+from tests.runtime.apps import functions
+from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, delay, endpoint, put, raw, running, status, take
+
+
+def timeouts(call: str, others: str) -> str:
+    return (
+        "  transport:\n    type: io.statefun.transports.v1/okhttp\n"
+        f"    timeouts: {{call: {call}, connect: {others}, read: {others}, write: {others}}}\n"
+    )
+
+
+FAST = timeouts("3s", "300ms")
+
+
+def run(coroutine: object) -> None:
+    asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
+async def _flow(tmp_path: Path, server: FunctionServer, module_extra: str = FAST) -> tuple[list[str], list[str]]:
+    """Send a, b (one dead letter candidate) c to test/counter/k; return the counts and the dead-letter reasons."""
+    async with server.serving():
+        url = f"http://127.0.0.1:{server.port}/statefun"
+        async with running(tmp_path, endpoint("test/*", url, module_extra) + PLAYGROUND_IO) as runtime:
+            ports = runtime.ports
+            async with aiohttp.ClientSession() as session:
+                for text in ("a", "b", "c"):
+                    assert await put(session, ports["ingress"], "test/counter/k", text) == 200
+                    await runtime.router.quiescent()
+                counts = await take(session, ports["egress"], "counts", 3, timeout=2)
+            reasons = [letter.reason for letter in runtime.store.dead_letters()]
+    return counts, reasons
+
+
+def test_messages_flow_over_http_with_state(tmp_path: Path) -> None:
+    counts, reasons = asyncio.run(_flow(tmp_path, FunctionServer(functions)))
+    assert counts == ["k:1:a:-", "k:2:b:-", "k:3:c:-"]
+    assert reasons == []
+
+
+def test_5xx_and_timeouts_are_retried(tmp_path: Path) -> None:
+    server = FunctionServer(functions, faults=[status(503), delay(0.6), status(500)])
+    counts, reasons = asyncio.run(_flow(tmp_path, server))
+    assert counts == ["k:1:a:-", "k:2:b:-", "k:3:c:-"]
+    assert reasons == []
+
+
+def test_4xx_dead_letters_the_batch_and_the_address_continues(tmp_path: Path) -> None:
+    # request 1: a -> incomplete context; request 2: a with state -> 404.
+    server = FunctionServer(functions, faults=[])
+    server.faults = [status(404, b"no such function")]
+    counts, reasons = asyncio.run(_flow(tmp_path, server))
+    assert counts == ["k:1:b:-", "k:2:c:-"]
+    assert len(reasons) == 1
+    assert "HTTP 404: no such function" in reasons[0]
+
+
+def test_exhausted_budget_dead_letters(tmp_path: Path) -> None:
+    server = FunctionServer(functions, faults=[status(503)] * 200)
+    budget = timeouts("300ms", "100ms")
+
+    async def go() -> list[str]:
+        async with server.serving():
+            url = f"http://127.0.0.1:{server.port}/statefun"
+            async with running(tmp_path, endpoint("test/*", url, budget) + PLAYGROUND_IO) as runtime:
+                async with aiohttp.ClientSession() as session:
+                    await put(session, runtime.ports["ingress"], "test/counter/k", "a")
+                await runtime.router.quiescent()
+                assert runtime.router.counters.retries > 2
+                return [letter.reason for letter in runtime.store.dead_letters()]
+
+    [reason] = asyncio.run(go())
+    assert "HTTP 503" in reason
+    assert "gave up after" in reason
+
+
+def test_protocol_violations_and_wrong_content_type_dead_letter(tmp_path: Path) -> None:
+    unregistered = _wire.FromFunction()
+    mutation = unregistered.invocation_result.state_mutations.add(state_name="nope", mutation_type=1)
+    mutation.state_value.typename = "io.statefun.types/int"
+    server = FunctionServer(functions)
+    server.faults = [raw(unregistered.SerializeToString()), raw(b"\x0a\x00", "application/octet-stream; charset=x")]
+    counts, reasons = asyncio.run(_flow(tmp_path, server))
+    assert counts == ["k:1:c:-"]
+    assert "not registered" in reasons[0]
+    assert "Content-Type" in reasons[1]
+
+
+def test_exact_function_type_beats_namespace_and_templates_keep_query_strings(tmp_path: Path) -> None:
+    wildcard, exact = FunctionServer(functions), FunctionServer(functions)
+
+    async def go() -> list[str]:
+        async with wildcard.serving(), exact.serving():
+            module = endpoint("test/*", f"http://127.0.0.1:{wildcard.port}/{{function.name}}?token=abc")
+            module += endpoint("test/counter", f"http://127.0.0.1:{exact.port}/exact/{{function.name}}")
+            async with running(tmp_path, module + PLAYGROUND_IO) as runtime, aiohttp.ClientSession() as session:
+                await put(session, runtime.ports["ingress"], "test/forwarder/f", "hi")
+                return await take(session, runtime.ports["egress"], "counts", 1)
+
+    assert asyncio.run(go()) == ["f:1:hi:test/forwarder/f"]
+    assert set(wildcard.paths) == {"/forwarder?token=abc"}
+    assert set(exact.paths) == {"/exact/counter"}
