@@ -13,6 +13,7 @@ from statefun_faas.runtime._model import (
     DEFAULT_MAX_NUM_BATCH_REQUESTS,
     DEFAULT_TIMEOUTS,
     ENDPOINTS_V1,
+    ENDPOINTS_V2,
     FUNCTION_NAME_PLACEHOLDER,
     OKHTTP_TRANSPORT,
     Endpoint,
@@ -25,6 +26,16 @@ _TRANSPORTS = (ASYNC_TRANSPORT, OKHTTP_TRANSPORT)
 _TIMEOUT_NAMES = ("call", "connect", "read", "write")
 _URL_SCHEMES = ("http", "https", "http+unix", "https+unix")
 _BRACES = re.compile(r"\{[^{}]*\}")
+_TLS_FILES = ("trust_cacerts", "client_cert", "client_key", "client_key_password")
+#: The fields each endpoint kind and transport reads; StateFun ignores others, we warn about them.
+SPEC_FIELDS = {
+    ENDPOINTS_V1: (*_ENDPOINT_KEYS, "timeouts"),
+    ENDPOINTS_V2: (*_ENDPOINT_KEYS, "transport"),
+}
+TRANSPORT_FIELDS = {
+    OKHTTP_TRANSPORT: ("type", "timeouts"),
+    ASYNC_TRANSPORT: ("type", "call", "connect", "timeouts", "pool_ttl", "pool_size", "payload_max_bytes", *_TLS_FILES),
+}
 
 
 def bind_endpoint(kind: str, spec: Located, source: str) -> Endpoint:
@@ -146,6 +157,6 @@ def _check_pool(properties: Located) -> None:
     for name in ("pool_size", "payload_max_bytes"):
         if (node := properties.get(name)) is not None and node.integer() <= 0:
             node.fail("must be positive", "give a whole number above zero or remove the field for the default")
-    for name in ("trust_cacerts", "client_cert", "client_key", "client_key_password"):
+    for name in _TLS_FILES:
         if (node := properties.get(name)) is not None:
             node.text()

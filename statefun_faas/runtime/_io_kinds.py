@@ -63,6 +63,19 @@ def bind_egress(kind: str, spec: Located, source: str, ident: Located | None) ->
 
 
 INGRESS_KINDS = (PLAYGROUND_INGRESS, KAFKA_INGRESS, KINESIS_INGRESS)
+_AWS = ("id", "awsRegion", "awsCredentials", "clientConfigProperties")
+#: The spec fields each kind reads; StateFun ignores others, we warn about them.
+SPEC_FIELDS = {
+    PLAYGROUND_INGRESS: ("port",),
+    PLAYGROUND_EGRESS: ("port", "topics"),
+    KAFKA_INGRESS: (
+        *("id", "address", "consumerGroupId", "topics"),
+        *("autoOffsetResetPosition", "startupPosition", "properties"),
+    ),
+    KAFKA_EGRESS: ("id", "address", "deliverySemantic", "properties"),
+    KINESIS_INGRESS: (*_AWS, "startupPosition", "streams"),
+    KINESIS_EGRESS: (*_AWS, "maxOutstandingRecords"),
+}
 EGRESS_KINDS = (PLAYGROUND_EGRESS, KAFKA_EGRESS, KINESIS_EGRESS)
 
 

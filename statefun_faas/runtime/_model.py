@@ -123,6 +123,8 @@ class Module:
     ingresses: tuple[Ingress, ...] = ()
     egresses: tuple[Egress, ...] = ()
     files: tuple[str, ...] = ()
+    #: "file:line: field: unknown field, ignored; ..." for fields StateFun would silently ignore.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
     _by_pattern: dict[str, Endpoint] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -112,28 +112,37 @@ class Located:
     def _read_members(self) -> dict[str, Located]:
         if not isinstance(self.node, yaml.MappingNode):
             self.expected("a mapping", "write nested `key: value` lines indented under this field")
-        first: dict[str, int] = {}
-        for key_node, _ in self.node.value:
+        own: dict[str, Located] = {}
+        merged: dict[str, Located] = {}
+        for key_node, value_node in self.node.value:
+            if key_node.tag == _TAG + "merge":  # `<<: *anchor`: the anchor's entries, own keys win
+                for source in self._merge_sources(key_node, value_node):
+                    for key, member in source.members().items():
+                        merged.setdefault(key, member)
+                continue
             key = self._key(key_node)
-            if key in first and key != "<<":
-                where = self.child_path(key)
+            line = key_node.start_mark.line + 1
+            if key in own:
+                fix = "remove one"
                 raise ModuleError(
-                    self.file,
-                    key_node.start_mark.line + 1,
-                    where,
-                    f"appears twice (first on line {first[key]})",
-                    "remove one",
+                    self.file, line, self.child_path(key), f"appears twice (first on line {own[key].line})", fix
                 )
-            first[key] = key_node.start_mark.line + 1
-        SafeConstructor().flatten_mapping(self.node)  # resolves `<<: *anchor` merge keys
-        return {
-            self._key(k): Located(v, self.file, self.child_path(self._key(k)), k.start_mark.line + 1)
-            for k, v in self.node.value
-        }
+            own[key] = Located(value_node, self.file, self.child_path(key), line)
+        return {**merged, **own}
+
+    def _merge_sources(self, key_node: yaml.Node, value_node: yaml.Node) -> list[Located]:
+        nodes = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        line = key_node.start_mark.line + 1
+        sources = [Located(node, self.file, self.path, line) for node in nodes]
+        for source in sources:
+            if not source.is_mapping:
+                source.expected("a mapping to merge", "merge an anchored mapping: <<: *name")
+        return sources
 
     def _key(self, key_node: yaml.Node) -> str:
         if not isinstance(key_node, yaml.ScalarNode):
-            raise ModuleError(self.file, key_node.start_mark.line + 1, self.path, "a key must be plain text", "")
+            line = key_node.start_mark.line + 1
+            raise ModuleError(self.file, line, self.path, "a key must be plain text", "write the key as a plain word")
         return str(key_node.value)
 
     def child_path(self, key: str) -> str:
@@ -171,7 +180,13 @@ class Located:
         return value
 
     def integer(self) -> int:
+        """An integer; a quoted one like "100" is read too, as Jackson coerces it."""
         value = self.plain()
+        if isinstance(value, str) and value.strip().lstrip("-").isascii():
+            try:
+                return int(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int):
             self.expected("an integer")
         return value

@@ -19,8 +19,10 @@ from typing import Any, NoReturn
 import yaml
 
 from statefun_faas.runtime._durations import UNITS_HINT, duration_seconds, format_duration
-from statefun_faas.runtime._endpoints import bind_endpoint
+from statefun_faas.runtime._endpoints import SPEC_FIELDS as ENDPOINT_FIELDS
+from statefun_faas.runtime._endpoints import TRANSPORT_FIELDS, bind_endpoint
 from statefun_faas.runtime._io_kinds import BINDERS, EGRESS_KINDS, INGRESS_KINDS
+from statefun_faas.runtime._io_kinds import SPEC_FIELDS as IO_FIELDS
 from statefun_faas.runtime._legacy import Component, document_component, is_legacy, legacy_components
 from statefun_faas.runtime._model import (
     ASYNC_TIMEOUTS,
@@ -114,7 +116,7 @@ def _endpoint_document(endpoint: Endpoint) -> dict[str, Any]:
 
 def _read(name: str) -> str:
     try:
-        return Path(name).read_text(encoding="utf-8")
+        return Path(name).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ModuleError(name, None, "", f"is not UTF-8 text (byte {error.start})", "save it as UTF-8") from None
     except OSError as error:
@@ -128,6 +130,7 @@ class _Bound:
 
     value: Endpoint | Ingress | Egress
     key: Located
+    warnings: tuple[str, ...] = ()
 
 
 def _bind_file(text: str, file: str) -> list[_Bound]:
@@ -149,9 +152,33 @@ def _bind(component: Component) -> _Bound:
     spec = component.spec
     spec.members()
     if role == "endpoint":
-        return _Bound(bind_endpoint(component.kind, spec, component.source), spec.require("functions", ""))
+        endpoint = bind_endpoint(component.kind, spec, component.source)
+        return _Bound(endpoint, spec.require("functions", ""), _endpoint_warnings(component.kind, spec, endpoint))
     value = BINDERS[component.kind](component.kind, spec, component.source, component.ident)
-    return _Bound(value, component.ident or spec.get("id") or component.kind_node)
+    warnings = _ignored(spec, IO_FIELDS[component.kind])
+    return _Bound(value, component.ident or spec.get("id") or component.kind_node, warnings)
+
+
+def _endpoint_warnings(kind: str, spec: Located, endpoint: Endpoint) -> tuple[str, ...]:
+    warnings = _ignored(spec, ENDPOINT_FIELDS[kind])
+    transport = spec.get("transport")
+    if kind == ENDPOINTS_V2 and transport is not None:
+        warnings += _ignored(transport, TRANSPORT_FIELDS[endpoint.transport])
+    return warnings
+
+
+def _ignored(node: Located, known: tuple[str, ...]) -> tuple[str, ...]:
+    """A warning per field StateFun would ignore, usually a typo."""
+    warnings = []
+    for key, member in node.members().items():
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"this kind reads {', '.join(known)}"
+        if key in _TIMEOUT_NAMES and "timeouts" in known:
+            hint = "this transport reads timeouts only from its timeouts: block"
+        warnings.append(f"{member.source}: {member.path}: unknown field, ignored; {hint}")
+    return tuple(warnings)
 
 
 def _unknown_kind(component: Component) -> NoReturn:
@@ -175,6 +202,7 @@ def _module(bound: list[_Bound], files: tuple[str, ...]) -> Module:
         ingresses=tuple(item.value for item in bound if isinstance(item.value, Ingress)),
         egresses=tuple(item.value for item in bound if isinstance(item.value, Egress)),
         files=files,
+        warnings=tuple(warning for item in bound for warning in item.warnings),
     )
 
 

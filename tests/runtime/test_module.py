@@ -27,6 +27,9 @@ from statefun_faas.runtime.module import (
 )
 
 MODULES = Path(__file__).parent / "modules"
+ENDPOINT_TEXT = (
+    "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a.b/*\n  urlPathTemplate: http://f/{function.name}\n"
+)
 
 
 def test_playground_greeter() -> None:
@@ -232,6 +235,57 @@ def test_module_error_is_a_value_error_under_the_project_base() -> None:
     assert isinstance(error, ValueError)
     assert str(error) == "m.yaml:3: spec.functions: is missing; add it"
     assert str(ModuleError("m.yaml", None, "", "cannot be read", "check it")) == "m.yaml: cannot be read; check it"
+
+
+def test_fields_statefun_ignores_become_warnings() -> None:
+    text = (
+        ENDPOINT_TEXT + "  maxNumBatchRequest: 10\n  transport:\n    type: io.statefun.transports.v1/okhttp\n"
+        "    call: 5s\n    timeouts: {call: 6s}\n---\n"
+        "kind: io.statefun.kafka.v1/ingress\nspec:\n  id: a.b/in\n  topic: t\n"
+        "  topics: [{topic: t, valueType: a/V, targets: [a/f]}]\n"
+    )
+    module = parse_module(text, "w.yaml")
+    assert module.warnings == (
+        "w.yaml:5: spec.maxNumBatchRequest: unknown field, ignored; did you mean maxNumBatchRequests?",
+        "w.yaml:8: spec.transport.call: unknown field, ignored; "
+        "this transport reads timeouts only from its timeouts: block",
+        "w.yaml:14: spec.topic: unknown field, ignored; did you mean topics?",
+    )
+    assert module.endpoints[0].timeouts.call == 6.0
+    assert module.endpoints[0].max_num_batch_requests == 1000
+    assert module == parse_module(
+        text.replace("maxNumBatchRequest:", "maxNumBatchRequest0:"), "w.yaml"
+    )  # warnings aside
+
+
+def test_quoted_integers_are_read_as_jackson_does() -> None:
+    module = parse_module(
+        ENDPOINT_TEXT + '  maxNumBatchRequests: "25"\n---\n'
+        'kind: io.statefun.playground.v1/ingress\nspec: {port: "9000"}\n'
+    )
+    assert (module.endpoints[0].max_num_batch_requests, module.ingresses[0].port) == (25, 9000)
+
+
+def test_shared_anchors_and_bad_merges() -> None:
+    shared = (
+        'version: "3.0"\nmodule:\n  meta: {type: remote}\n  spec:\n    endpoints:\n'
+        "      - endpoint: &e\n          meta: {kind: http}\n          spec:\n            functions: a/*\n"
+        "            urlPathTemplate: http://f/\n"
+        "      - endpoint:\n          <<: *e\n          spec:\n            <<: *s\n            functions: b/*\n"
+    ).replace("          spec:\n            functions: a/*", "          spec: &s\n            functions: a/*")
+    first, second = parse_module(shared).endpoints
+    assert (first.functions, second.functions, second.url_path_template) == ("a/*", "b/*", "http://f/")
+    with pytest.raises(ModuleError, match="merge an anchored mapping") as caught:
+        parse_module("kind: io.statefun.playground.v1/ingress\nspec:\n  x: &n 5\n  <<: *n\n", "m.yaml")
+    assert (caught.value.line, caught.value.field) == (4, "spec")
+
+
+def test_byte_order_mark_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + ENDPOINT_TEXT.replace("\n", "\r\n").encode() + b"  maxNumBatchRequests: x\r\n")
+    with pytest.raises(ModuleError) as caught:
+        load_module(path)
+    assert (caught.value.line, caught.value.field) == (5, "spec.maxNumBatchRequests")
 
 
 DURATIONS = [
