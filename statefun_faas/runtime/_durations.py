@@ -54,10 +54,10 @@ def _parse_text(value: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest text that :func:`duration_seconds` reads back as ``seconds``."""
+    """The shortest text that :func:`duration_seconds` reads back as ``seconds`` (to the nanosecond)."""
     nanos = round(seconds * 10**9)
-    for label in ("d", "h", "min", "s", "ms", "µs", "ns"):
-        unit = _NS_PER_UNIT[label]
-        if nanos % unit == 0:
-            return f"{nanos // unit}{label}"
-    raise AssertionError("unreachable: every count of nanoseconds is whole")  # pragma: no cover
+    label = next(label for label in _FORMAT_UNITS if nanos % _NS_PER_UNIT[label] == 0)
+    return f"{nanos // _NS_PER_UNIT[label]}{label}"
+
+
+_FORMAT_UNITS = ("d", "h", "min", "s", "ms", "µs", "ns")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 
 from statefun_faas.runtime._endpoints import duration
@@ -99,27 +99,40 @@ def _port(spec: Located, default: int) -> int:
 
 
 def _topics(node: Located) -> tuple[str, ...]:
-    topics = _unique(node, "topic")
-    for item, topic in zip(node.items(), topics, strict=True):
-        if "/" in topic:
-            item.fail(f"topic {topic!r} contains '/'", "topics are read with GET /<topic>; name it without '/'")
-    return topics
+    return _unique(node, "topic", _topic)
 
 
-def _unique(node: Located, what: str, values: Iterable[tuple[Located, str]] | None = None) -> tuple[str, ...]:
+def _topic(item: Located) -> str:
+    topic = item.text()
+    if "/" in topic:
+        item.fail(f"topic {topic!r} contains '/'", "topics are read with GET /<topic>; name it without '/'")
+    return topic
+
+
+def _unique(node: Located, what: str, read: Callable[[Located], str] = Located.text) -> tuple[str, ...]:
+    """The values of a non-empty list, each read with ``read`` and listed once."""
     seen: dict[str, int] = {}
-    for item, value in values if values is not None else ((item, item.text()) for item in node.items()):
-        if value in seen:
-            item.fail(f"{what} {value!r} appears twice (first on line {seen[value]})", "remove one")
-        seen[value] = item.line
+    for item in node.items():
+        _once(seen, item, what, read(item))
     if not seen:
         node.fail("is empty", f"list at least one {what}")
     return tuple(seen)
 
 
+def _once(seen: dict[str, int], item: Located, what: str, value: str) -> None:
+    if value in seen:
+        item.fail(f"{what} {value!r} appears twice (first on line {seen[value]})", "remove one")
+    seen[value] = item.line
+
+
 def _routes(node: Located, key: str) -> tuple[Route, ...]:
-    routes = [_route(item, key) for item in node.items()]
-    _unique(node, key, ((item, route.topic) for item, route in zip(node.items(), routes, strict=True)))
+    seen: dict[str, int] = {}
+    routes = []
+    for item in node.items():
+        routes.append(_route(item, key))
+        _once(seen, item, key, routes[-1].topic)
+    if not routes:
+        node.fail("is empty", f"list at least one {key}")
     return tuple(routes)
 
 
@@ -128,8 +141,12 @@ def _route(item: Located, key: str) -> Route:
     topic = item.require(key, f"name the {key} to read").text()
     value_type = typename(item.require("valueType", "give the typename of its values, e.g. com.example/User"))
     targets_node = item.require("targets", "list the function types that receive its records")
-    targets = _unique(targets_node, "target", ((t, typename(t, "function type")) for t in targets_node.items()))
+    targets = _unique(targets_node, "target", _function_type)
     return Route(topic, value_type, targets)
+
+
+def _function_type(node: Located) -> str:
+    return typename(node, "function type")
 
 
 def _kafka_consumer(spec: Located) -> None:
