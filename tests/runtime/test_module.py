@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from statefun_faas.errors import StatefunFaasError
 from statefun_faas.runtime.module import (
@@ -329,6 +331,23 @@ def test_bad_durations(text: str | int | float) -> None:
         parse_duration(text, "timeouts.call")
     assert caught.value.field == "timeouts.call"
     assert "e.g. 500ms" in str(caught.value)
+
+
+@given(st.integers(min_value=1, max_value=10**15))
+def test_written_durations_read_back_exactly(nanos: int) -> None:
+    seconds = nanos / 10**9
+    (endpoint,) = parse_module(
+        dump_endpoints([replace(ENDPOINT_SAMPLE, timeouts=Timeouts(1, 1, seconds, 1))])
+    ).endpoints
+    assert endpoint.timeouts.read == seconds
+
+
+ENDPOINT_SAMPLE = Endpoint("a.b/*", "http://f/", 1000, OKHTTP_TIMEOUTS, OKHTTP_TRANSPORT, ENDPOINTS_V2)
+
+
+def test_legacy_version_may_be_an_unquoted_number() -> None:
+    text = "version: 3.0\nmodule:\n  meta: {type: REMOTE}\n  spec: {}\n"
+    assert parse_module(text) == parse_module("# nothing declared\n")
 
 
 def test_dump_endpoints_round_trip() -> None:
