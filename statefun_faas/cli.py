@@ -36,6 +36,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--local-io", action="store_true", help="bind Kafka/Kinesis ingress/egress to local topics")
     run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
     run.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
+    run.add_argument("--local-io-port", type=int, default=8092, help="port of local Kafka/Kinesis topics")
 
     dev = sub.add_parser("dev", help="run a StatefulFunctions registry in-process with playground I/O")
     dev.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
@@ -43,6 +44,9 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev.add_argument("--state", default=DEFAULT_STATE_DIR, help="state directory (default: %(default)s)")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
+    dev.add_argument("--ingress-port", type=int, default=8090, help="playground ingress port (no --module)")
+    dev.add_argument("--egress-port", type=int, default=8091, help="playground egress port (no --module)")
+    dev.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
 
     send = sub.add_parser("send", help="send a message through the running app's ingress")
     send.add_argument("address", metavar="NAMESPACE/TYPE/ID")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class FunctionServer:
     faults: list[Fault] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     port: int = 0
+    pause: float = 0.0
 
     def __post_init__(self) -> None:
         self.edge = Edge.create(self.functions, "asgi", tokens=())
@@ -60,6 +62,8 @@ class FunctionServer:
         self.paths.append(request.path_qs)
         if self.faults:
             return await self.faults.pop(0)(request)
+        if self.pause:
+            await asyncio.sleep(self.pause)
         answer = await self.edge.handle_body_async(await request.read())
         return web.Response(status=answer.status, body=answer.body, headers={"Content-Type": answer.content_type})
 
@@ -77,6 +81,28 @@ class FunctionServer:
             yield self
         finally:
             await runner.cleanup()
+
+
+@contextmanager
+def in_thread(server: FunctionServer) -> Iterator[FunctionServer]:
+    """Serve from a background thread with its own event loop (for runtimes in other processes)."""
+    loop = asyncio.new_event_loop()
+    started, stop = threading.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with server.serving():
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield server
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
 
 
 @asynccontextmanager

@@ -1,0 +1,162 @@
+"""The runtime's subcommands: ``run``, ``dev``, ``send``, ``state``, ``dead-letters`` (see statefun_faas.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from statefun_faas.errors import ConfigurationError
+from statefun_faas.functions import StatefulFunctions
+from statefun_faas.runtime.app import LOCAL_IO_PORT, Options, Runtime
+from statefun_faas.runtime.module import ModuleError
+from statefun_faas.runtime.records import Address
+from statefun_faas.runtime.store import DB_NAME, Store
+from statefun_faas.runtime.values import decode, describe, encode
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="statefun-faas: %(message)s", stream=sys.stderr)
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+
+
+def _options(args: argparse.Namespace, **extra: object) -> Options:
+    return Options(
+        state_dir=args.state,
+        host=args.host,
+        synchronous=getattr(args, "synchronous", "NORMAL"),
+        local_io_port=getattr(args, "local_io_port", LOCAL_IO_PORT),
+        egress_overrides=args.egress,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def _serve(runtime: Runtime) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await runtime.start()
+    logging.getLogger("statefun_faas.runtime").info("running; Ctrl-C stops")
+    await stop.wait()
+    await runtime.stop()
+
+
+def _start(build: Callable[[], Runtime]) -> int:
+    try:
+        asyncio.run(_serve(build()))
+    except (ModuleError, ConfigurationError, OSError, ValueError) as error:
+        print(f"statefun-faas: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """``statefun-faas run --module module.yaml``: the application's functions over HTTP."""
+    _logging()
+    if not args.local_io:
+        logging.getLogger("statefun_faas.runtime").info(
+            "Kafka and Kinesis ingresses/egresses use local topics (binding real brokers is not built yet)"
+        )
+    return _start(lambda: Runtime([args.module], None, _options(args)))
+
+
+def dev(args: argparse.Namespace) -> int:
+    """``statefun-faas dev TARGET``: a registry in-process, playground ingress/egress (or --module's I/O)."""
+    _logging()
+    from statefun_faas.target import load_functions
+
+    def build() -> Runtime:
+        functions: StatefulFunctions = load_functions(args.target)
+        ports = None if args.module else (args.ingress_port, args.egress_port)
+        return Runtime([args.module] if args.module else [], functions, _options(args, playground_ports=ports))
+
+    return _start(build)
+
+
+def send(args: argparse.Namespace) -> int:
+    """``statefun-faas send NAMESPACE/TYPE/ID VALUE``: through the running app's ingress port."""
+    try:
+        address = Address.parse(args.address)
+        typename = args.typename or "io.statefun.types/string"
+        body = encode(typename, args.value)
+    except ValueError as error:
+        print(f"statefun-faas send: {error}", file=sys.stderr)
+        return 2
+    url = f"{args.ingress.rstrip('/')}/{address}"
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", f"application/vnd.{typename}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        print(
+            f"statefun-faas send: {url} answered {error.code}: {error.read().decode(errors='replace')}", file=sys.stderr
+        )
+        return 1
+    except urllib.error.URLError as error:
+        print(f"statefun-faas send: can not reach {url} ({error.reason}); is the runtime running?", file=sys.stderr)
+        return 1
+    print(f"sent {typename} to {address}")
+    return 0
+
+
+def _open_store(state_dir: str) -> Store | None:
+    if not (Path(state_dir) / DB_NAME).is_file():
+        print(f"statefun-faas: no state in {state_dir!r} (pass --state DIR of a runtime that ran)", file=sys.stderr)
+        return None
+    return Store.in_directory(state_dir)
+
+
+def state(args: argparse.Namespace) -> int:
+    """``statefun-faas state NAMESPACE/TYPE/ID``: the stored values of one address, primitives decoded."""
+    try:
+        address = Address.parse(args.address)
+    except ValueError as error:
+        print(f"statefun-faas state: {error}", file=sys.stderr)
+        return 2
+    store = _open_store(args.state_dir)
+    if store is None:
+        return 1
+    with contextlib.closing(store):
+        specs = store.specs(address.typename)
+        values = store.state(address, datetime.now().timestamp())
+    if not specs:
+        print(f"no states are registered for {address.typename}")
+        return 0
+    for name, spec in specs.items():
+        value = values.get(name)
+        shown = "(no value)" if value is None or value.data is None else decode(spec.typename, value.data)
+        print(f"{name} ({describe(spec)}): {shown}")
+    return 0
+
+
+def dead_letters(args: argparse.Namespace) -> int:
+    """``statefun-faas dead-letters [--replay [ID ...]]``: list, or move back into the inboxes."""
+    store = _open_store(args.state_dir)
+    if store is None:
+        return 1
+    with contextlib.closing(store):
+        if args.replay is not None:
+            seqs = [int(seq) for seq in args.replay] if args.replay else None
+            targets = store.replay(seqs)
+            print(f"replayed dead letters to {len(targets)} address(es); a running runtime delivers them now")
+            return 0
+        letters = store.dead_letters()
+    for letter in letters:
+        envelope = letter.envelope
+        when = datetime.fromtimestamp(letter.at).isoformat(timespec="seconds")
+        caller = str(envelope.caller) if envelope.caller else "ingress"
+        argument = decode(envelope.argument.typename, envelope.argument.data or b"")
+        print(f"{letter.seq}\t{when}\t{envelope.target}\tfrom {caller}\t{envelope.argument.typename} {argument}")
+        print(f"\treason: {letter.reason}")
+    print(f"{len(letters)} dead letter(s)" + ("; replay with --replay [ID ...]" if letters else ""))
+    return 0
