@@ -1,0 +1,15 @@
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+      # 6.x: the Function URL's second permission (invoked_via_function_url) needs it.
+      version = ">= 6.29"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+}
