@@ -1,0 +1,78 @@
+"""``statefun-faas serve TARGET --host --port``: serve a registry over HTTP on this machine.
+
+Uses uvicorn with the ASGI app when uvicorn is installed, else the standard library's
+threaded WSGI server with the WSGI app. Tokens and the body limit come from
+``STATEFUN_FAAS_TOKENS`` and ``STATEFUN_FAAS_MAX_BODY_BYTES`` as on every platform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import socket
+import sys
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from statefun_faas.errors import ConfigurationError
+from statefun_faas.functions import StatefulFunctions
+from statefun_faas.target import load_functions
+
+
+def main(options: argparse.Namespace) -> int:
+    """Serve ``options.target`` on ``options.host``:``options.port`` until interrupted."""
+    try:
+        functions = load_functions(options.target)
+    except ConfigurationError as error:
+        print(f"statefun-faas serve: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    try:
+        import uvicorn  # noqa: F401 (only probing whether it is installed)
+    except ImportError:
+        return _serve_wsgiref(functions, options.host, options.port)
+    return _serve_uvicorn(functions, options.host, options.port)
+
+
+def _announce(functions: StatefulFunctions, host: str, port: int, server: str) -> None:
+    shown = f"[{host}]" if ":" in host else host
+    print(f"statefun-faas: serving {len(functions)} function(s) with {server}", flush=True)
+    for typename in functions.typenames:
+        print(f"  {typename}", flush=True)
+    print(f"statefun-faas: listening on http://{shown}:{port}/ (Ctrl+C to stop)", flush=True)
+
+
+def _serve_uvicorn(functions: StatefulFunctions, host: str, port: int) -> int:
+    import uvicorn
+
+    from statefun_faas.adapters.asgi import asgi_app
+
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(2048)  # connections wait in the backlog until uvicorn accepts them
+    _announce(functions, host, listener.getsockname()[1], "uvicorn")
+    config = uvicorn.Config(asgi_app(functions), lifespan="on", access_log=False, log_level="warning")
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Handler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        pass  # the edge writes one JSON line per request already
+
+
+def _serve_wsgiref(functions: StatefulFunctions, host: str, port: int) -> int:
+    from statefun_faas.adapters.wsgi import wsgi_app
+
+    with make_server(host, port, wsgi_app(functions), _ThreadingServer, _Handler) as server:
+        _announce(functions, host, server.server_port, "wsgiref (uvicorn is not installed)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
