@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import json
+import operator
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -120,23 +121,41 @@ class _WrapperSerializer(TypeSerializer[T]):
         return value
 
 
+class _IntegerWrapperSerializer(_WrapperSerializer[int]):
+    """int and long: an integer-like value (``True`` included) is stored as the plain int it stands for.
+
+    The reference SDK's protobuf, and ours up to 5.x, accept bools for integer fields; newer
+    releases refuse them, so the conversion keeps the bytes the same on every protobuf.
+    """
+
+    __slots__ = ()
+
+    def serialize(self, value: int) -> bytes:
+        return self._wrapper(value=operator.index(value)).SerializeToString()
+
+
 class PrimitiveType(Type[T]):
     """A built-in type whose bytes are a one-field protobuf wrapper message."""
 
     __slots__ = ("_serializer",)
 
-    def __init__(self, typename: str, wrapper: Callable[..., _Wrapper]) -> None:
+    def __init__(
+        self,
+        typename: str,
+        wrapper: Callable[..., _Wrapper],
+        serializer: type[_WrapperSerializer[Any]] = _WrapperSerializer,
+    ) -> None:
         super().__init__(typename)
-        self._serializer: TypeSerializer[T] = _WrapperSerializer(wrapper)
+        self._serializer: TypeSerializer[T] = serializer(wrapper)
 
     def serializer(self) -> TypeSerializer[T]:
         return self._serializer
 
 
 BoolType: Type[bool] = PrimitiveType("io.statefun.types/bool", _wire.BooleanWrapper)
-IntType: Type[int] = PrimitiveType("io.statefun.types/int", _wire.IntWrapper)
+IntType: Type[int] = PrimitiveType("io.statefun.types/int", _wire.IntWrapper, _IntegerWrapperSerializer)
 FloatType: Type[float] = PrimitiveType("io.statefun.types/float", _wire.FloatWrapper)
-LongType: Type[int] = PrimitiveType("io.statefun.types/long", _wire.LongWrapper)
+LongType: Type[int] = PrimitiveType("io.statefun.types/long", _wire.LongWrapper, _IntegerWrapperSerializer)
 DoubleType: Type[float] = PrimitiveType("io.statefun.types/double", _wire.DoubleWrapper)
 StringType: Type[str] = PrimitiveType("io.statefun.types/string", _wire.StringWrapper)
 
