@@ -112,6 +112,9 @@ def _effect_cases() -> dict[str, bytes]:
         "caller-present": everything()
         .message(script(["whoami"], ["reply", "long_value", ["long", 1]]), caller=CALLER)
         .bytes(),
+        "bools-into-int-and-long-states": everything()
+        .message(script(["set", "i", ["bool", True]], ["set", "l", ["bool", False]], ["get", "i"]))
+        .bytes(),
         "no-effects": everything().message(script()).message(script(), caller=CALLER).bytes(),
         "user-code-raises": everything().message(script(["fail", "on purpose"])).bytes(),
         "wrong-state-type-read": everything({"i": tagged_value("string", "x")}).message(script(["get", "i"])).bytes(),
