@@ -124,8 +124,8 @@ class _WrapperSerializer(TypeSerializer[T]):
 class _IntegerWrapperSerializer(_WrapperSerializer[int]):
     """int and long: an integer-like value (``True`` included) is stored as the plain int it stands for.
 
-    The reference SDK's protobuf, and ours up to 5.x, accept bools for integer fields; newer
-    releases refuse them, so the conversion keeps the bytes the same on every protobuf.
+    The reference SDK's protobuf, and ours up to 6.x, accept bools for integer fields; 7.x
+    refuses them, so the conversion keeps the bytes the same on every protobuf.
     """
 
     __slots__ = ()
