@@ -2,32 +2,68 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.messages import EgressMessage, Message
 from statefun_faas.storage import AddressStorage, Cell
 
 
-@dataclass(repr=True, eq=True, order=False, frozen=True)
 class SdkAddress:
-    """The address of a function instance: ``typename`` is ``namespace/name``."""
+    """The address of a function instance: ``typename`` is ``namespace/name``. Immutable.
+
+    (A plain class rather than a dataclass: importing dataclasses costs more than the whole
+    core at cold start.)
+    """
+
+    __slots__ = ("namespace", "name", "id", "typename")
 
     namespace: str
     name: str
     id: str
     typename: str
 
+    def __init__(self, namespace: str, name: str, id: str, typename: str) -> None:  # noqa: A002
+        set_slot = object.__setattr__
+        set_slot(self, "namespace", namespace)
+        set_slot(self, "name", name)
+        set_slot(self, "id", id)
+        set_slot(self, "typename", typename)
 
-@dataclass(frozen=True, slots=True)
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"SdkAddress is immutable: can not set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"SdkAddress is immutable: can not delete {name!r}")
+
+    def _key(self) -> tuple[str, str, str, str]:
+        return (self.namespace, self.name, self.id, self.typename)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, SdkAddress)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"SdkAddress(namespace={self.namespace!r}, name={self.name!r}, id={self.id!r}, typename={self.typename!r})"
+        )
+
+
 class DelayedMessage:
     """A ``send_after`` (``message`` set) or a cancellation (``message`` None) in call order."""
 
-    delay_ms: int
-    message: Message | None
-    cancellation_token: str
+    __slots__ = ("delay_ms", "message", "cancellation_token")
+
+    def __init__(self, delay_ms: int, message: Message | None, cancellation_token: str) -> None:
+        self.delay_ms = delay_ms
+        self.message = message
+        self.cancellation_token = cancellation_token
 
 
 class Context:

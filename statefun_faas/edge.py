@@ -12,7 +12,6 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from statefun_faas.errors import (
@@ -46,13 +45,18 @@ DEFAULT_MAX_BODY = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class EdgeResponse:
     """What to answer: a status, a body and its content type."""
 
-    status: int
-    body: bytes
-    content_type: str = TEXT
+    __slots__ = ("status", "body", "content_type")
+
+    def __init__(self, status: int, body: bytes, content_type: str = TEXT) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+    def __repr__(self) -> str:
+        return f"EdgeResponse({self.status}, {self.body[:60]!r}, {self.content_type!r})"
 
     @property
     def headers(self) -> dict[str, str]:
@@ -72,9 +76,10 @@ def parse_tokens(raw: str | None) -> tuple[str, ...]:
     return tokens
 
 
-@dataclass(slots=True)
 class _Cold:
-    first: bool = True
+    """True for the first request this process serves."""
+
+    first = True
 
     def take(self) -> bool:
         first, self.first = self.first, False
@@ -84,18 +89,21 @@ class _Cold:
 _cold = _Cold()
 
 
-@dataclass
 class Edge:
     """The platform-free HTTP behaviour of a function endpoint."""
 
-    handler: RequestReplyHandler
-    platform: str
-    tokens: tuple[str, ...] = ()
-    max_body_bytes: int = 32 * MIB
-    _token_bytes: tuple[bytes, ...] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._token_bytes = tuple(token.encode("utf-8") for token in self.tokens)
+    def __init__(
+        self,
+        handler: RequestReplyHandler,
+        platform: str,
+        tokens: tuple[str, ...] = (),
+        max_body_bytes: int = 32 * MIB,
+    ) -> None:
+        self.handler = handler
+        self.platform = platform
+        self.tokens = tokens
+        self.max_body_bytes = max_body_bytes
+        self._token_bytes = tuple(token.encode("utf-8") for token in tokens)
 
     @classmethod
     def create(

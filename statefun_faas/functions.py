@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
 import keyword
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -15,8 +13,6 @@ from statefun_faas.types import Type, split_typename
 if TYPE_CHECKING:
     from statefun_faas.context import Context
     from statefun_faas.messages import Message
-
-logger = logging.getLogger("statefun_faas")
 
 FunctionCallable = Callable[["Context", "Message"], "Awaitable[None] | None"]
 
@@ -85,7 +81,22 @@ class ValueSpec:
         return f"ValueSpec({self.name!r}, {self.type.typename!r}{expiry})"
 
 
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE; inspect itself is slow to import
+
+
+def _is_coroutine_function(fun: Callable[..., Any]) -> bool:
+    code = getattr(fun, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE)
+    import inspect
+
+    call = fun if inspect.isroutine(fun) else type(fun).__call__
+    return inspect.iscoroutinefunction(call)
+
+
 def _takes_context_and_message(fun: Callable[..., Any]) -> bool:
+    import inspect  # registration time only
+
     try:
         inspect.signature(fun).bind(None, None)
     except TypeError:
@@ -104,8 +115,7 @@ class StatefulFunction:
         self.typename = typename
         self.fun = fun
         self.specs = specs
-        call = fun if inspect.isroutine(fun) else type(fun).__call__
-        self.is_async = inspect.iscoroutinefunction(call)
+        self.is_async = _is_coroutine_function(fun)
 
 
 class StatefulFunctions:
@@ -134,7 +144,9 @@ class StatefulFunctions:
                 raise ConfigurationError(f"function {typename!r}: state {spec.name!r} is declared twice")
             seen.add(spec.name)
             if spec.name in RESERVED_STATE_NAMES:
-                logger.warning(
+                import logging
+
+                logging.getLogger("statefun_faas").warning(
                     "function %s: state name %r is also used by the Flink StateFun runtime's own "
                     "bookkeeping and may collide there; consider another name",
                     typename,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import DecodeError
 
@@ -14,9 +12,12 @@ from statefun_faas import _wire
 from statefun_faas.context import Context, DelayedMessage, SdkAddress
 from statefun_faas.errors import BadRequestError, FunctionInvocationError, StatefunFaasError
 from statefun_faas.functions import StatefulFunction, StatefulFunctions, ValueSpec
-from statefun_faas.messages import EgressMessage, Message
+from statefun_faas.messages import Message
 from statefun_faas.storage import Cell, resolve
 from statefun_faas.types import split_typename
+
+if TYPE_CHECKING:
+    import asyncio
 
 _ExpireMode = _wire.FromFunction.ExpirationSpec.ExpireMode
 _MODIFY = _wire.FromFunction.PersistedValueMutation.MutationType.MODIFY
@@ -47,21 +48,16 @@ class _Batch:
     def messages(self) -> Iterator[Message]:
         """The batch's messages in order, setting the context's caller before each."""
         context = self.context
-        address = context.address
+        typename, id_ = context.address.typename, context.address.id
+        incoming = Message.incoming
         for invocation in self.invocations:
-            context.caller = _sdk_address(invocation.caller)
-            yield Message(address.typename, address.id, invocation.argument)
+            context.caller = _sdk_address(invocation.caller) if invocation.HasField("caller") else None
+            yield incoming(typename, id_, invocation.argument)
 
-    @contextmanager
-    def user_code(self) -> Iterator[None]:
-        """Wrap what the user's function raises, keeping our own errors as they are."""
-        try:
-            yield
-        except StatefunFaasError:
-            raise
-        except Exception as error:
-            address = self.context.address
-            raise FunctionInvocationError(address.typename, address.id, error) from error
+    def failed(self, error: Exception) -> FunctionInvocationError:
+        """The error to raise for an exception from user code."""
+        address = self.context.address
+        return FunctionInvocationError(address.typename, address.id, error)
 
     def response(self) -> bytes:
         return _invocation_result(self.context).SerializeToString()
@@ -74,54 +70,51 @@ def _sdk_address(address: _wire.Address) -> SdkAddress | None:
     return SdkAddress(namespace, name, id_, f"{namespace}/{name}")
 
 
-def _set_target(target: _wire.Address, message: Message) -> None:
-    target.namespace, target.type = split_typename(message.target_typename, "target typename")
-    target.id = message.target_id
+def _target(message: Message) -> _wire.Address:
+    namespace, name = split_typename(message.target_typename, "target typename")
+    return _wire.Address(namespace=namespace, type=name, id=message.target_id)
 
 
 def _invocation_result(context: Context) -> _wire.FromFunction:
     from_function = _wire.FromFunction()
     result = from_function.invocation_result
-    for message in context.outgoing:
-        outgoing = result.outgoing_messages.add()
-        _set_target(outgoing.target, message)
-        outgoing.argument.CopyFrom(message.typed_value)
-    for delayed in context.delayed:
-        _add_delayed(result.delayed_invocations.add(), delayed)
-    for egress in context.egress:
-        _add_egress(result.outgoing_egresses.add(), egress)
+    if context.outgoing:
+        add = result.outgoing_messages.add
+        for message in context.outgoing:
+            add(target=_target(message), argument=message.typed_value)
+    if context.delayed:
+        for delayed in context.delayed:
+            _add_delayed(result.delayed_invocations, delayed)
+    if context.egress:
+        add_egress = result.outgoing_egresses.add
+        for egress in context.egress:
+            namespace, name = split_typename(egress.typename, "egress typename")
+            add_egress(egress_namespace=namespace, egress_type=name, argument=egress.typed_value)
     _add_mutations(result.state_mutations, context.cells)
     return from_function
 
 
-def _add_delayed(outgoing: Any, delayed: DelayedMessage) -> None:
+def _add_delayed(delayed_invocations: Any, delayed: DelayedMessage) -> None:
     message = delayed.message
     if message is None:
-        outgoing.cancellation_token = delayed.cancellation_token
-        outgoing.is_cancellation_request = True
+        delayed_invocations.add(cancellation_token=delayed.cancellation_token, is_cancellation_request=True)
         return
-    _set_target(outgoing.target, message)
-    outgoing.delay_in_ms = delayed.delay_ms
-    outgoing.argument.CopyFrom(message.typed_value)
-    outgoing.cancellation_token = delayed.cancellation_token
-
-
-def _add_egress(outgoing: Any, egress: EgressMessage) -> None:
-    outgoing.egress_namespace, outgoing.egress_type = split_typename(egress.typename, "egress typename")
-    outgoing.argument.CopyFrom(egress.typed_value)
+    delayed_invocations.add(
+        target=_target(message),
+        delay_in_ms=delayed.delay_ms,
+        argument=message.typed_value,
+        cancellation_token=delayed.cancellation_token,
+    )
 
 
 def _add_mutations(mutations: Any, cells: dict[str, Cell]) -> None:
     for name, cell in cells.items():
         if not cell.dirty:
             continue
-        mutation = mutations.add()
-        mutation.state_name = name
         if cell.typed_value is None:
-            mutation.mutation_type = _DELETE
+            mutations.add(mutation_type=_DELETE, state_name=name)
         else:
-            mutation.mutation_type = _MODIFY
-            mutation.state_value.CopyFrom(cell.typed_value)
+            mutations.add(mutation_type=_MODIFY, state_name=name, state_value=cell.typed_value)
 
 
 def _incomplete_context(missing: list[ValueSpec]) -> bytes:
@@ -148,6 +141,8 @@ class _OwnedLoop:
     __slots__ = ("loop",)
 
     def __init__(self) -> None:
+        import asyncio  # only async functions need it; it would double the core's import time
+
         self.loop = asyncio.new_event_loop()
 
     def __del__(self) -> None:
@@ -189,8 +184,10 @@ class RequestReplyHandler:
                 f"the request body must be bytes, got {type(request_bytes).__name__}; "
                 f"pass the raw HTTP body, never decoded text"
             )
+        if type(request_bytes) is not bytes:
+            request_bytes = bytes(request_bytes)
         try:
-            to_function = _wire.ToFunction.FromString(bytes(request_bytes))
+            to_function = _wire.ToFunction.FromString(request_bytes)
         except DecodeError as error:
             raise BadRequestError(f"the request body is not a ToFunction protobuf message: {error}") from None
         if not to_function.HasField("invocation"):
@@ -206,6 +203,8 @@ class RequestReplyHandler:
         resolved = resolve(function.specs, received)
         if isinstance(resolved, list):
             return _incomplete_context(resolved)
+        if not address.id and batch.invocations:
+            raise BadRequestError(f"the invocation batch's target {address.typename!r} has an empty id")
         return _Batch(function, Context(address, resolved), batch.invocations)
 
     def handle_sync(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None) -> bytes:
@@ -214,6 +213,8 @@ class RequestReplyHandler:
         if isinstance(batch, bytes):
             return batch
         if batch.function.is_async:
+            import asyncio
+
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
@@ -224,9 +225,13 @@ class RequestReplyHandler:
             )
         fun = batch.function.fun
         context = batch.context
-        with batch.user_code():
+        try:
             for message in batch.messages():
                 fun(context, message)
+        except StatefunFaasError:
+            raise
+        except Exception as error:
+            raise batch.failed(error) from error
         return batch.response()
 
     async def handle_async(
@@ -241,9 +246,14 @@ class RequestReplyHandler:
     async def _run_async(self, batch: _Batch) -> bytes:
         fun: Any = batch.function.fun
         context = batch.context
-        with batch.user_code():
+        is_async = batch.function.is_async
+        try:
             for message in batch.messages():
                 result = fun(context, message)
-                if batch.function.is_async:
+                if is_async:
                     await result
+        except StatefunFaasError:
+            raise
+        except Exception as error:
+            raise batch.failed(error) from error
         return batch.response()

@@ -41,6 +41,15 @@ class Message:
         self.target_id = target_id
         self.typed_value = typed_value
 
+    @classmethod
+    def incoming(cls, target_typename: str, target_id: str, typed_value: _wire.TypedValue) -> Message:
+        """A message as the handler received it: already valid, so built without checks."""
+        message = cls.__new__(cls)
+        message.target_typename = target_typename
+        message.target_id = target_id
+        message.typed_value = typed_value
+        return message
+
     def is_type(self, tpe: Type[Any]) -> bool:
         return bool(self.typed_value.typename == tpe.typename)
 
@@ -135,11 +144,11 @@ _BUILDER_USAGE = (
 
 
 def _value_and_type(kwargs: dict[str, Any]) -> tuple[Any, Type[Any]]:
-    if set(kwargs) == {"value", "value_type"}:
-        value, value_type = kwargs["value"], kwargs["value_type"]
-    elif len(kwargs) == 1 and next(iter(kwargs)) in _PRIMITIVE_KEYWORDS:
+    if len(kwargs) == 1 and next(iter(kwargs)) in _PRIMITIVE_KEYWORDS:
         keyword, value = next(iter(kwargs.items()))
         value_type = _PRIMITIVE_KEYWORDS[keyword]
+    elif len(kwargs) == 2 and "value" in kwargs and "value_type" in kwargs:
+        value, value_type = kwargs["value"], kwargs["value_type"]
     else:
         raise TypeError(f"message_builder got {sorted(kwargs)}: {_BUILDER_USAGE}")
     if value is None:

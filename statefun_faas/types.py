@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import json
 import operator
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
@@ -18,15 +17,15 @@ PROTOBUF_NAMESPACE = "type.googleapis.com"
 
 def split_typename(typename: str, what: str = "typename") -> tuple[str, str]:
     """Split ``namespace/name``; the StateFun runtime accepts exactly one ``/`` with text on both sides."""
-    if not isinstance(typename, str):
+    if type(typename) is not str:
         raise ConfigurationError(f"{what} must be a string of the form 'namespace/name', got {typename!r}")
-    namespace, slash, name = typename.partition("/")
-    if not slash or not namespace or not name or "/" in name:
+    parts = typename.split("/")
+    if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ConfigurationError(
             f"invalid {what} {typename!r}: it must be 'namespace/name' with exactly one '/' "
             f"and text on both sides, e.g. 'com.example/greeter'"
         )
-    return namespace, name
+    return parts[0], parts[1]
 
 
 class TypeSerializer(abc.ABC, Generic[T]):
@@ -102,22 +101,24 @@ class _Wrapper(Protocol):
 
     def SerializeToString(self) -> bytes: ...  # noqa: N802 (protobuf's name)
 
-    def ParseFromString(self, data: bytes) -> int: ...  # noqa: N802 (protobuf's name)
+
+class _WrapperClass(Protocol):
+    def __call__(self, *, value: Any = ...) -> _Wrapper: ...
+
+    def FromString(self, data: bytes) -> _Wrapper: ...  # noqa: N802 (protobuf's name)
 
 
 class _WrapperSerializer(TypeSerializer[T]):
     __slots__ = ("_wrapper",)
 
-    def __init__(self, wrapper: Callable[..., _Wrapper]) -> None:
+    def __init__(self, wrapper: _WrapperClass) -> None:
         self._wrapper = wrapper
 
     def serialize(self, value: T) -> bytes:
         return self._wrapper(value=value).SerializeToString()
 
     def deserialize(self, byte: bytes) -> T:
-        message = self._wrapper()
-        message.ParseFromString(byte)
-        value: T = message.value
+        value: T = self._wrapper.FromString(byte).value
         return value
 
 
@@ -142,7 +143,7 @@ class PrimitiveType(Type[T]):
     def __init__(
         self,
         typename: str,
-        wrapper: Callable[..., _Wrapper],
+        wrapper: _WrapperClass,
         serializer: type[_WrapperSerializer[Any]] = _WrapperSerializer,
     ) -> None:
         super().__init__(typename)
@@ -161,12 +162,20 @@ StringType: Type[str] = PrimitiveType("io.statefun.types/string", _wire.StringWr
 
 
 def _json_bytes(value: Any) -> bytes:
+    import json
+
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _json_value(data: bytes) -> Any:
+    import json
+
+    return json.loads(data)
 
 
 def make_json_type(typename: str) -> Type[Any]:
     """Make a type whose bytes are the UTF-8 JSON text of the value."""
-    return simple_type(typename, _json_bytes, json.loads)
+    return simple_type(typename, _json_bytes, _json_value)
 
 
 class _ProtobufMessage(Protocol):
