@@ -152,7 +152,8 @@ class Translation:
             if item.is_cancellation_request:
                 if not token:
                     raise ProtocolViolationError("a delayed-message cancellation has an empty cancellation token")
-                self.effects.cancelled.append(token)
+                self.effects.cancelled.append(token)  # the store cancels before it adds this response's sends
+                self.effects.delayed = [d for d in self.effects.delayed if d.token != token]
                 tokens.discard(token)
                 continue
             if item.delay_in_ms < 0:

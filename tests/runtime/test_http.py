@@ -109,3 +109,29 @@ def test_exact_function_type_beats_namespace_and_templates_keep_query_strings(tm
     assert asyncio.run(go()) == ["f:1:hi:test/forwarder/f"]
     assert set(wildcard.paths) == {"/forwarder?token=abc"}
     assert set(exact.paths) == {"/exact/counter"}
+
+
+def test_playground_ports_answer_like_the_playground(tmp_path: Path) -> None:
+    async def go() -> list[tuple[int, str]]:
+        answers = []
+        async with running(tmp_path, PLAYGROUND_IO) as runtime, aiohttp.ClientSession() as session:
+            ingress, egress = runtime.ports["ingress"], runtime.ports["egress"]
+            for method, port, path in [
+                ("GET", egress, "counts"),  # declared, empty
+                ("GET", egress, "undeclared"),
+                ("POST", egress, "counts"),
+                ("POST", ingress, "only/two"),
+                ("POST", ingress, "a/b/c/d"),
+                ("DELETE", ingress, "test/nobody/x"),  # any method; stored, then dead-lettered
+            ]:
+                async with session.request(method, f"http://127.0.0.1:{port}/{path}", data=b"x") as response:
+                    answers.append((response.status, await response.text()))
+            await runtime.router.quiescent()
+            [letter] = runtime.store.dead_letters()
+            assert letter.envelope.argument.typename == "io.statefun.types/string"
+            assert letter.envelope.argument.data == b"x"
+        return answers
+
+    answers = asyncio.run(go())
+    assert [status for status, _ in answers] == [404, 405, 405, 404, 404, 200]
+    assert answers[5][1] == ""

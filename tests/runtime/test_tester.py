@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from statefun_faas import IntType, StringType
+from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.testing import FunctionTester
 from tests.runtime.apps import EGRESS, functions
 
@@ -53,6 +54,21 @@ def test_cancellation_token_cancels_only_the_senders_message(tester: FunctionTes
     assert counts(tester) == ["b:1:from-b:test/timer/b"]
     tester.send("test/timer", "a", json.dumps({"cancel": "unknown"}))  # best effort: a no-op
     assert tester.dead_letters() == []
+
+
+def test_send_and_cancel_in_one_batch(tester: FunctionTester) -> None:
+    def command(**fields: object) -> Envelope:
+        return Envelope(
+            Address("test/timer", "a"),
+            Value(StringType.typename, StringType.serializer().serialize(json.dumps(fields))),
+        )
+
+    tester.send_raw(
+        command(after=1, token="k", text="no"), command(cancel="k"), command(after=1, token="k", text="yes")
+    )
+    assert tester.counters.batches == 1
+    tester.advance(1)
+    assert counts(tester) == ["a:1:yes:test/timer/a"]
 
 
 def test_duplicate_pending_token_dead_letters_the_batch_and_the_address_continues(tester: FunctionTester) -> None:
