@@ -37,7 +37,7 @@ def test_playground_tutorial_curl_commands(tmp_path: Path) -> None:
         for _ in range(2):
             curl("-X", "PUT", "-H", "Content-Type: application/vnd.example/GreetRequest", "-d", '{"name":"Bob"}',
                  f"localhost:{ingress}/example/person/Bob")  # fmt: skip
-        deadline, greetings = time.monotonic() + 10, []
+        deadline, greetings = time.monotonic() + 10, list[str]()
         while len(greetings) < 2 and time.monotonic() < deadline:
             answer = curl("-w", " %{http_code}", "-X", "GET", f"localhost:{egress}/greetings")
             if answer.endswith(" 200"):
