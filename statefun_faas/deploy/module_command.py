@@ -79,7 +79,9 @@ def _add_endpoint(cli: argparse.ArgumentParser) -> None:
     cli.add_argument("--max-batch", type=int, default=1000, help="maxNumBatchRequests (default: %(default)s)")
     cli.add_argument("--call-timeout", help="the endpoint's call budget, e.g. 2min (default: the transport's)")
     cli.add_argument(
-        "--no-function-path", action="store_true", help="call the URL itself, without /{function.name} appended"
+        "--no-function-path",
+        action="store_true",
+        help="call the URL itself, without /{function.name} appended (always so with an Azure key)",
     )
 
 
@@ -107,8 +109,10 @@ def generate(args: argparse.Namespace) -> str:
         transport=TRANSPORTS[args.transport],
         max_num_batch_requests=args.max_batch,
         call_timeout=None if args.call_timeout is None else parse_duration(args.call_timeout, "--call-timeout"),
-        function_path=not args.no_function_path,
+        function_path=not args.no_function_path and credentials.azure_code is None,
     )
+    if credentials.azure_code is not None:
+        _progress("Azure: the adapter's route is one fixed path, so /{function.name} is not appended")
     endpoints = build_endpoints(deployed.url, _patterns(args), credentials, settings, args.allow_http)
     others = other_documents(Path(args.base).read_text(encoding="utf-8"), args.base) if args.base else []
     text = module_text(endpoints, others)

@@ -1,5 +1,5 @@
 output "function_url" {
-  description = "The Function URL; `terraform output -json | statefun-faas module --terraform -` turns it into module.yaml endpoints."
+  description = "The Function URL; `terraform output -json | statefun-faas module terraform -` turns it into module.yaml endpoints."
   value       = aws_lambda_function_url.statefun.function_url
 }
 

@@ -22,6 +22,8 @@ resource "azurerm_storage_account" "statefun" {
 }
 
 resource "azurerm_service_plan" "statefun" {
+  # checkov:skip=CKV_AZURE_212:A Consumption (Y1) plan scales out by itself and has no minimum instance count.
+  # checkov:skip=CKV_AZURE_225:A Consumption (Y1) plan can not be zone redundant; use a Premium plan for that.
   name                = "${var.name}-plan"
   resource_group_name = azurerm_resource_group.statefun.name
   location            = azurerm_resource_group.statefun.location

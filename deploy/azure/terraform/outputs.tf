@@ -1,5 +1,5 @@
 output "function_url" {
-  description = "The HTTP route of the adapter; `terraform output -json | statefun-faas module --terraform -` appends the key as ?code=."
+  description = "The HTTP route of the adapter; `terraform output -json | statefun-faas module terraform -` appends the key as ?code=."
   value       = "https://${azurerm_linux_function_app.statefun.default_hostname}/api/${var.route}"
 }
 
