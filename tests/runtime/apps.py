@@ -13,6 +13,7 @@ from statefun_faas import (
     StringType,
     ValueSpec,
     egress_message_builder,
+    kafka_egress_message,
     make_json_type,
     message_builder,
 )
@@ -80,3 +81,9 @@ def failing(context: Context, message: Message) -> None:
     if text(message) == "boom":
         raise RuntimeError("boom")
     emit(context, "counts", f"ok:{text(message)}")
+
+
+@functions.bind("test/kafka")
+def kafka(context: Context, message: Message) -> None:
+    """Writes ``<id>:<message>`` to topic ``results`` of the Kafka egress ``test/out``."""
+    context.send_egress(kafka_egress_message("test/out", "results", f"{context.address.id}:{text(message)}"))

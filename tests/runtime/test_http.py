@@ -135,3 +135,36 @@ def test_playground_ports_answer_like_the_playground(tmp_path: Path) -> None:
     answers = asyncio.run(go())
     assert [status for status, _ in answers] == [404, 405, 405, 404, 404, 200]
     assert answers[5][1] == ""
+
+
+KAFKA_IO = """
+---
+kind: io.statefun.kafka.v1/ingress
+spec:
+  id: test/in
+  address: 127.0.0.1:9
+  topics:
+    - topic: names
+      valueType: test/text
+      targets: [test/kafka]
+---
+kind: io.statefun.kafka.v1/egress
+spec:
+  id: test/out
+  address: 127.0.0.1:9
+"""
+
+
+def test_kafka_kinds_run_on_local_topics(tmp_path: Path) -> None:
+    server = FunctionServer(functions)
+
+    async def go() -> tuple[int, list[str]]:
+        async with server.serving():
+            module = endpoint("test/*", f"http://127.0.0.1:{server.port}/statefun") + KAFKA_IO
+            async with running(tmp_path, module, local_io_port=0) as runtime, aiohttp.ClientSession() as session:
+                port = runtime.ports["local-io"]
+                async with session.post(f"http://127.0.0.1:{port}/names/bob", data=b"hello") as response:
+                    status = response.status
+                return status, await take(session, port, "results", 1)
+
+    assert asyncio.run(go()) == (200, ["bob:hello"])
