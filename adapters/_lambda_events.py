@@ -1,101 +1,19 @@
 """The HTTP-carrying Lambda event shapes: how to recognise each, read it, and answer it.
 
 Each shape is a small class with the same four methods; :func:`shape_of` picks the one an
-event belongs to. The dictionaries are described with TypedDicts (documentation for
-readers and mypy; at run time an event is a plain ``dict`` from the runtime's JSON).
+event belongs to. The dictionaries are described by the TypedDicts of ``_lambda_types``
+(for readers and mypy; at run time an event is a plain ``dict`` from the runtime's JSON).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote_plus
 
-from statefun_faas.edge import EdgeResponse
-
-# -- what the events look like -------------------------------------------------------------------
-
-
-class HttpDescription(TypedDict):
-    method: str
-    path: str
-    protocol: NotRequired[str]
-    sourceIp: NotRequired[str]
-    userAgent: NotRequired[str]
-
-
-class HttpV2RequestContext(TypedDict, total=False):
-    accountId: str
-    apiId: str
-    domainName: str
-    http: HttpDescription
-    requestId: str
-    routeKey: str
-    stage: str
-    timeEpoch: int
-
-
-class HttpV2Event(TypedDict):
-    """Lambda function URL, or API Gateway HTTP API with payload format 2.0."""
-
-    version: str  # "2.0"
-    routeKey: str
-    rawPath: str
-    rawQueryString: str
-    headers: NotRequired[dict[str, str]]
-    queryStringParameters: NotRequired[dict[str, str]]
-    requestContext: HttpV2RequestContext
-    body: NotRequired[str | None]
-    isBase64Encoded: bool
-
-
-class RestV1Event(TypedDict):
-    """API Gateway REST API proxy integration (also HTTP API with payload format 1.0)."""
-
-    resource: str
-    path: str
-    httpMethod: str
-    headers: dict[str, str] | None
-    multiValueHeaders: dict[str, list[str]] | None
-    queryStringParameters: dict[str, str] | None
-    multiValueQueryStringParameters: dict[str, list[str]] | None
-    pathParameters: dict[str, str] | None
-    stageVariables: dict[str, str] | None
-    requestContext: dict[str, Any]
-    body: str | None
-    isBase64Encoded: bool
-
-
-class AlbTargetGroup(TypedDict):
-    targetGroupArn: str
-
-
-class AlbRequestContext(TypedDict):
-    elb: AlbTargetGroup
-
-
-class AlbEvent(TypedDict):
-    """Application Load Balancer with a Lambda target; one of the two header forms is present."""
-
-    requestContext: AlbRequestContext
-    httpMethod: str
-    path: str
-    queryStringParameters: NotRequired[dict[str, str]]
-    multiValueQueryStringParameters: NotRequired[dict[str, list[str]]]
-    headers: NotRequired[dict[str, str]]
-    multiValueHeaders: NotRequired[dict[str, list[str]]]
-    body: str
-    isBase64Encoded: bool
-
-
-class LambdaResponse(TypedDict):
-    statusCode: int
-    body: str
-    isBase64Encoded: bool
-    headers: NotRequired[dict[str, str]]
-    multiValueHeaders: NotRequired[dict[str, list[str]]]
-    statusDescription: NotRequired[str]
-
+if TYPE_CHECKING:
+    from statefun_faas.adapters._lambda_types import LambdaResponse
+    from statefun_faas.edge import EdgeResponse
 
 # -- the shapes ------------------------------------------------------------------------------------
 

@@ -41,20 +41,22 @@ from __future__ import annotations
 
 import binascii
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from statefun_faas.adapters._lambda_events import (
-    AlbEvent,
-    HttpV2Event,
-    LambdaResponse,
-    RestV1Event,
-    Shape,
-    UnsupportedEventError,
-    shape_of,
-)
+from statefun_faas.adapters._lambda_events import Shape, UnsupportedEventError, shape_of
 from statefun_faas.edge import OCTET_STREAM, Edge, EdgeResponse, text
-from statefun_faas.functions import StatefulFunctions
-from statefun_faas.handler import RequestReplyHandler
+
+if TYPE_CHECKING:
+    from statefun_faas.adapters._lambda_types import (
+        AlbEvent,
+        HttpV2Event,
+        LambdaContext,
+        LambdaEvent,
+        LambdaResponse,
+        RestV1Event,
+    )
+    from statefun_faas.functions import StatefulFunctions
+    from statefun_faas.handler import RequestReplyHandler
 
 __all__ = [
     "AlbEvent",
@@ -68,22 +70,18 @@ __all__ = [
     "lambda_handler",
 ]
 
-LambdaEvent = HttpV2Event | RestV1Event | AlbEvent
+LambdaHandler = Callable[[Mapping[str, Any], "LambdaContext | None"], "LambdaResponse"]
+
+_TYPES = frozenset({"AlbEvent", "HttpV2Event", "LambdaContext", "LambdaEvent", "LambdaResponse", "RestV1Event"})
 
 
-class LambdaContext(Protocol):
-    """The parts of the Lambda context object (awslambdaric's LambdaContext) worth knowing."""
+def __getattr__(name: str) -> Any:
+    """The event and context types, loaded on first use: building them costs cold-start time."""
+    if name in _TYPES:
+        from statefun_faas.adapters import _lambda_types
 
-    aws_request_id: str
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: str | int
-
-    def get_remaining_time_in_millis(self) -> int: ...
-
-
-LambdaHandler = Callable[[Mapping[str, Any], LambdaContext | None], LambdaResponse]
+        return getattr(_lambda_types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def lambda_handler(

@@ -51,8 +51,7 @@ class RuntimeApiEmulator:
     closed: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), _handler_class(self))
         self.thread = threading.Thread(target=self.server.serve_forever, name="runtime-api", daemon=True)
         self.thread.start()
 
@@ -96,6 +95,14 @@ class RuntimeApiEmulator:
             return False
         waiting.put(Result(request_id, kind, json.loads(body) if body else None))
         return True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a runtime killed while it waited
+            super().handle_error(request, client_address)
 
 
 def _handler_class(emulator: RuntimeApiEmulator) -> type[BaseHTTPRequestHandler]:

@@ -134,13 +134,20 @@ def test_fixtures_are_recognised_untouched(handler: LambdaHandler) -> None:
         assert status == 401, shape  # understood; no token in the fixtures
 
 
-def test_importing_the_adapter_loads_no_event_loop_or_platform_library() -> None:
-    code = (
-        "import sys, statefun_faas.adapters.aws_lambda\n"
-        "print(sorted(m for m in ('asyncio', 'awslambdaric', 'boto3', 'mangum') if m in sys.modules))"
-    )
+def test_importing_the_adapter_loads_no_event_loop_platform_library_or_typing_classes() -> None:
+    unwanted = ("asyncio", "awslambdaric", "boto3", "mangum", "statefun_faas.adapters._lambda_types")
+    code = f"import sys, statefun_faas.adapters.aws_lambda\nprint(sorted(set({unwanted!r}) & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_event_and_context_types_load_on_first_use() -> None:
+    from statefun_faas.adapters import aws_lambda
+
+    assert aws_lambda.LambdaContext.__name__ == "LambdaContext"
+    assert set(aws_lambda.AlbEvent.__annotations__) >= {"requestContext", "httpMethod", "body", "isBase64Encoded"}
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        aws_lambda.Nope  # noqa: B018
 
 
 @pytest.fixture
