@@ -26,17 +26,17 @@ def run(coroutine: object) -> None:
     asyncio.run(coroutine)  # type: ignore[arg-type]
 
 
-async def _flow(tmp_path: Path, server: FunctionServer, module_extra: str = FAST) -> tuple[list[str], list[str]]:
+async def _flow(tmp_path: Path, server: FunctionServer, expected: int = 3) -> tuple[list[str], list[str]]:
     """Send a, b (one dead letter candidate) c to test/counter/k; return the counts and the dead-letter reasons."""
     async with server.serving():
         url = f"http://127.0.0.1:{server.port}/statefun"
-        async with running(tmp_path, endpoint("test/*", url, module_extra) + PLAYGROUND_IO) as runtime:
+        async with running(tmp_path, endpoint("test/*", url, FAST) + PLAYGROUND_IO) as runtime:
             ports = runtime.ports
             async with aiohttp.ClientSession() as session:
                 for text in ("a", "b", "c"):
                     assert await put(session, ports["ingress"], "test/counter/k", text) == 200
                     await runtime.router.quiescent()
-                counts = await take(session, ports["egress"], "counts", 3, timeout=2)
+                counts = await take(session, ports["egress"], "counts", expected)
             reasons = [letter.reason for letter in runtime.store.dead_letters()]
     return counts, reasons
 
@@ -58,7 +58,7 @@ def test_4xx_dead_letters_the_batch_and_the_address_continues(tmp_path: Path) ->
     # request 1: a -> incomplete context; request 2: a with state -> 404.
     server = FunctionServer(functions, faults=[])
     server.faults = [status(404, b"no such function")]
-    counts, reasons = asyncio.run(_flow(tmp_path, server))
+    counts, reasons = asyncio.run(_flow(tmp_path, server, expected=2))
     assert counts == ["k:1:b:-", "k:2:c:-"]
     assert len(reasons) == 1
     assert "HTTP 404: no such function" in reasons[0]
@@ -89,7 +89,7 @@ def test_protocol_violations_and_wrong_content_type_dead_letter(tmp_path: Path) 
     mutation.state_value.typename = "io.statefun.types/int"
     server = FunctionServer(functions)
     server.faults = [raw(unregistered.SerializeToString()), raw(b"\x0a\x00", "application/octet-stream; charset=x")]
-    counts, reasons = asyncio.run(_flow(tmp_path, server))
+    counts, reasons = asyncio.run(_flow(tmp_path, server, expected=1))
     assert counts == ["k:1:c:-"]
     assert "not registered" in reasons[0]
     assert "Content-Type" in reasons[1]
