@@ -27,6 +27,7 @@ from statefun_faas import (
     UnknownFunctionError,
     ValueSpec,
     _wire,
+    simple_type,
 )
 from tests.builders import Request
 from tests.reference.cases import everything, script, tagged_value
@@ -83,6 +84,8 @@ def test_registration_rejects_what_the_runtime_would() -> None:
     assert accepted == "accepted"
     with pytest.raises(ConfigurationError, match="exactly one '/'"):
         StatefulFunctions().register("a/b/c", lambda context, message: None)
+    with pytest.raises(ConfigurationError, match="exactly one '/'"):
+        ValueSpec("y", simple_type("a/b/c", bytes, bytes))
     with pytest.raises(ConfigurationError, match="must not be negative"):
         ValueSpec("x", IntType, expire_after_call=timedelta(seconds=-1))
 
