@@ -12,6 +12,9 @@ Run: ``python benchmarks/cold_start.py [--runs N] [--e2e-runs N]``.
    app.handler`` against the Runtime API emulator of the tests, queue one function URL
    event, stop the clock at the first answer. Contenders: an echo handler (no protobuf,
    the floor), the thin adapter, and mangum (lifespan off) in front of the ASGI app.
+3. Warm per-request cost of the Lambda handler (function URL event, base64 both ways,
+   request log line on) against calling the core directly on 1-invocation batches, each
+   contender in its own process (benchmarks/_lambda_warm.py). Target: <= 1.5x.
 """
 
 from __future__ import annotations
@@ -198,13 +201,40 @@ def end_to_end_table(runs: int) -> None:
         print(f"{name:<42} {median:>8.1f} {median / floor:>10.2f}x {median - floor:>8.1f}")
 
 
+def warm_table(seconds: float, runs: int) -> None:
+    worker = str(Path(__file__).resolve().parent / "_lambda_warm.py")
+
+    def measure(contender: str) -> float:
+        run = subprocess.run([sys.executable, "-P", worker, contender, str(seconds)], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"warm worker {contender} failed:\n{run.stderr}")
+        return float(run.stdout)
+
+    contenders = ("core", "aws_lambda", "mangum")
+    samples = interleaved({name: partial(measure, name) for name in contenders}, runs)
+    core = statistics.median(samples["core"])
+    print(f"\nwarm, 1-invocation batches, 1,000 distinct requests cycled, request log on; median of {runs} processes")
+    print(f"{'contender':<42} {'us/req':>8} {'x core':>11}")
+    labels = {
+        "core": "RequestReplyHandler.handle_sync (core)",
+        "aws_lambda": "aws_lambda handler, function URL event",
+        "mangum": "mangum + asgi_app, function URL event",
+    }
+    for name in contenders:
+        median = statistics.median(samples[name])
+        print(f"{labels[name]:<42} {median:>8.1f} {median / core:>10.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=21, help="fresh processes per import measurement")
     parser.add_argument("--e2e-runs", type=int, default=11, help="runtime spawns per end-to-end contender")
+    parser.add_argument("--warm-seconds", type=float, default=1.0, help="timing per warm measurement")
+    parser.add_argument("--warm-runs", type=int, default=3, help="processes per warm contender")
     options = parser.parse_args()
     import_table(options.runs)
     end_to_end_table(options.e2e_runs)
+    warm_table(options.warm_seconds, options.warm_runs)
 
 
 if __name__ == "__main__":

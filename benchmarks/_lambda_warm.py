@@ -1,0 +1,78 @@
+"""Worker of benchmarks/cold_start.py: warm per-request cost of one contender, in its own process.
+
+``python benchmarks/_lambda_warm.py CONTENDER SECONDS`` prints microseconds per request over
+1,000 distinct 1-invocation requests, cycled. The request log line is on (INFO, written to
+os.devnull) for the adapters; "core" calls RequestReplyHandler.handle_sync directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
+
+from statefun_faas import Context, IntType, Message, RequestReplyHandler, StatefulFunctions, ValueSpec
+from tests.adapters.lambda_events import event_for
+from tests.builders import Request, typed
+
+CONTENDERS = ("core", "aws_lambda", "mangum")
+
+
+def functions() -> StatefulFunctions:
+    registry = StatefulFunctions()
+
+    @registry.bind("bench/counter", specs=[ValueSpec("count", IntType)])
+    def counter(context: Context, message: Message) -> None:
+        context.storage.count = (context.storage.count or 0) + (message.as_int() or 0)
+
+    return registry
+
+
+def bodies() -> list[bytes]:
+    return [
+        Request("bench/counter", f"id-{i}").state("count", typed(IntType, i)).message(typed(IntType, i)).bytes()
+        for i in range(1000)
+    ]
+
+
+def calls(contender: str) -> list[Callable[[], Any]]:
+    if contender == "core":
+        handler = RequestReplyHandler(functions())
+        return [partial(handler.handle_sync, body) for body in bodies()]
+    if contender == "aws_lambda":
+        from statefun_faas.adapters.aws_lambda import lambda_handler
+
+        lambda_fn: Callable[..., Any] = lambda_handler(functions())
+    else:
+        from mangum import Mangum
+
+        from statefun_faas.adapters.asgi import asgi_app
+
+        lambda_fn = Mangum(asgi_app(functions()), lifespan="off")
+    events = [event_for("function_url", "POST", "/statefun", "", body) for body in bodies()]
+    return [partial(lambda_fn, event, None) for event in events]
+
+
+def us_per_request(contender: str, seconds: float) -> float:
+    logging.basicConfig(stream=open(os.devnull, "w"), level=logging.INFO)  # noqa: SIM115  (lives as long as the process)
+    work = calls(contender)
+    for call in work:  # warm up, and check every answer once
+        result = call()
+        assert isinstance(result, bytes) or result["statusCode"] == 200, result
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for call in work:
+            call()
+        done += len(work)
+    return (time.perf_counter() - started) / done * 1e6
+
+
+if __name__ == "__main__":
+    print(us_per_request(sys.argv[1], float(sys.argv[2])))
