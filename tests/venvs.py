@@ -55,22 +55,27 @@ def _locked(path: Path) -> Iterator[None]:
 def _build(folder: Path, requirements: Sequence[str]) -> None:
     if folder.exists():
         shutil.rmtree(folder)  # left half-built by an interrupted run
-    venv.EnvBuilder(with_pip=True).create(folder)
-    command = [str(_python(folder)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    result = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"could not install {' '.join(requirements)} into {folder} (is PyPI reachable?):\n"
-            f"{result.stdout}{result.stderr}"
-        )
-    (folder / _COMPLETE).write_text("\n".join(requirements) + "\n")
+    venv.EnvBuilder(with_pip=bool(requirements)).create(folder)
+    if requirements:
+        command = [str(_python(folder)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        result = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"could not install {' '.join(requirements)} into {folder} (is PyPI reachable?):\n"
+                f"{result.stdout}{result.stderr}"
+            )
+    (folder / _COMPLETE).write_text(f"built by process {os.getpid()}\n" + "".join(f"{r}\n" for r in requirements))
+
+
+def _ready(folder: Path) -> bool:
+    return (folder / _COMPLETE).exists() and _python(folder).exists()
 
 
 def ensure_venv(name: str, requirements: Sequence[str]) -> Path:
     """Return the interpreter of a venv holding exactly ``requirements``, building it if needed."""
     folder = venv_path(name, requirements)
-    if not (folder / _COMPLETE).exists():
+    if not _ready(folder):
         with _locked(folder.with_name(folder.name + ".lock")):
-            if not (folder / _COMPLETE).exists():
+            if not _ready(folder):
                 _build(folder, requirements)
     return _python(folder)
