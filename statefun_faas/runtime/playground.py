@@ -82,7 +82,7 @@ class LocalIo:
         namespace, name, id_ = segments
         body = await request.read()
         argument = Value(message_typename(request.headers.get("Content-Type")), body)
-        self.router.submit([Envelope(Address(f"{namespace}/{name}", id_), argument)])
+        await self.router.submit_grouped([Envelope(Address(f"{namespace}/{name}", id_), argument)])
         return web.Response(status=200)
 
     async def _topic_ingress(self, request: web.Request, topic: str, key: str) -> web.Response:
@@ -97,7 +97,7 @@ class LocalIo:
             for route in routes
             for target in route.targets
         ]
-        self.router.submit(envelopes)
+        await self.router.submit_grouped(envelopes)
         return web.Response(status=200)
 
     def _egress(self, request: web.Request, topic: str) -> web.Response:

@@ -1,0 +1,158 @@
+"""The local runtime end to end, SQLite durability on: invocations/s and ingress-to-egress latency.
+
+    python benchmarks/runtime.py [--messages N]
+
+Scenarios (a greeter-like counter that writes one playground egress record per message):
+(a) in-process functions, 16 ingress clients over 1,000 keys;
+(b) the same over HTTP to our ASGI app under uvicorn (its own process);
+(c) 16 clients on one hot key over HTTP (the hot key's queue is batched);
+(d) one call at a time over HTTP.
+Clients PUT to the playground ingress over HTTP from this process; latency is stamped where the
+record reaches the egress sink (a runtime sink hook), not by polling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from statefun_faas.runtime.app import Options, Runtime
+from statefun_faas.runtime.records import EgressRecord
+from statefun_faas.target import load_functions
+
+HERE = Path(__file__).resolve().parent
+MODULE = """
+kind: io.statefun.endpoints.v2/http
+spec:
+  functions: bench/*
+  urlPathTemplate: http://127.0.0.1:{port}/statefun
+---
+kind: io.statefun.playground.v1/ingress
+spec: {{port: 0}}
+---
+kind: io.statefun.playground.v1/egress
+spec: {{port: 0, topics: [out]}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_function_server(port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-P",
+        "-m",
+        "uvicorn",
+        "runtime_functions:app",
+        "--app-dir",
+        str(HERE),
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen([*command, "--log-level", "warning", "--lifespan", "off"])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.05)
+    raise SystemExit("the function server did not start")
+
+
+async def drive(runtime: Runtime, clients: int, keys: int, messages: int) -> tuple[float, float, list[float]]:
+    sent: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+    done = asyncio.Event()
+
+    def sink(record: EgressRecord) -> None:
+        arrived[record.payload.decode()] = time.perf_counter()
+        if len(arrived) == messages:
+            done.set()
+
+    runtime.router.sinks.append(sink)
+    url = f"http://127.0.0.1:{runtime.ports['ingress']}/bench/greeter"
+    headers = {"Content-Type": "application/vnd.bench/text"}
+
+    async def client(number: int, session: aiohttp.ClientSession) -> None:
+        for i in range(number, messages, clients):
+            ident = f"m{i}"
+            sent[ident] = time.perf_counter()
+            async with session.put(f"{url}/k{i % keys}", data=ident.encode(), headers=headers) as response:
+                response.raise_for_status()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(client(n, session) for n in range(clients)))
+        await asyncio.wait_for(done.wait(), 120)
+    elapsed = max(arrived.values()) - started
+    cpu_us = (time.process_time() - cpu) / messages * 1e6
+    runtime.router.sinks.remove(sink)
+    return messages / elapsed, cpu_us, [(arrived[k] - sent[k]) * 1000.0 for k in sent]
+
+
+async def scenario(name: str, module_port: int | None, clients: int, keys: int, messages: int) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        module = Path(folder) / "module.yaml"
+        module.write_text(MODULE.format(port=module_port or 9))
+        functions = load_functions(str(HERE / "runtime_functions.py")) if module_port is None else None
+        runtime = Runtime([str(module)], functions, Options(state_dir=folder))
+        await runtime.start()
+        try:
+            await drive(runtime, clients, keys, min(200, messages))  # warm-up: registration, connections
+            rate, cpu_us, latencies = await drive(runtime, clients, keys, messages)
+        finally:
+            await runtime.stop()
+    quantiles = statistics.quantiles(latencies, n=100)
+    p50, p99 = quantiles[49], quantiles[98]
+    return f"| {name} | {clients} | {keys} | {messages} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {cpu_us:.0f} |"
+
+
+async def main(messages: int) -> None:
+    logging_off()
+    port = free_port()
+    server = start_function_server(port)
+    try:
+        rows = [
+            await scenario("(a) in-process", None, 16, 1000, messages),
+            await scenario("(b) HTTP, 1,000 keys", port, 16, 1000, messages),
+            await scenario("(c) HTTP, one hot key", port, 16, 1, messages),
+            await scenario("(d) HTTP, one at a time", port, 1, 1000, messages // 4),
+        ]
+    finally:
+        server.terminate()
+        server.wait()
+    print("| scenario | clients | keys | messages | invocations/s | p50 ms | p99 ms | runtime+clients CPU us/msg |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = os.getloadavg()[0]
+    print(f"\nruntime process peak RSS (clients included): {rss:.0f} MB; cpus: {os.cpu_count()}; load: {load:.1f}")
+
+
+def logging_off() -> None:
+    import logging
+
+    logging.getLogger("statefun_faas").setLevel(logging.ERROR)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    asyncio.run(main(parser.parse_args().messages))
