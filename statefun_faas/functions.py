@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from statefun_faas import _wire
 from statefun_faas.errors import ConfigurationError, UnknownFunctionError
 from statefun_faas.types import Type, split_typename
 
@@ -109,13 +110,29 @@ def _takes_context_and_message(fun: Callable[..., Any]) -> bool:
 class StatefulFunction:
     """A registered function: the callable, its specs, and whether it is a coroutine function."""
 
-    __slots__ = ("fun", "is_async", "specs", "typename")
+    __slots__ = ("fun", "is_async", "persisted_specs", "specs", "typename")
 
     def __init__(self, typename: str, fun: FunctionCallable, specs: list[ValueSpec]) -> None:
         self.typename = typename
         self.fun = fun
         self.specs = specs
         self.is_async = _is_coroutine_function(fun)
+        #: each spec as the runtime must register it, built once here rather than per request
+        self.persisted_specs = {spec.name: _persisted_value_spec(spec) for spec in specs}
+
+
+_ExpireMode = _wire.FromFunction.ExpirationSpec.ExpireMode
+
+
+def _persisted_value_spec(spec: ValueSpec) -> _wire.FromFunction.PersistedValueSpec:
+    expiration = _wire.FromFunction.ExpirationSpec()  # present even for NONE, as the reference sends it
+    if spec.after_call:
+        expiration.mode, expiration.expire_after_millis = _ExpireMode.AFTER_INVOKE, spec.duration
+    elif spec.after_write:
+        expiration.mode, expiration.expire_after_millis = _ExpireMode.AFTER_WRITE, spec.duration
+    return _wire.FromFunction.PersistedValueSpec(
+        state_name=spec.name, expiration_spec=expiration, type_typename=spec.type.typename
+    )
 
 
 class StatefulFunctions:

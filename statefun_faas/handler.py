@@ -19,7 +19,6 @@ from statefun_faas.types import split_typename
 if TYPE_CHECKING:
     import asyncio
 
-_ExpireMode = _wire.FromFunction.ExpirationSpec.ExpireMode
 _MODIFY = _wire.FromFunction.PersistedValueMutation.MutationType.MODIFY
 _DELETE = _wire.FromFunction.PersistedValueMutation.MutationType.DELETE
 
@@ -117,21 +116,10 @@ def _add_mutations(mutations: Any, cells: dict[str, Cell]) -> None:
             mutations.add(mutation_type=_MODIFY, state_name=name, state_value=cell.typed_value)
 
 
-def _incomplete_context(missing: list[ValueSpec]) -> bytes:
+def _incomplete_context(function: StatefulFunction, missing: list[ValueSpec]) -> bytes:
     from_function = _wire.FromFunction()
-    missing_values = from_function.incomplete_invocation_context.missing_values
-    for spec in missing:
-        value = missing_values.add()
-        value.state_name = spec.name
-        value.type_typename = spec.type.typename
-        expiration = value.expiration_spec
-        expiration.SetInParent()  # present even for NONE, as the reference SDK sends it
-        if spec.after_call:
-            expiration.mode = _ExpireMode.AFTER_INVOKE
-            expiration.expire_after_millis = spec.duration
-        elif spec.after_write:
-            expiration.mode = _ExpireMode.AFTER_WRITE
-            expiration.expire_after_millis = spec.duration
+    persisted = function.persisted_specs
+    from_function.incomplete_invocation_context.missing_values.extend([persisted[spec.name] for spec in missing])
     return from_function.SerializeToString()
 
 
@@ -202,7 +190,7 @@ class RequestReplyHandler:
         received = {state.state_name: state.state_value for state in batch.state}
         resolved = resolve(function.specs, received)
         if isinstance(resolved, list):
-            return _incomplete_context(resolved)
+            return _incomplete_context(function, resolved)
         if not address.id and batch.invocations:
             raise BadRequestError(f"the invocation batch's target {address.typename!r} has an empty id")
         return _Batch(function, Context(address, resolved), batch.invocations)

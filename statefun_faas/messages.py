@@ -58,7 +58,7 @@ class Message:
         typed_value = self.typed_value
         if not typed_value.has_value:
             return None
-        return tpe.serializer().deserialize(typed_value.value)
+        return tpe._decode(typed_value.value)
 
     def value_typename(self) -> str:
         return str(self.typed_value.typename)

@@ -30,7 +30,7 @@ class Cell:
             return None
         if typed_value.typename != self.type.typename:
             raise StateTypeMismatchError(self.name, self.type.typename, typed_value.typename)
-        return self.type.serializer().deserialize(typed_value.value)
+        return self.type._decode(typed_value.value)
 
     def set(self, value: Any) -> None:
         if value is None:
@@ -58,24 +58,30 @@ class AddressStorage:
         object.__setattr__(self, "_Cells", cells)
         object.__setattr__(self, "_Typename", typename)
 
-    def _cell(self, name: str) -> Cell:
-        cell = self._Cells.get(name)
-        if cell is None:
-            declared = ", ".join(self._Cells) or "none"
-            raise AttributeError(
-                f"{name!r} is not a ValueSpec of function {self._Typename!r} (declared: {declared}); "
-                f"add ValueSpec({name!r}, ...) to its specs"
-            )
-        return cell
+    def _missing(self, name: str) -> AttributeError:
+        declared = ", ".join(self._Cells) or "none"
+        return AttributeError(
+            f"{name!r} is not a ValueSpec of function {self._Typename!r} (declared: {declared}); "
+            f"add ValueSpec({name!r}, ...) to its specs"
+        )
 
     def __getattr__(self, name: str) -> Any:
-        return self._cell(name).get()
+        cell = self._Cells.get(name)
+        if cell is None:
+            raise self._missing(name)
+        return cell.get()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._cell(name).set(value)
+        cell = self._Cells.get(name)
+        if cell is None:
+            raise self._missing(name)
+        cell.set(value)
 
     def __delattr__(self, name: str) -> None:
-        self._cell(name).delete()
+        cell = self._Cells.get(name)
+        if cell is None:
+            raise self._missing(name)
+        cell.delete()
 
     def __dir__(self) -> list[str]:
         return list(self._Cells)

@@ -45,12 +45,16 @@ class TypeSerializer(abc.ABC, Generic[T]):
 class Type(abc.ABC, Generic[T]):
     """A StateFun value type: a typename and a serializer."""
 
-    __slots__ = ("typename",)
+    __slots__ = ("_decode", "_encode", "typename")
 
     def __init__(self, typename: str) -> None:
         if not typename:
             raise ConfigurationError("typename can not be missing")
         self.typename = typename
+        # The handler's hot path calls these; subclasses with a fixed serializer bind them
+        # straight to it, saving the serializer() call per value.
+        self._encode: Callable[[T], bytes] = lambda value: self.serializer().serialize(value)
+        self._decode: Callable[[bytes], T] = lambda data: self.serializer().deserialize(data)
 
     @abc.abstractmethod
     def serializer(self) -> TypeSerializer[T]:
@@ -86,6 +90,7 @@ class SimpleType(Type[T]):
         if not callable(deserialize_fn):
             raise ConfigurationError(f"type {typename!r}: deserialize_fn must be a function, got {deserialize_fn!r}")
         self._serializer = _CallableSerializer(serialize_fn, deserialize_fn)
+        self._encode, self._decode = serialize_fn, deserialize_fn
 
     def serializer(self) -> TypeSerializer[T]:
         return self._serializer
@@ -148,6 +153,7 @@ class PrimitiveType(Type[T]):
     ) -> None:
         super().__init__(typename)
         self._serializer: TypeSerializer[T] = serializer(wrapper)
+        self._encode, self._decode = self._serializer.serialize, self._serializer.deserialize
 
     def serializer(self) -> TypeSerializer[T]:
         return self._serializer
@@ -215,6 +221,4 @@ def to_typed_value(value_type: Type[T], value: T | None) -> _wire.TypedValue:
     """Wrap a value as a TypedValue; ``None`` gives a TypedValue without a value."""
     if value is None:
         return _wire.TypedValue(typename=value_type.typename, has_value=False)
-    return _wire.TypedValue(
-        typename=value_type.typename, has_value=True, value=value_type.serializer().serialize(value)
-    )
+    return _wire.TypedValue(typename=value_type.typename, has_value=True, value=value_type._encode(value))

@@ -1,0 +1,99 @@
+"""How fast the protocol core answers, side by side with the floor and the reference SDK.
+
+Run: ``python benchmarks/handler.py [--seconds S]``. Every contender runs in its own
+subprocess (two SDKs' generated classes must not share a descriptor pool) over three corpora
+of 1,000 distinct requests each: 1-invocation batches, 100-invocation batches and requests
+with missing state. Contenders:
+
+- floor: benchmarks/floor.py, the same function written directly on upb protobuf;
+- statefun_faas: our RequestReplyHandler.handle_sync;
+- reference-installed: apache-flink-statefun 3.3.0 as pip installs it (protobuf<4, pure Python),
+  handle_sync;
+- reference-upb: the same wheel forced onto our protobuf (upb), handle_async on a kept loop.
+
+Before timing, each contender's responses to the corpus are hashed: the table says whether
+every contender answered byte for byte like the floor. Then the import time of
+``statefun_faas`` against protobuf plus our generated modules alone.
+Targets: statefun_faas <= 1.5x the floor on both batch corpora, <= 2x on missing state,
+import <= 1.25x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.venvs import ensure_venv  # noqa: E402  (after the path set-up)
+
+CORPORA = ("batch1", "batch100", "missing")
+REFERENCE = "apache-flink-statefun==3.3.0"
+
+
+def interpreters() -> dict[str, Path]:
+    ours = Path(sys.executable)
+    protobuf = f"protobuf=={metadata.version('protobuf')}"
+    return {
+        "floor": ours,
+        "statefun_faas": ours,
+        "reference-installed": ensure_venv("reference", [REFERENCE]),
+        "reference-upb": ensure_venv("reference-upb", ["--no-deps", protobuf, REFERENCE]),
+    }
+
+
+def run(python: Path, name: str, corpus: str, seconds: float) -> dict[str, object]:
+    command = [str(python), "-P", str(HERE / "_handler_worker.py"), name, corpus, str(seconds)]
+    env = {"PYTHONPATH": str(HERE)}
+    output = subprocess.run(command, capture_output=True, text=True, check=True, env=env, cwd=ROOT).stdout
+    result: dict[str, object] = json.loads(output)
+    return result
+
+
+IMPORT_PROBE = "import time; t = time.perf_counter(); {}; print(time.perf_counter() - t)"
+GENERATED = (
+    "import sys; sys.path.insert(0, 'statefun_faas/_proto'); "
+    "import request_reply_pb2, types_pb2, kafka_egress_pb2, kinesis_egress_pb2"
+)
+
+
+def import_ms(statement: str, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        probe = IMPORT_PROBE.format(f"exec({statement!r})")
+        out = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+        times.append(float(out.stdout) * 1000.0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per contender and corpus")
+    parser.add_argument("--import-runs", type=int, default=21)
+    options = parser.parse_args()
+    pythons = interpreters()
+    print(f"{'corpus':<10} {'contender':<20} {'us/request':>11} {'x floor':>8}  same bytes as floor")
+    for corpus in CORPORA:
+        results = {name: run(python, name, corpus, options.seconds) for name, python in pythons.items()}
+        floor = results["floor"]
+        for name, result in results.items():
+            ratio = float(str(result["us"])) / float(str(floor["us"]))
+            same = "yes" if result["digest"] == floor["digest"] else "NO"
+            print(f"{corpus:<10} {name:<20} {float(str(result['us'])):>11.1f} {ratio:>7.2f}x  {same}")
+    baseline = import_ms(GENERATED, options.import_runs)
+    ours = import_ms("import statefun_faas", options.import_runs)
+    print()
+    print(f"{'import':<42} {'ms (median)':>11} {'ratio':>7}")
+    print(f"{'protobuf + generated modules alone':<42} {baseline:>11.1f} {1.0:>6.2f}x")
+    print(f"{'statefun_faas':<42} {ours:>11.1f} {ours / baseline:>6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
