@@ -21,7 +21,7 @@ The request body is base64-decoded (400 when that fails), handed to the shared H
 (token check first, then the size limit, default 6 MiB, then the protocol core) and the
 protocol answer goes back base64-encoded with ``Content-Type: application/octet-stream``
 exactly. Each call runs synchronously: no event loop is created per call (async functions
-run on one loop kept for the process). An event of any other kind raises
+run on one loop kept per thread). An event of any other kind raises
 :class:`UnsupportedEventError`, which Lambda reports as the invocation's error.
 
 Already on mangum? The ASGI app works behind it too, as long as lifespan is off (otherwise
@@ -130,4 +130,5 @@ def _answer(shape: Shape, event: Mapping[str, Any], response: EdgeResponse) -> L
 
 def _decoded_size(encoded: str) -> int:
     """The length base64 text decodes to, known before decoding it."""
-    return len(encoded) * 3 // 4 - (len(encoded) - len(encoded.rstrip("=")))
+    padding = 2 if encoded.endswith("==") else 1 if encoded.endswith("=") else 0
+    return len(encoded) * 3 // 4 - padding

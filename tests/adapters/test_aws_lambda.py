@@ -168,3 +168,15 @@ def test_mangum_with_lifespan_off_answers_the_conformance_set(
     mangum_handler: Callable[[dict[str, Any], Any], dict[str, Any]], case: Case
 ) -> None:
     check(case, *unpack(mangum_handler(case_event("function_url", case), None)))
+
+
+@pytest.mark.parametrize("size", range(8))
+def test_decoded_size_is_known_before_decoding(size: int) -> None:
+    from statefun_faas.adapters.aws_lambda import _decoded_size
+
+    assert _decoded_size(base64.b64encode(b"x" * size).decode("ascii")) == size
+
+
+def test_a_body_exactly_at_the_limit_is_not_413(handler: LambdaHandler) -> None:
+    event = event_for("function_url", "POST", "/statefun", f"token={GOOD}", b"\x00" * MAX_BODY)
+    assert unpack(handler(event, None))[0] == 400  # read and parsed: zeros are no ToFunction
