@@ -15,7 +15,8 @@ from typing import Protocol
 
 from statefun_faas.runtime import failpoints, protocol
 from statefun_faas.runtime.egress import EgressBinding
-from statefun_faas.runtime.records import Address, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
+from statefun_faas.runtime.grouping import GroupCommit
+from statefun_faas.runtime.records import Address, Effects, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
 from statefun_faas.runtime.store import Store
 
 logger = logging.getLogger("statefun_faas.runtime")
@@ -82,7 +83,8 @@ class Router:
         self._specs: dict[str, dict[str, Spec]] = {}
         self._idle: _Idle | None = None
         self._timer_wakeup: asyncio.Event | None = None
-        self._group: tuple[list[Envelope], asyncio.Future[None]] | None = None
+        self._ingress_group = GroupCommit[Envelope](self.submit)
+        self._apply_group = GroupCommit[Effects](lambda effects: self.store.apply(*effects))
 
     # -- entry points --------------------------------------------------------------------------------
 
@@ -93,24 +95,8 @@ class Router:
         self.wake(envelope.target for envelope in envelopes)
 
     async def submit_grouped(self, envelopes: Sequence[Envelope]) -> None:
-        """:meth:`submit` for concurrent ingress requests: what arrives within one loop turn is
-        committed in one transaction; returns once these messages are committed."""
-        if self._group is None:
-            self._group = ([], asyncio.get_running_loop().create_future())
-            asyncio.get_running_loop().call_soon(self._commit_group)
-        pending, committed = self._group
-        pending.extend(envelopes)
-        await asyncio.shield(committed)
-
-    def _commit_group(self) -> None:
-        assert self._group is not None
-        (pending, committed), self._group = self._group, None
-        try:
-            self.submit(pending)
-        except Exception as error:
-            committed.set_exception(error)
-        else:
-            committed.set_result(None)
+        """:meth:`submit` for concurrent ingress requests: one transaction per loop turn."""
+        await self._ingress_group.add(envelopes)
 
     def wake(self, addresses: Iterable[Address]) -> None:
         idle = self._state()
@@ -204,7 +190,7 @@ class Router:
             except ProtocolViolationError as error:
                 return self._dead_letter(address, batch, f"protocol violation: {error}")
             failpoints.hit("before-apply")
-            self.store.apply(effects)
+            await self._apply_group.add([effects])
             self._applied(batch, effects.messages, effects.egress, bool(effects.delayed))
             return
 

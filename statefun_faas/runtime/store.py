@@ -192,42 +192,49 @@ class Store:
 
     # -- applying a response -----------------------------------------------------------------------
 
-    def apply(self, effects: Effects) -> None:
-        """Apply one response and drop its batch from the inbox, all in one transaction."""
+    def apply(self, *responses: Effects) -> None:
+        """Apply responses and drop their batches from the inboxes, all in one transaction."""
+        with self.transaction() as db:
+            for effects in responses:
+                self._apply(db, effects)
+
+    def _apply(self, db: sqlite3.Connection, effects: Effects) -> None:
         address = effects.address
         key = (address.typename, address.id)
-        with self.transaction() as db:
-            db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for seq in effects.done])
-            if effects.messages:
-                db.executemany(_INBOX_INSERT, [_row(envelope) for envelope in effects.messages])
-            for token in effects.cancelled:
+        db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for seq in effects.done])
+        if effects.messages:
+            db.executemany(_INBOX_INSERT, [_row(envelope) for envelope in effects.messages])
+        for token in effects.cancelled:
+            db.execute("DELETE FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ?", (*key, token))
+        if effects.delayed:
+            db.executemany(
+                "INSERT INTO delayed (fire_at, sender_typename, sender_id, token, typename, id, arg_typename, arg) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_delayed_row(d) for d in effects.delayed],
+            )
+        self._apply_state(db, effects)
+
+    @staticmethod
+    def _apply_state(db: sqlite3.Connection, effects: Effects) -> None:
+        key = (effects.address.typename, effects.address.id)
+        if effects.egress:
+            db.executemany(
+                "INSERT INTO egress (egress_id, topic, typename, payload) VALUES (?, ?, ?, ?)",
+                [(r.egress_id, r.topic, r.typename, r.payload) for r in effects.egress],
+            )
+        for m in effects.mutations:
+            if m.data is None:
+                db.execute("DELETE FROM state WHERE typename = ? AND id = ? AND name = ?", (*key, m.name))
+            else:
                 db.execute(
-                    "DELETE FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ?", (*key, token)
+                    "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)",
+                    (*key, m.name, m.typename, m.data, m.expires_at),
                 )
-            if effects.delayed:
-                db.executemany(
-                    "INSERT INTO delayed (fire_at, sender_typename, sender_id, token, typename, id, arg_typename, arg) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_delayed_row(d) for d in effects.delayed],
-                )
-            if effects.egress:
-                db.executemany(
-                    "INSERT INTO egress (egress_id, topic, typename, payload) VALUES (?, ?, ?, ?)",
-                    [(r.egress_id, r.topic, r.typename, r.payload) for r in effects.egress],
-                )
-            for m in effects.mutations:
-                if m.data is None:
-                    db.execute("DELETE FROM state WHERE typename = ? AND id = ? AND name = ?", (*key, m.name))
-                else:
-                    db.execute(
-                        "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)",
-                        (*key, m.name, m.typename, m.data, m.expires_at),
-                    )
-            for name, expires_at in effects.touched:
-                db.execute(
-                    "UPDATE state SET expires_at = ? WHERE typename = ? AND id = ? AND name = ?",
-                    (expires_at, *key, name),
-                )
+        for name, expires_at in effects.touched:
+            db.execute(
+                "UPDATE state SET expires_at = ? WHERE typename = ? AND id = ? AND name = ?",
+                (expires_at, *key, name),
+            )
 
     # -- delayed messages --------------------------------------------------------------------------
 
