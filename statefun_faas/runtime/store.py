@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, row
 from statefun_faas.runtime.records import (
     Address,
     DeadLetter,
-    Delayed,
     Effects,
     EgressRecord,
     Envelope,
@@ -25,74 +25,6 @@ from statefun_faas.runtime.records import (
 )
 
 DB_NAME = "runtime.sqlite3"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS state (
-    typename TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
-    value_typename TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL,
-    PRIMARY KEY (typename, id, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS specs (
-    typename TEXT NOT NULL, name TEXT NOT NULL, value_typename TEXT NOT NULL,
-    expire_mode INTEGER NOT NULL, expire_ms INTEGER NOT NULL,
-    PRIMARY KEY (typename, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS inbox (
-    seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
-    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB);
-CREATE INDEX IF NOT EXISTS inbox_address ON inbox (typename, id, seq);
-CREATE TABLE IF NOT EXISTS delayed (
-    seq INTEGER PRIMARY KEY, fire_at REAL NOT NULL,
-    sender_typename TEXT NOT NULL, sender_id TEXT NOT NULL, token TEXT NOT NULL,
-    typename TEXT NOT NULL, id TEXT NOT NULL, arg_typename TEXT NOT NULL, arg BLOB);
-CREATE INDEX IF NOT EXISTS delayed_fire ON delayed (fire_at);
-CREATE INDEX IF NOT EXISTS delayed_token ON delayed (sender_typename, sender_id, token);
-CREATE TABLE IF NOT EXISTS egress (
-    seq INTEGER PRIMARY KEY, egress_id TEXT NOT NULL, topic TEXT NOT NULL,
-    typename TEXT NOT NULL, payload BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS egress_topic ON egress (egress_id, topic, seq);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
-    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB,
-    reason TEXT NOT NULL, at REAL NOT NULL);
-"""
-
-_INBOX_INSERT = (
-    "INSERT INTO inbox (typename, id, caller_typename, caller_id, arg_typename, arg) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_Row = tuple[str, str, str | None, str | None, str, bytes | None]
-
-
-def _row(envelope: Envelope) -> _Row:
-    caller = envelope.caller
-    return (
-        envelope.target.typename,
-        envelope.target.id,
-        caller.typename if caller else None,
-        caller.id if caller else None,
-        envelope.argument.typename,
-        envelope.argument.data,
-    )
-
-
-def _delayed_row(delayed: Delayed) -> tuple[object, ...]:
-    target, argument = delayed.envelope.target, delayed.envelope.argument
-    sender = delayed.sender
-    return (
-        delayed.fire_at,
-        sender.typename,
-        sender.id,
-        delayed.token,
-        *target_key(target),
-        argument.typename,
-        argument.data,
-    )
-
-
-def target_key(address: Address) -> tuple[str, str]:
-    return address.typename, address.id
-
-
-def _caller(typename: str | None, id_: str | None) -> Address | None:
-    return None if typename is None or id_ is None else Address(typename, id_)
 
 
 class Store:
@@ -108,7 +40,7 @@ class Store:
         self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self.db.execute("PRAGMA busy_timeout=5000")
         with self.transaction():
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
 
@@ -141,7 +73,7 @@ class Store:
     def enqueue(self, envelopes: Iterable[Envelope]) -> None:
         """Store messages for their targets; committed when this returns."""
         with self.transaction() as db:
-            db.executemany(_INBOX_INSERT, [_row(envelope) for envelope in envelopes])
+            db.executemany(INBOX_INSERT, [row(envelope) for envelope in envelopes])
 
     def inbox(self, address: Address, limit: int) -> list[Queued]:
         rows = self.db.execute(
@@ -149,7 +81,7 @@ class Store:
             "WHERE typename = ? AND id = ? ORDER BY seq LIMIT ?",
             (address.typename, address.id, limit if limit > 0 else -1),
         ).fetchall()
-        return [Queued(seq, _caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
+        return [Queued(seq, caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
 
     def waiting_addresses(self) -> list[Address]:
         rows = self.db.execute("SELECT DISTINCT typename, id FROM inbox").fetchall()
@@ -203,14 +135,14 @@ class Store:
         key = (address.typename, address.id)
         db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for seq in effects.done])
         if effects.messages:
-            db.executemany(_INBOX_INSERT, [_row(envelope) for envelope in effects.messages])
+            db.executemany(INBOX_INSERT, [row(envelope) for envelope in effects.messages])
         for token in effects.cancelled:
             db.execute("DELETE FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ?", (*key, token))
         if effects.delayed:
             db.executemany(
                 "INSERT INTO delayed (fire_at, sender_typename, sender_id, token, typename, id, arg_typename, arg) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [_delayed_row(d) for d in effects.delayed],
+                [delayed_row(d) for d in effects.delayed],
             )
         self._apply_state(db, effects)
 
@@ -257,7 +189,7 @@ class Store:
                 "WHERE fire_at <= ? ORDER BY fire_at, seq",
                 (now,),
             ).fetchall()
-            db.executemany(_INBOX_INSERT, [(t, i, st, si, at, arg) for _, st, si, t, i, at, arg in rows])
+            db.executemany(INBOX_INSERT, [(t, i, st, si, at, arg) for _, st, si, t, i, at, arg in rows])
             db.executemany("DELETE FROM delayed WHERE seq = ?", [(row[0],) for row in rows])
         return list(dict.fromkeys(Address(row[3], row[4]) for row in rows))
 
@@ -296,13 +228,13 @@ class Store:
             db.executemany(
                 "INSERT INTO dead_letters (typename, id, caller_typename, caller_id, arg_typename, arg, reason, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*_row(Envelope(address, q.argument, q.caller)), reason, at) for q in batch],
+                [(*row(Envelope(address, q.argument, q.caller)), reason, at) for q in batch],
             )
 
     def dead_letters(self) -> list[DeadLetter]:
         rows = self.db.execute("SELECT * FROM dead_letters ORDER BY seq").fetchall()
         return [
-            DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg), _caller(ct, ci)), reason, at)
+            DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg), caller(ct, ci)), reason, at)
             for seq, t, i, ct, ci, at_, arg, reason, at in rows
         ]
 
@@ -311,6 +243,6 @@ class Store:
         wanted = None if seqs is None else set(seqs)
         letters = [letter for letter in self.dead_letters() if wanted is None or letter.seq in wanted]
         with self.transaction() as db:
-            db.executemany(_INBOX_INSERT, [_row(letter.envelope) for letter in letters])
+            db.executemany(INBOX_INSERT, [row(letter.envelope) for letter in letters])
             db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(letter.seq,) for letter in letters])
         return list(dict.fromkeys(letter.envelope.target for letter in letters))

@@ -1,0 +1,73 @@
+"""The store's SQL: the schema and the row shapes of queued messages."""
+
+from __future__ import annotations
+
+from statefun_faas.runtime.records import Address, Delayed, Envelope
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    typename TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
+    value_typename TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL,
+    PRIMARY KEY (typename, id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS specs (
+    typename TEXT NOT NULL, name TEXT NOT NULL, value_typename TEXT NOT NULL,
+    expire_mode INTEGER NOT NULL, expire_ms INTEGER NOT NULL,
+    PRIMARY KEY (typename, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
+    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB);
+CREATE INDEX IF NOT EXISTS inbox_address ON inbox (typename, id, seq);
+CREATE TABLE IF NOT EXISTS delayed (
+    seq INTEGER PRIMARY KEY, fire_at REAL NOT NULL,
+    sender_typename TEXT NOT NULL, sender_id TEXT NOT NULL, token TEXT NOT NULL,
+    typename TEXT NOT NULL, id TEXT NOT NULL, arg_typename TEXT NOT NULL, arg BLOB);
+CREATE INDEX IF NOT EXISTS delayed_fire ON delayed (fire_at);
+CREATE INDEX IF NOT EXISTS delayed_token ON delayed (sender_typename, sender_id, token);
+CREATE TABLE IF NOT EXISTS egress (
+    seq INTEGER PRIMARY KEY, egress_id TEXT NOT NULL, topic TEXT NOT NULL,
+    typename TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS egress_topic ON egress (egress_id, topic, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
+    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB,
+    reason TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+INBOX_INSERT = (
+    "INSERT INTO inbox (typename, id, caller_typename, caller_id, arg_typename, arg) VALUES (?, ?, ?, ?, ?, ?)"
+)
+Row = tuple[str, str, str | None, str | None, str, bytes | None]
+
+
+def row(envelope: Envelope) -> Row:
+    caller = envelope.caller
+    return (
+        envelope.target.typename,
+        envelope.target.id,
+        caller.typename if caller else None,
+        caller.id if caller else None,
+        envelope.argument.typename,
+        envelope.argument.data,
+    )
+
+
+def delayed_row(delayed: Delayed) -> tuple[object, ...]:
+    target, argument = delayed.envelope.target, delayed.envelope.argument
+    sender = delayed.sender
+    return (
+        delayed.fire_at,
+        sender.typename,
+        sender.id,
+        delayed.token,
+        *target_key(target),
+        argument.typename,
+        argument.data,
+    )
+
+
+def target_key(address: Address) -> tuple[str, str]:
+    return address.typename, address.id
+
+
+def caller(typename: str | None, id_: str | None) -> Address | None:
+    return None if typename is None or id_ is None else Address(typename, id_)
