@@ -11,15 +11,15 @@ descriptor pool), all serving tests/reference/speed_functions.py unchanged:
   protobuf<4, pure Python on Python 3.11+), ``handle_sync``, which is ``asyncio.run`` per request.
 
 Each corpus holds ``--count`` distinct requests of one batch size; every round handles all of
-them once and the best round counts. Before timing, every contender's responses are checked
-to be byte-identical to ours. Prints microseconds per request and ratios to ``ours sync``.
+them once, rounds alternate between the contenders, and each contender's best round counts.
+Before timing, every contender's responses are checked to be byte-identical to ours. Prints
+microseconds per request and ratios to ``ours sync``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import struct
 import subprocess
 import sys
@@ -47,7 +47,8 @@ def read_corpus(path: Path) -> list[bytes]:
     return requests
 
 
-def child(sdk: str, mode: str, corpus: Path, rounds: int) -> None:
+def child(sdk: str, mode: str, corpus: Path) -> None:
+    """Load the SDK and the corpus, print the responses' checksum, then time one pass per line read."""
     spec = importlib.util.spec_from_file_location("worker", WORKER)
     if spec is None or spec.loader is None:
         raise SystemExit(f"can not load {WORKER}")
@@ -59,8 +60,9 @@ def child(sdk: str, mode: str, corpus: Path, rounds: int) -> None:
     checksum = 0
     for response in run(handler, requests):  # also the warm-up
         checksum = zlib.crc32(response, checksum)
-    best = min(timed(run, handler, requests) for _ in range(rounds))
-    print(json.dumps({"us": best * 1e6 / len(requests), "checksum": checksum}))
+    print(checksum, flush=True)
+    for _ in sys.stdin:
+        print(timed(run, handler, requests) / len(requests), flush=True)
 
 
 def handle_all_sync(handler: Any, requests: list[bytes]) -> list[bytes]:
@@ -111,14 +113,34 @@ def build_corpus(batch: int, count: int, seed: int = 1) -> list[bytes]:
     return corpus
 
 
-def run_child(python: Path, name: str, corpus: Path, rounds: int) -> dict[str, float]:
-    sdk, mode = CONTENDERS[name]
-    command = [str(python), str(Path(__file__).resolve()), "--child", sdk, mode, str(corpus), str(rounds)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{result.stderr}")
-    measured: dict[str, float] = json.loads(result.stdout)
-    return measured
+class Child:
+    """One contender's process, timing a pass over the corpus each time it is asked."""
+
+    def __init__(self, python: Path, name: str, corpus: Path) -> None:
+        sdk, mode = CONTENDERS[name]
+        command = [str(python), str(Path(__file__).resolve()), "--child", sdk, mode, str(corpus)]
+        self.name = name
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.checksum = int(self._line())
+        self.best = float("inf")
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"{self.name} failed (exit code {self.process.wait()})")
+        return line
+
+    def time_one_pass(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        self.best = min(self.best, float(self._line()))
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
 def interpreters() -> dict[str, Path]:
@@ -130,6 +152,7 @@ def interpreters() -> dict[str, Path]:
 
 
 def measure(batches: list[int], count: int, rounds: int) -> list[list[str]]:
+    """Rounds alternate between the contenders, so that a busy machine slows them alike."""
     pythons = interpreters()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -138,11 +161,17 @@ def measure(batches: list[int], count: int, rounds: int) -> list[list[str]]:
             assert len(set(corpus)) == len(corpus)
             path = Path(folder) / f"batch-{batch}.bin"
             path.write_bytes(b"".join(struct.pack(">I", len(r)) + r for r in corpus))
-            results = {name: run_child(python, name, path, rounds) for name, python in pythons.items()}
-            base = results["ours sync"]
-            for name, measured in results.items():
-                same = "yes" if measured["checksum"] == base["checksum"] else "NO"
-                rows.append([str(batch), name, f"{measured['us']:.1f}", f"{measured['us'] / base['us']:.2f}x", same])
+            children = [Child(python, name, path) for name, python in pythons.items()]
+            for _ in range(rounds):
+                for contender in children:
+                    contender.time_one_pass()
+            for contender in children:
+                contender.close()
+            base = children[0]
+            for contender in children:
+                same = "yes" if contender.checksum == base.checksum else "NO"
+                micros = contender.best * 1e6
+                rows.append([str(batch), contender.name, f"{micros:.1f}", f"{contender.best / base.best:.2f}x", same])
     return rows
 
 
@@ -155,11 +184,11 @@ def print_table(rows: list[list[str]]) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], Path(sys.argv[4]), int(sys.argv[5]))
+        child(sys.argv[2], sys.argv[3], Path(sys.argv[4]))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000, help="distinct requests per corpus (default 1000)")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per contender, best counts")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per contender, best counts")
     parser.add_argument("--batches", default="1,10,100", help="batch sizes, comma-separated")
     options = parser.parse_args()
     batches = [int(b) for b in options.batches.split(",")]
