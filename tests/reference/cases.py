@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from statefun_faas import _wire
+from statefun_faas import BoolType, IntType, StringType, _wire
 from statefun_faas.types import to_typed_value
 from tests.builders import Request
-from tests.reference.functions import SCRIPT, SPECS, TYPES, decode
+from tests.reference.functions import JSON, SCRIPT, SPECS, TIMESTAMP, TYPES, decode
 
 EVERYTHING = "conformance/everything"
 CALLER = "com.example/caller/c-1"
@@ -124,6 +124,32 @@ def _effect_cases() -> dict[str, bytes]:
     }
 
 
+def _raw_state(typename: str, value: bytes, has_value: bool = True) -> _wire.TypedValue:
+    return _wire.TypedValue(typename=typename, has_value=has_value, value=value)
+
+
+#: state bytes other SDKs or hand-written producers might send: non-canonical, broken, unknown fields
+ODD_STATES: dict[str, tuple[str, _wire.TypedValue]] = {
+    "int-as-varint": ("i", _raw_state(IntType.typename, b"\x08\x05")),
+    "int-twice-last-wins": ("i", _raw_state(IntType.typename, b"\x0d\x01\x00\x00\x00\x0d\x02\x00\x00\x00")),
+    "int-truncated": ("i", _raw_state(IntType.typename, b"\x0d\x01")),
+    "int-with-unknown-field": ("i", _raw_state(IntType.typename, b"\x0d\x01\x00\x00\x00\x10\x01")),
+    "string-invalid-utf8": ("s", _raw_state(StringType.typename, b"\x0a\x01\xff")),
+    "bool-two": ("b", _raw_state(BoolType.typename, b"\x08\x02")),
+    "json-broken": ("j", _raw_state(JSON.typename, b"{broken")),
+    "timestamp-garbage": ("t", _raw_state(TIMESTAMP.typename, b"\xff\xff")),
+    "bytes-without-has-value": ("i", _raw_state(IntType.typename, b"\x0d\x01\x00\x00\x00", has_value=False)),
+    "other-typename-without-value": ("i", _raw_state("x/y", b"", has_value=False)),
+}
+
+
+def _odd_state_cases() -> dict[str, bytes]:
+    return {
+        f"state-{name}": everything({state: value}).message(script(["get", state])).bytes()
+        for name, (state, value) in ODD_STATES.items()
+    }
+
+
 def batch(size: int) -> bytes:
     """A batch of ``size`` invocations threading one counter through the state."""
     request = everything(function="conformance/counter")
@@ -136,4 +162,5 @@ def batch(size: int) -> bytes:
 
 
 def all_cases() -> dict[str, bytes]:
-    return {**_primitive_cases(), **_missing_state_cases(), **_effect_cases(), "batch-10": batch(10)}
+    cases = {**_primitive_cases(), **_missing_state_cases(), **_effect_cases(), **_odd_state_cases()}
+    return cases | {"batch-10": batch(10)}
