@@ -19,7 +19,7 @@ from tests.adapters.support import ALL_CASES, FUNCTIONS, call, run_conformance
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     app = asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # so asyncio sets TCP_NODELAY
     listener.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, lifespan="on", log_level="critical", access_log=False)
     server = uvicorn.Server(config)
