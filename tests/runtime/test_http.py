@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import aiohttp
@@ -168,3 +169,23 @@ def test_kafka_kinds_run_on_local_topics(tmp_path: Path) -> None:
                 return status, await take(session, port, "results", 1)
 
     assert asyncio.run(go()) == (200, ["bob:hello"])
+
+
+def test_egress_override_writes_json_lines_and_keeps_the_topic_readable(tmp_path: Path) -> None:
+    sink = tmp_path / "out.jsonl"
+    override = f"io.statefun.playground/egress=jsonl:{sink}"
+
+    async def go() -> list[str]:
+        runtime_ = running(tmp_path, PLAYGROUND_IO, functions, egress_overrides=[override])
+        async with runtime_ as runtime, aiohttp.ClientSession() as session:
+            await put(session, runtime.ports["ingress"], "test/counter/j", "x")
+            return await take(session, runtime.ports["egress"], "counts", 1)
+
+    assert asyncio.run(go()) == ["j:1:x:-"]
+    [line] = sink.read_text().splitlines()
+    assert json.loads(line) == {
+        "egress": "io.statefun.playground/egress",
+        "topic": "counts",
+        "typename": "io.statefun.playground/EgressRecord",
+        "payload": "j:1:x:-",
+    }
