@@ -114,7 +114,7 @@ def generate(args: argparse.Namespace) -> str:
     if credentials.azure_code is not None:
         _progress("Azure: the adapter's route is one fixed path, so /{function.name} is not appended")
     endpoints = build_endpoints(deployed.url, _patterns(args), credentials, settings, args.allow_http)
-    others = other_documents(Path(args.base).read_text(encoding="utf-8"), args.base) if args.base else []
+    others = other_documents(_read(args.base), args.base) if args.base else []
     text = module_text(endpoints, others)
     verify(text, endpoints, args.output if args.output != "-" else "module.yaml")
     _progress(f"{len(endpoints)} endpoint(s) for {deployed.url}, checked with the runtime's module.yaml parser")
@@ -129,11 +129,15 @@ def _deployed(args: argparse.Namespace) -> Deployed:
         return from_stack(args.location, output_key=args.output_key, region=args.region, endpoint_url=args.endpoint_url)
     source = "stdin" if args.location == "-" else args.location
     _progress(f"reading terraform outputs from {source}")
-    try:
-        text = sys.stdin.read() if args.location == "-" else Path(args.location).read_text(encoding="utf-8")
-    except OSError as error:
-        raise DeployError(f"can not read {args.location!r}: {error.strerror or error}") from None
+    text = sys.stdin.read() if args.location == "-" else _read(args.location)
     return from_terraform(text, url_output=args.output_name, source=source)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DeployError(f"can not read {path!r}: {getattr(error, 'strerror', None) or error}") from None
 
 
 def _credentials(args: argparse.Namespace, deployed: Deployed) -> Credentials:

@@ -195,7 +195,11 @@ def test_clear_errors(capsys: pytest.CaptureFixture[str], outputs: str, args: li
     assert result.out == ""
 
 
-def test_missing_terraform_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = run_module(["terraform", str(tmp_path / "missing.json"), "--functions", "a/*", "--token", "t"], capsys)
+@pytest.mark.parametrize("missing", ["terraform", "base"])
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], missing: str) -> None:
+    absent = str(tmp_path / "missing.json")
+    source = absent if missing == "terraform" else str(FIXTURES / "terraform-output-aws.json")
+    args = ["terraform", source, "--functions", "a/*", *(["--base", absent] if missing == "base" else [])]
+    result = run_module(args, capsys)
     assert (result.code, result.out) == (2, "")
-    assert "can not read" in result.err
+    assert f"can not read '{absent}': No such file or directory" in result.err
