@@ -31,6 +31,7 @@ from statefun_faas.runtime.store import Store
 logger = logging.getLogger("statefun_faas.runtime")
 
 LOCAL_IO_PORT = 8092
+PLAYGROUND = "io.statefun.playground."
 
 
 @dataclass
@@ -168,6 +169,7 @@ class Runtime:
         await self._session.close()
         sinks.close(self.router.sinks)
         self.store.close()
+        logger.info("stopped: %s", ", ".join(f"{k} {v}" for k, v in vars(self.router.counters).items()))
 
     async def _stop_servers(self) -> None:
         for server in self.servers:
@@ -189,6 +191,10 @@ class Runtime:
             )
         if self.functions is not None:
             logger.info("in-process functions: %s", ", ".join(self.functions.typenames) or "none")
+        kinds = [(i.id, i.kind) for i in self.module.ingresses] + [(e.id, e.kind) for e in self.module.egresses]
+        brokers = [component for component, kind in kinds if not kind.startswith(PLAYGROUND)]
+        if brokers:
+            logger.info("%s on local topics (binding real Kafka/Kinesis is not built yet)", ", ".join(brokers))
         waiting, delayed = self.store.inbox_size(), self.store.count_delayed()
         if waiting or delayed:
             logger.info("recovering %d waiting and %d delayed message(s)", waiting, delayed)

@@ -62,10 +62,6 @@ def _start(build: Callable[[], Runtime]) -> int:
 def run(args: argparse.Namespace) -> int:
     """``statefun-faas run --module module.yaml``: the application's functions over HTTP."""
     _logging()
-    if not args.local_io:
-        logging.getLogger("statefun_faas.runtime").info(
-            "Kafka and Kinesis ingresses/egresses use local topics (binding real brokers is not built yet)"
-        )
     return _start(lambda: Runtime([args.module], None, _options(args)))
 
 
