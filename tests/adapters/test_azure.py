@@ -9,20 +9,26 @@ azure-functions 1.x (Python 3.11) and, from .ci/run, on 2.x (Python 3.13).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sys
 import typing
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import azure.functions as func
 import pytest
+from azure.functions.decorators.function_app import FunctionRegister
 
+from statefun_faas import StringType
 from statefun_faas.adapters.azure import function_app, register
 from tests.adapters.conformance import MAX_BODY, TOKENS, Case, check
 from tests.adapters.support import ALL_CASES, FUNCTIONS
+from tests.builders import Request, decode, typed
 
 BASE = "https://example.azurewebsites.net"
+APP_FILE = Path(__file__).with_name("azure_app") / "function_app.py"
 
 
 def _functions(app: func.FunctionApp) -> dict[str, Any]:
@@ -105,6 +111,32 @@ def test_platform_default_limit_and_environment_tokens(monkeypatch: pytest.Monke
     headers, params = {"Content-Length": str(101 * 2**20)}, {"token": TOKENS[1]}
     declared = func.HttpRequest("POST", BASE + "/statefun", headers=headers, params=params, body=b"")
     assert asyncio.run(_call(function, declared)).status_code == 413
+
+
+def _index(path: Path) -> list[Any]:
+    """What the worker does with ``function_app.py``: import it, take its one app, list its functions."""
+    spec = importlib.util.spec_from_file_location("function_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    apps = [value for value in vars(module).values() if isinstance(value, FunctionRegister)]
+    assert len(apps) == 1, "the worker wants exactly one FunctionApp per function_app.py"
+    return list(apps[0].get_functions())
+
+
+def test_a_user_function_app_file_indexes_and_answers() -> None:
+    indexed = {str(function.get_function_name()): function for function in _index(APP_FILE)}
+    assert set(indexed) == {"statefun", "statefun_health"}
+    assert json.loads(indexed["statefun"].get_function_json())["scriptFile"] == "function_app.py"
+    body = Request("example/greeter", "ada").message(typed(StringType, "ada")).bytes()
+    case = Case("greeting", "POST", "/api/statefun", "code=function-key", body, 200, b"")
+    response = asyncio.run(_call(indexed["statefun"], _request(case)))
+    assert (response.status_code, response.mimetype) == (200, "application/octet-stream")
+    (outgoing,) = decode(response.get_body()).invocation_result.outgoing_messages
+    assert outgoing.target.id == "ada"
+    health = Case("health", "GET", "/api/healthz", "", b"", 200)
+    assert asyncio.run(_call(indexed["statefun_health"], _request(health))).get_body() == b"ok\n"
 
 
 def test_library_major_version_matches_the_interpreter() -> None:
