@@ -89,16 +89,22 @@ def main(options: argparse.Namespace) -> int:
     rest = list(getattr(options, "rest", []))
     args = parser().parse_args(rest[1:] if rest[:1] == ["--"] else rest)
     try:
-        text = generate(args)
+        _write(generate(args), args.output)
     except StatefunFaasError as error:
         print(f"statefun-faas module: {error}", file=sys.stderr)
         return 2
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8")
-        _progress(f"wrote {args.output}")
     return 0
+
+
+def _write(text: str, output: str) -> None:
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise DeployError(f"can not write {output!r}: {error.strerror or error}") from None
+    _progress(f"wrote {output}")
 
 
 def generate(args: argparse.Namespace) -> str:

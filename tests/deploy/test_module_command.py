@@ -203,3 +203,17 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], missin
     result = run_module(args, capsys)
     assert (result.code, result.out) == (2, "")
     assert f"can not read '{absent}': No such file or directory" in result.err
+
+
+def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "no-such-folder" / "module.yaml"
+    result = run_module(["url", "https://x.example", "--functions", "a/*", "--token", "t", "-o", str(target)], capsys)
+    assert result.code == 2
+    assert f"can not write '{target}': No such file or directory" in result.err
+
+
+def test_bad_call_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["url", "https://x.example", "--functions", "a/*", "--token", "t", "--call-timeout", "5parsecs"]
+    result = run_module(args, capsys)
+    assert result.code == 2
+    assert "--call-timeout: '5parsecs' has an unknown unit" in result.err
