@@ -2,7 +2,8 @@
 
 ``python benchmarks/_lambda_warm.py CONTENDER SECONDS`` prints microseconds per request over
 1,000 distinct 1-invocation requests, cycled. The request log line is on (INFO, written to
-os.devnull) for the adapters; "core" calls RequestReplyHandler.handle_sync directly.
+os.devnull) for the adapters except "aws_lambda_quiet"; "core" calls
+RequestReplyHandler.handle_sync directly.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from statefun_faas import Context, IntType, Message, RequestReplyHandler, Statef
 from tests.adapters.lambda_events import event_for
 from tests.builders import Request, typed
 
-CONTENDERS = ("core", "aws_lambda", "mangum")
+CONTENDERS = ("core", "aws_lambda", "aws_lambda_quiet", "mangum")
 
 
 def functions() -> StatefulFunctions:
@@ -46,7 +47,7 @@ def calls(contender: str) -> list[Callable[[], Any]]:
     if contender == "core":
         handler = RequestReplyHandler(functions())
         return [partial(handler.handle_sync, body) for body in bodies()]
-    if contender == "aws_lambda":
+    if contender in ("aws_lambda", "aws_lambda_quiet"):
         from statefun_faas.adapters.aws_lambda import lambda_handler
 
         lambda_fn: Callable[..., Any] = lambda_handler(functions())
@@ -61,7 +62,8 @@ def calls(contender: str) -> list[Callable[[], Any]]:
 
 
 def us_per_request(contender: str, seconds: float) -> float:
-    logging.basicConfig(stream=open(os.devnull, "w"), level=logging.INFO)  # noqa: SIM115  (lives as long as the process)
+    if contender != "aws_lambda_quiet":  # the request log line is on, written to os.devnull
+        logging.basicConfig(stream=open(os.devnull, "w"), level=logging.INFO)  # noqa: SIM115  (lives as long as the process)
     work = calls(contender)
     for call in work:  # warm up, and check every answer once
         result = call()

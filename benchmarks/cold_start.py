@@ -81,6 +81,7 @@ APPS = {
 WARM = {
     "core": "RequestReplyHandler.handle_sync (core)",
     "aws_lambda": "aws_lambda handler, function URL event",
+    "aws_lambda_quiet": "the same, request log line off",
     "mangum": "mangum + asgi_app, function URL event",
 }
 
@@ -133,7 +134,7 @@ def end_to_end_table(folder: Path, runs: int) -> None:
 def warm_table(seconds: float, runs: int) -> None:
     samples = interleaved({name: partial(warm_us, name, seconds) for name in WARM}, runs)
     core = statistics.median(samples["core"])
-    print(f"\nwarm, 1-invocation batches, 1,000 distinct requests cycled, request log on; median of {runs} processes")
+    print(f"\nwarm, 1-invocation batches, 1,000 distinct requests cycled; median of {runs} processes")
     print(f"{'contender':<42} {'us/req':>8} {'x core':>9}")
     for name, label in WARM.items():
         median = statistics.median(samples[name])
