@@ -10,13 +10,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from statefun_faas.runtime import failpoints, protocol
 from statefun_faas.runtime.egress import EgressBinding
 from statefun_faas.runtime.grouping import GroupCommit
 from statefun_faas.runtime.records import Address, Effects, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
+from statefun_faas.runtime.scheduler import Scheduler
 from statefun_faas.runtime.store import Store
 
 logger = logging.getLogger("statefun_faas.runtime")
@@ -65,12 +66,6 @@ class Counters:
     delayed_fired: int = 0
 
 
-@dataclass
-class _Idle:
-    busy: dict[Address, asyncio.Task[None]] = field(default_factory=dict)
-    event: asyncio.Event = field(default_factory=asyncio.Event)
-
-
 class Router:
     """Delivers every stored message to its function and applies the responses."""
 
@@ -81,7 +76,7 @@ class Router:
         self.sinks: list[Sink] = []
         self.counters = Counters()
         self._specs: dict[str, dict[str, Spec]] = {}
-        self._idle: _Idle | None = None
+        self.scheduler = Scheduler(self._drain)
         self._timer_wakeup: asyncio.Event | None = None
         self._ingress_group = GroupCommit[Envelope](self.submit)
         self._apply_group = GroupCommit[Effects](lambda effects: self.store.apply(*effects))
@@ -99,11 +94,7 @@ class Router:
         await self._ingress_group.add(envelopes)
 
     def wake(self, addresses: Iterable[Address]) -> None:
-        idle = self._state()
-        for address in addresses:
-            if address not in idle.busy:
-                idle.busy[address] = asyncio.get_running_loop().create_task(self._drain(address))
-                idle.event.clear()
+        self.scheduler.wake(addresses)
 
     def recover(self) -> None:
         """Start delivering whatever waits in the inboxes (after a restart or an outside change)."""
@@ -111,9 +102,7 @@ class Router:
 
     async def quiescent(self) -> None:
         """Wait until no address has messages in flight or waiting."""
-        idle = self._state()
-        while idle.busy:
-            await idle.event.wait()
+        await self.scheduler.quiescent()
 
     def fire_due(self) -> int:
         """Deliver the delayed messages that are due now; returns how many addresses got one."""
@@ -134,21 +123,12 @@ class Router:
                 await asyncio.wait_for(wakeup.wait(), wait)
 
     async def close(self) -> None:
-        idle = self._state()
-        for task in list(idle.busy.values()):
-            task.cancel()
-        await asyncio.gather(*idle.busy.values(), return_exceptions=True)
+        await self.scheduler.close()
 
     def forget_specs(self) -> None:
         self._specs.clear()
 
     # -- one address -------------------------------------------------------------------------------
-
-    def _state(self) -> _Idle:
-        if self._idle is None:
-            self._idle = _Idle()
-            self._idle.event.set()
-        return self._idle
 
     async def _drain(self, address: Address) -> None:
         try:
@@ -163,14 +143,8 @@ class Router:
                     )
                     continue
                 await self._deliver(address, batch, route)
-        except Exception:
-            logger.exception("%s: delivery stopped by an internal error; restart to retry", address)
-            raise
-        finally:
-            idle = self._state()
-            del idle.busy[address]
-            if not idle.busy:
-                idle.event.set()
+        except Exception:  # its messages stay queued; the next wake (a message, a restart) retries
+            logger.exception("%s: delivery stopped by an internal error", address)
 
     async def _deliver(self, address: Address, batch: list[Queued], route: FunctionRoute) -> None:
         specs = self._specs_of(address.typename)

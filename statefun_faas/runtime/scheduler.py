@@ -1,0 +1,60 @@
+"""Which addresses are being delivered: one task per address at most, and at most ``limit`` at once.
+
+Addresses woken beyond the limit wait in order (an address is a few bytes; a task is not), so a restart
+with messages waiting for 100,000 addresses does not start 100,000 tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+
+from statefun_faas.runtime.records import Address
+
+DEFAULT_LIMIT = 1024
+
+
+class Scheduler:
+    def __init__(self, drain: Callable[[Address], Awaitable[None]], limit: int = DEFAULT_LIMIT) -> None:
+        self._drain, self.limit = drain, limit
+        self.busy: dict[Address, asyncio.Task[None]] = {}
+        self._waiting: dict[Address, None] = {}  # an ordered set
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def wake(self, addresses: Iterable[Address]) -> None:
+        for address in addresses:
+            if address not in self.busy:
+                self._waiting[address] = None
+        self._start()
+
+    def _start(self) -> None:
+        loop = None
+        while self._waiting and len(self.busy) < self.limit:
+            address = next(iter(self._waiting))
+            del self._waiting[address]
+            loop = loop or asyncio.get_running_loop()
+            self.busy[address] = loop.create_task(self._run(address))
+        if self.busy:
+            self._idle.clear()
+
+    async def _run(self, address: Address) -> None:
+        try:
+            await self._drain(address)
+        finally:
+            del self.busy[address]
+            self._start()
+            if not self.busy:
+                self._idle.set()
+
+    async def quiescent(self) -> None:
+        """Wait until no address has messages in flight or waiting to start."""
+        while self.busy or self._waiting:
+            await self._idle.wait()
+
+    async def close(self) -> None:
+        self._waiting.clear()
+        tasks = list(self.busy.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
