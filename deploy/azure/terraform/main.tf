@@ -33,7 +33,6 @@ resource "azurerm_service_plan" "statefun" {
 
 resource "azurerm_linux_function_app" "statefun" {
   # checkov:skip=CKV_AZURE_221:Public on purpose: the StateFun runtime calls it from outside; the function key is the guard.
-  # checkov:skip=CKV_AZURE_56:Entra authentication needs a bearer header the StateFun runtime can not send.
   name                       = var.name
   resource_group_name        = azurerm_resource_group.statefun.name
   location                   = azurerm_resource_group.statefun.location

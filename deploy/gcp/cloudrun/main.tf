@@ -10,7 +10,6 @@ resource "google_secret_manager_secret_iam_member" "token_reader" {
 }
 
 resource "google_cloud_run_v2_service" "statefun" {
-  # checkov:skip=CKV_GCP_124:Ingress is open because the StateFun runtime may run outside this VPC; the URL token is the guard.
   name     = var.service_name
   location = var.region
   ingress  = "INGRESS_TRAFFIC_ALL"
@@ -59,7 +58,6 @@ resource "google_cloud_run_v2_service" "statefun" {
 # The StateFun runtime can not attach ID tokens, so the service is public and the token in
 # the URL is the guard (checked by the ASGI app before the body is read).
 resource "google_cloud_run_v2_service_iam_member" "public_invoker" {
-  # checkov:skip=CKV_GCP_102:Public on purpose: StateFun can not send ID tokens; the URL token is the guard.
   location = google_cloud_run_v2_service.statefun.location
   name     = google_cloud_run_v2_service.statefun.name
   role     = "roles/run.invoker"
