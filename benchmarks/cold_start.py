@@ -3,8 +3,8 @@
 Run: ``python benchmarks/cold_start.py [--runs N] [--e2e-runs N] [--warm-runs N]``.
 
 1. Import time of each adapter module against protobuf plus our generated modules alone
-   (the baseline), each in a fresh ``python -P -c`` process, median of N with the
-   contenders interleaved. Columns: our modules as a Lambda package ships them (hash-based
+   (the baseline), each in a fresh ``python -P -c`` process (CPU time of the import), median
+   of N with the contenders interleaved. Columns: our modules as a Lambda package ships them (hash-based
    ``.pyc``, see benchmarks/_cold_probes.py) in a plain interpreter; the same after the
    modules awslambdaric imports before it loads a handler (logging, json, traceback, ...:
    already paid for on Lambda); and the source checkout without ``.pyc``.
@@ -14,7 +14,7 @@ Run: ``python benchmarks/cold_start.py [--runs N] [--e2e-runs N] [--warm-runs N]
    one function URL event, stop the clock at the first answer. Contenders: an echo handler
    (no protobuf: the floor), the thin adapter, and mangum (lifespan off) in front of the
    ASGI app.
-3. Warm per-request cost of the Lambda handler (function URL event, base64 both ways,
+3. Warm per-request CPU cost of the Lambda handler (function URL event, base64 both ways,
    request log line on) against calling the core directly on 1-invocation batches, each
    contender in its own process (benchmarks/_lambda_warm.py). Target: <= 1.5x.
 """
@@ -96,7 +96,7 @@ def import_table(package: Path, runs: int) -> None:
         if column != "after awslambdaric" or name in (BASELINE, "statefun_faas (core)", "adapters.aws_lambda")
     }
     medians = {key: statistics.median(values) for key, values in interleaved(measures, runs).items()}
-    print(f"import time in ms (x the baseline), a fresh process each, median of {runs}")
+    print(f"import CPU time in ms (x the baseline), a fresh process each, median of {runs}")
     print(f"{'module':<42}" + "".join(f"{column:>26}" for column in COLUMNS))
     for name in present:
         cells = [medians.get((name, column)) for column in COLUMNS]
@@ -134,7 +134,7 @@ def end_to_end_table(folder: Path, runs: int) -> None:
 def warm_table(seconds: float, runs: int) -> None:
     samples = interleaved({name: partial(warm_us, name, seconds) for name in WARM}, runs)
     core = statistics.median(samples["core"])
-    print(f"\nwarm, 1-invocation batches, 1,000 distinct requests cycled; median of {runs} processes")
+    print(f"\nwarm CPU time, 1-invocation batches, 1,000 distinct requests cycled; median of {runs} processes")
     print(f"{'contender':<42} {'us/req':>8} {'x core':>9}")
     for name, label in WARM.items():
         median = statistics.median(samples[name])
