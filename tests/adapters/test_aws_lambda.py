@@ -152,15 +152,22 @@ def test_event_and_context_types_load_on_first_use() -> None:
 
 @pytest.fixture
 def mangum_handler() -> Iterator[Callable[[dict[str, Any], Any], dict[str, Any]]]:
-    """The documented mangum path: our ASGI app behind ``Mangum(app, lifespan="off")``."""
+    """The documented mangum path: our ASGI app behind ``Mangum(app, lifespan="off")``.
+
+    Mangum runs each call on the thread's current event loop; the fixture gives it one of
+    its own (as a fresh Lambda process has) and closes it afterwards.
+    """
     from mangum import Mangum
 
     from statefun_faas.adapters.asgi import asgi_app
 
-    handler = Mangum(asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY), lifespan="off")
-    yield handler
-    asyncio.get_event_loop_policy().get_event_loop().close()  # the loop Mangum set for this thread
-    asyncio.set_event_loop(None)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield Mangum(asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY), lifespan="off")
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
