@@ -28,7 +28,7 @@ from pathlib import Path
 import aiohttp
 
 from statefun_faas.runtime.app import Options, Runtime
-from statefun_faas.runtime.records import EgressRecord
+from statefun_faas.runtime.records import Address, EgressRecord, Envelope, Value
 from statefun_faas.target import load_functions
 
 HERE = Path(__file__).resolve().parent
@@ -123,6 +123,38 @@ async def scenario(name: str, module_port: int | None, clients: int, keys: int, 
     return f"| {name} | {clients} | {keys} | {messages} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {cpu_us:.0f} |"
 
 
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def memory(addresses: int) -> str:
+    """Resident memory of the in-process runtime while ``addresses`` addresses gain state."""
+    functions = load_functions(str(HERE / "runtime_functions.py"))
+    with tempfile.TemporaryDirectory() as folder:
+        module = Path(folder) / "module.yaml"
+        module.write_text(MODULE.format(port=9))
+        runtime = Runtime([str(module)], functions, Options(state_dir=folder))
+        await runtime.start()
+        marks = []
+        try:
+            for start in range(0, addresses, 1000):
+                envelopes = [
+                    Envelope(Address("bench/greeter", f"k{i}"), Value("bench/text", b"m"))
+                    for i in range(start, start + 1000)
+                ]
+                runtime.router.submit(envelopes)
+                await runtime.router.quiescent()
+                while runtime.store.pop_egress("io.statefun.playground/egress", "out"):
+                    pass
+                if (start + 1000) % (addresses // 4) == 0:
+                    marks.append(f"{start + 1000:,}: {rss_mb():.0f} MB")
+            held = runtime.store.count_state()
+        finally:
+            await runtime.stop()
+    return f"resident memory as addresses gain state ({held:,} values held): " + ", ".join(marks)
+
+
 async def main(messages: int) -> None:
     logging_off()
     port = free_port()
@@ -141,6 +173,8 @@ async def main(messages: int) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
+    print()
+    print(await memory(100_000))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load = os.getloadavg()[0]
     print(f"\nruntime process peak RSS (clients included): {rss:.0f} MB; cpus: {os.cpu_count()}; load: {load:.1f}")
