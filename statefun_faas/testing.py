@@ -46,7 +46,12 @@ class FunctionTester:
     playground egress takes any topic.
     """
 
-    def __init__(self, functions: StatefulFunctions, egresses: Mapping[str, EgressBinding] | None = None) -> None:
+    def __init__(
+        self,
+        functions: StatefulFunctions,
+        egresses: Mapping[str, EgressBinding] | None = None,
+        call_timeout: float = 60.0,
+    ) -> None:
         self.clock = ManualClock()
         self.store = Store(":memory:")
         bindings = dict(egresses or {})
@@ -56,7 +61,7 @@ class FunctionTester:
                 return bindings.get(egress_id)
             return PlaygroundEgress(None) if egress_id == PLAYGROUND_EGRESS else AnyEgress()
 
-        self.router = Router(self.store, in_process_routes(functions), egress, self.clock)
+        self.router = Router(self.store, in_process_routes(functions, call_timeout=call_timeout), egress, self.clock)
         self._loop = asyncio.new_event_loop()
 
     def close(self) -> None:

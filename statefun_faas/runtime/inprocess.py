@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from statefun_faas.errors import BadRequestError, FunctionInvocationError, UnknownFunctionError
@@ -14,7 +15,7 @@ logger = logging.getLogger("statefun_faas.runtime")
 
 
 class InProcessInvoker:
-    """Calls ``handler.handle_async``; a failing function is not retried (the error is deterministic)."""
+    """Calls ``handler.handle_async``; a failing or hanging function is not retried (it is deterministic)."""
 
     def __init__(self, functions: StatefulFunctions) -> None:
         self.functions = functions
@@ -22,7 +23,10 @@ class InProcessInvoker:
 
     async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
         try:
-            return await self.handler.handle_async(body)
+            async with asyncio.timeout(budget):  # bounds async functions; sync ones run to the end
+                return await self.handler.handle_async(body)
+        except TimeoutError:
+            raise InvocationError(f"{address}: no answer within the call timeout of {budget:g}s", False) from None
         except (BadRequestError, UnknownFunctionError) as error:
             raise InvocationError(str(error), retryable=False) from None
         except FunctionInvocationError as error:
@@ -32,9 +36,9 @@ class InProcessInvoker:
             raise InvocationError(f"{type(error).__name__}: {error}", retryable=False) from None
 
 
-def in_process_routes(functions: StatefulFunctions, max_batch: int = 1000) -> Routes:
+def in_process_routes(functions: StatefulFunctions, max_batch: int = 1000, call_timeout: float = 60.0) -> Routes:
     """Routes every function type bound in ``functions`` to the registry itself."""
-    route = FunctionRoute(InProcessInvoker(functions), max_batch=max_batch)
+    route = FunctionRoute(InProcessInvoker(functions), max_batch=max_batch, call_timeout=call_timeout)
 
     def routes(typename: str) -> FunctionRoute | None:
         return route if typename in functions else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -87,3 +88,11 @@ def failing(context: Context, message: Message) -> None:
 def kafka(context: Context, message: Message) -> None:
     """Writes ``<id>:<message>`` to topic ``results`` of the Kafka egress ``test/out``."""
     context.send_egress(kafka_egress_message("test/out", "results", f"{context.address.id}:{text(message)}"))
+
+
+@functions.bind("test/slow")
+async def slow(context: Context, message: Message) -> None:
+    """Never answers "hang" within any sensible call timeout."""
+    if text(message) == "hang":
+        await asyncio.sleep(3600)
+    emit(context, "counts", f"slow:{text(message)}")

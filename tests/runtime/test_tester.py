@@ -104,6 +104,15 @@ def test_failing_function_dead_letters_and_other_messages_flow(tester: FunctionT
     assert counts(tester) == ["ok:fine"]
 
 
+def test_a_hanging_async_function_is_dead_lettered_after_the_call_timeout() -> None:
+    with FunctionTester(functions, call_timeout=0.05) as tester:
+        tester.send("test/slow", "s", "hang")
+        tester.send("test/slow", "s", "fine")
+        [letter] = tester.dead_letters()
+        assert "call timeout" in letter.reason
+        assert counts(tester) == ["slow:fine"]
+
+
 def test_unknown_function_type_is_dead_lettered(tester: FunctionTester) -> None:
     tester.send("test/nobody", "n", "hello")
     [letter] = tester.dead_letters()
