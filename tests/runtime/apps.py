@@ -15,6 +15,7 @@ from statefun_faas import (
     ValueSpec,
     egress_message_builder,
     kafka_egress_message,
+    kinesis_egress_message,
     make_json_type,
     message_builder,
 )
@@ -96,3 +97,10 @@ async def slow(context: Context, message: Message) -> None:
     if text(message) == "hang":
         await asyncio.sleep(3600)
     emit(context, "counts", f"slow:{text(message)}")
+
+
+@functions.bind("test/kinesis")
+def kinesis(context: Context, message: Message) -> None:
+    """Writes ``<id>:<message>`` to stream ``shouts`` of the Kinesis egress ``test/kout``."""
+    record = kinesis_egress_message("test/kout", "shouts", f"{context.address.id}:{text(message)}", context.address.id)
+    context.send_egress(record)

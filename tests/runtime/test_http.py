@@ -153,22 +153,36 @@ kind: io.statefun.kafka.v1/egress
 spec:
   id: test/out
   address: 127.0.0.1:9
+---
+kind: io.statefun.kinesis.v1/ingress
+spec:
+  id: test/kin
+  streams:
+    - stream: loud
+      valueType: test/text
+      targets: [test/kinesis]
+---
+kind: io.statefun.kinesis.v1/egress
+spec:
+  id: test/kout
 """
 
 
-def test_kafka_kinds_run_on_local_topics(tmp_path: Path) -> None:
+def test_kafka_and_kinesis_kinds_run_on_local_topics(tmp_path: Path) -> None:
     server = FunctionServer(functions)
 
-    async def go() -> tuple[int, list[str]]:
+    async def go() -> tuple[list[int], list[str]]:
         async with server.serving():
             module = endpoint("test/*", f"http://127.0.0.1:{server.port}/statefun") + KAFKA_IO
             async with running(tmp_path, module, local_io_port=0) as runtime, aiohttp.ClientSession() as session:
                 port = runtime.ports["local-io"]
-                async with session.post(f"http://127.0.0.1:{port}/names/bob", data=b"hello") as response:
-                    status = response.status
-                return status, await take(session, port, "results", 1)
+                statuses = []
+                for path in ("names/bob", "loud/ann", "unknown/x"):
+                    async with session.post(f"http://127.0.0.1:{port}/{path}", data=b"hello") as response:
+                        statuses.append(response.status)
+                return statuses, await take(session, port, "results", 1) + await take(session, port, "shouts", 1)
 
-    assert asyncio.run(go()) == (200, ["bob:hello"])
+    assert asyncio.run(go()) == ([200, 200, 404], ["bob:hello", "ann:hello"])
 
 
 def test_egress_override_writes_json_lines_and_keeps_the_topic_readable(tmp_path: Path) -> None:
