@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from statefun_faas.adapters._extras import import_extra
+from statefun_faas.adapters._http import declared_length
 from statefun_faas.edge import HEALTH_PATH, Edge, EdgeResponse
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
@@ -94,8 +95,9 @@ def _handler(edge: Edge, azf: ModuleType, answer_for: Answer) -> AzureHandler:
 
 
 async def _answer(edge: Edge, req: func.HttpRequest) -> EdgeResponse:
-    raw_length = req.headers.get("content-length")
-    length = int(raw_length) if raw_length and raw_length.isdigit() else None
+    length = declared_length(req.headers.get("content-length"))
+    if isinstance(length, EdgeResponse):
+        return length
     early = edge.precheck(req.method, urlsplit(req.url).path or "/", dict(req.params), length)
     if early is not None:
         return early
