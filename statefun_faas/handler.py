@@ -69,9 +69,13 @@ def _sdk_address(address: _wire.Address) -> SdkAddress | None:
     return SdkAddress(namespace, name, id_, f"{namespace}/{name}")
 
 
-def _target(message: Message) -> _wire.Address:
-    namespace, name = split_typename(message.target_typename, "target typename")
-    return _wire.Address(namespace=namespace, type=name, id=message.target_id)
+# Filling fields one by one is faster than keyword constructors in upb (measured with
+# benchmarks/handler.py).
+
+
+def _set_target(target: _wire.Address, message: Message) -> None:
+    target.namespace, target.type = split_typename(message.target_typename, "target typename")
+    target.id = message.target_id
 
 
 def _invocation_result(context: Context) -> _wire.FromFunction:
@@ -80,40 +84,47 @@ def _invocation_result(context: Context) -> _wire.FromFunction:
     if context.outgoing:
         add = result.outgoing_messages.add
         for message in context.outgoing:
-            add(target=_target(message), argument=message.typed_value)
+            outgoing = add()
+            _set_target(outgoing.target, message)
+            outgoing.argument.CopyFrom(message.typed_value)
     if context.delayed:
         for delayed in context.delayed:
-            _add_delayed(result.delayed_invocations, delayed)
+            _add_delayed(result.delayed_invocations.add(), delayed)
     if context.egress:
         add_egress = result.outgoing_egresses.add
         for egress in context.egress:
-            namespace, name = split_typename(egress.typename, "egress typename")
-            add_egress(egress_namespace=namespace, egress_type=name, argument=egress.typed_value)
+            outgoing_egress = add_egress()
+            outgoing_egress.egress_namespace, outgoing_egress.egress_type = split_typename(
+                egress.typename, "egress typename"
+            )
+            outgoing_egress.argument.CopyFrom(egress.typed_value)
     _add_mutations(result.state_mutations, context.cells)
     return from_function
 
 
-def _add_delayed(delayed_invocations: Any, delayed: DelayedMessage) -> None:
+def _add_delayed(outgoing: Any, delayed: DelayedMessage) -> None:
     message = delayed.message
     if message is None:
-        delayed_invocations.add(cancellation_token=delayed.cancellation_token, is_cancellation_request=True)
+        outgoing.cancellation_token = delayed.cancellation_token
+        outgoing.is_cancellation_request = True
         return
-    delayed_invocations.add(
-        target=_target(message),
-        delay_in_ms=delayed.delay_ms,
-        argument=message.typed_value,
-        cancellation_token=delayed.cancellation_token,
-    )
+    _set_target(outgoing.target, message)
+    outgoing.delay_in_ms = delayed.delay_ms
+    outgoing.argument.CopyFrom(message.typed_value)
+    outgoing.cancellation_token = delayed.cancellation_token
 
 
 def _add_mutations(mutations: Any, cells: dict[str, Cell]) -> None:
     for name, cell in cells.items():
         if not cell.dirty:
             continue
+        mutation = mutations.add()
+        mutation.state_name = name
         if cell.typed_value is None:
-            mutations.add(mutation_type=_DELETE, state_name=name)
+            mutation.mutation_type = _DELETE
         else:
-            mutations.add(mutation_type=_MODIFY, state_name=name, state_value=cell.typed_value)
+            mutation.mutation_type = _MODIFY
+            mutation.state_value.CopyFrom(cell.typed_value)
 
 
 def _incomplete_context(function: StatefulFunction, missing: list[ValueSpec]) -> bytes:

@@ -65,11 +65,16 @@ class AddressStorage:
             f"add ValueSpec({name!r}, ...) to its specs"
         )
 
-    def __getattr__(self, name: str) -> Any:
-        cell = self._Cells.get(name)
+    def __getattribute__(self, name: str) -> Any:
+        # Looked up before the normal attribute machinery: a plain __getattr__ would first
+        # build and throw away an AttributeError on every state read.
+        cell = _cells_of(self).get(name)
         if cell is None:
-            raise self._missing(name)
+            return object.__getattribute__(self, name)
         return cell.get()
+
+    def __getattr__(self, name: str) -> Any:
+        raise self._missing(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         cell = self._Cells.get(name)
@@ -85,6 +90,9 @@ class AddressStorage:
 
     def __dir__(self) -> list[str]:
         return list(self._Cells)
+
+
+_cells_of = AddressStorage._Cells.__get__  # type: ignore[attr-defined,misc]
 
 
 def resolve(specs: list[ValueSpec], received: Mapping[str, _wire.TypedValue]) -> list[ValueSpec] | dict[str, Cell]:

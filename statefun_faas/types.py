@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import abc
-import operator
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from statefun_faas import _wire
+from statefun_faas._codecs import BoolSerializer, FixedIntSerializer, StringSerializer, WrapperSerializer
+from statefun_faas._serializer import TypeSerializer as TypeSerializer
 from statefun_faas.errors import ConfigurationError
 
 T = TypeVar("T")
@@ -26,20 +27,6 @@ def split_typename(typename: str, what: str = "typename") -> tuple[str, str]:
             f"and text on both sides, e.g. 'com.example/greeter'"
         )
     return parts[0], parts[1]
-
-
-class TypeSerializer(abc.ABC, Generic[T]):
-    """Turns values of one type into bytes and back."""
-
-    __slots__ = ()
-
-    @abc.abstractmethod
-    def serialize(self, value: T) -> bytes:
-        """Return the bytes of ``value``."""
-
-    @abc.abstractmethod
-    def deserialize(self, byte: bytes) -> T:
-        """Return the value the bytes represent."""
 
 
 class Type(abc.ABC, Generic[T]):
@@ -101,45 +88,6 @@ def simple_type(typename: str, serialize_fn: Callable[[T], bytes], deserialize_f
     return SimpleType(typename, serialize_fn, deserialize_fn)
 
 
-class _Wrapper(Protocol):
-    value: Any
-
-    def SerializeToString(self) -> bytes: ...  # noqa: N802 (protobuf's name)
-
-
-class _WrapperClass(Protocol):
-    def __call__(self, *, value: Any = ...) -> _Wrapper: ...
-
-    def FromString(self, data: bytes) -> _Wrapper: ...  # noqa: N802 (protobuf's name)
-
-
-class _WrapperSerializer(TypeSerializer[T]):
-    __slots__ = ("_wrapper",)
-
-    def __init__(self, wrapper: _WrapperClass) -> None:
-        self._wrapper = wrapper
-
-    def serialize(self, value: T) -> bytes:
-        return self._wrapper(value=value).SerializeToString()
-
-    def deserialize(self, byte: bytes) -> T:
-        value: T = self._wrapper.FromString(byte).value
-        return value
-
-
-class _IntegerWrapperSerializer(_WrapperSerializer[int]):
-    """int and long: an integer-like value (``True`` included) is stored as the plain int it stands for.
-
-    The reference SDK's protobuf, and ours up to 6.x, accept bools for integer fields; 7.x
-    refuses them, so the conversion keeps the bytes the same on every protobuf.
-    """
-
-    __slots__ = ()
-
-    def serialize(self, value: int) -> bytes:
-        return self._wrapper(value=operator.index(value)).SerializeToString()
-
-
 class PrimitiveType(Type[T]):
     """A built-in type whose bytes are a one-field protobuf wrapper message."""
 
@@ -148,23 +96,22 @@ class PrimitiveType(Type[T]):
     def __init__(
         self,
         typename: str,
-        wrapper: _WrapperClass,
-        serializer: type[_WrapperSerializer[Any]] = _WrapperSerializer,
+        serializer: TypeSerializer[T],
     ) -> None:
         super().__init__(typename)
-        self._serializer: TypeSerializer[T] = serializer(wrapper)
+        self._serializer = serializer
         self._encode, self._decode = self._serializer.serialize, self._serializer.deserialize
 
     def serializer(self) -> TypeSerializer[T]:
         return self._serializer
 
 
-BoolType: Type[bool] = PrimitiveType("io.statefun.types/bool", _wire.BooleanWrapper)
-IntType: Type[int] = PrimitiveType("io.statefun.types/int", _wire.IntWrapper, _IntegerWrapperSerializer)
-FloatType: Type[float] = PrimitiveType("io.statefun.types/float", _wire.FloatWrapper)
-LongType: Type[int] = PrimitiveType("io.statefun.types/long", _wire.LongWrapper, _IntegerWrapperSerializer)
-DoubleType: Type[float] = PrimitiveType("io.statefun.types/double", _wire.DoubleWrapper)
-StringType: Type[str] = PrimitiveType("io.statefun.types/string", _wire.StringWrapper)
+BoolType: Type[bool] = PrimitiveType("io.statefun.types/bool", BoolSerializer())
+IntType: Type[int] = PrimitiveType("io.statefun.types/int", FixedIntSerializer(_wire.IntWrapper, "<i"))
+FloatType: Type[float] = PrimitiveType("io.statefun.types/float", WrapperSerializer(_wire.FloatWrapper))
+LongType: Type[int] = PrimitiveType("io.statefun.types/long", FixedIntSerializer(_wire.LongWrapper, "<q"))
+DoubleType: Type[float] = PrimitiveType("io.statefun.types/double", WrapperSerializer(_wire.DoubleWrapper))
+StringType: Type[str] = PrimitiveType("io.statefun.types/string", StringSerializer())
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -219,6 +166,9 @@ def make_protobuf_type(cls: type[M], namespace: str | None = None) -> Type[M]:
 
 def to_typed_value(value_type: Type[T], value: T | None) -> _wire.TypedValue:
     """Wrap a value as a TypedValue; ``None`` gives a TypedValue without a value."""
-    if value is None:
-        return _wire.TypedValue(typename=value_type.typename, has_value=False)
-    return _wire.TypedValue(typename=value_type.typename, has_value=True, value=value_type._encode(value))
+    typed_value = _wire.TypedValue()  # field by field: faster than keywords in upb
+    typed_value.typename = value_type.typename
+    if value is not None:
+        typed_value.has_value = True
+        typed_value.value = value_type._encode(value)
+    return typed_value
