@@ -103,7 +103,11 @@ def test_aws_quickstart(tmp_path: Path) -> None:
 def test_gcp_quickstart(tmp_path: Path) -> None:
     work, _ = _run_doc("docs/deploy-gcp.md", "terraform-output-gcp.json", tmp_path)
     assert _endpoint_url(work).startswith("https://statefun-functions-a1b2c3d4e5-ew.a.run.app/{function.name}?token=")
-    _python(work, "import sys; sys.path.insert(0, 'build/gcp'); import main; assert callable(main.statefun)")
+    served = "import functions_framework as ff; client = ff.create_app('statefun', 'build/gcp/main.py').test_client(); "
+    served += (
+        "answer = client.get('/healthz'); assert (answer.status_code, answer.data) == (200, b'ok\\n'), answer.data"
+    )
+    _python(work, served)
     _python(work, "import zipfile; names = zipfile.ZipFile('source.zip').namelist(); assert 'main.py' in names, names")
 
 
