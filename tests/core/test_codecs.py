@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from statefun_faas import BoolType, DoubleType, FloatType, IntType, LongType, StringType, Type
-from statefun_faas import _wire
+from statefun_faas import BoolType, DoubleType, FloatType, IntType, LongType, StringType, Type, _wire
 
 # statefun-protocol.md section 1.6
 CANONICAL: list[tuple[Type[Any], Any, str]] = [
@@ -57,9 +56,9 @@ def test_non_canonical_but_valid_bytes_still_decode() -> None:
 
 
 def test_out_of_range_fails_like_protobuf() -> None:
-    with pytest.raises(ValueError, match="out of range|Value"):
+    with pytest.raises(ValueError, match=r"out of range|Value"):
         IntType.serializer().serialize(2**31)
-    with pytest.raises(ValueError, match="out of range|Value"):
+    with pytest.raises(ValueError, match=r"out of range|Value"):
         LongType.serializer().serialize(2**63)
 
 
