@@ -94,9 +94,8 @@ def _invocation_result(context: Context) -> _wire.FromFunction:
         add_egress = result.outgoing_egresses.add
         for egress in context.egress:
             outgoing_egress = add_egress()
-            outgoing_egress.egress_namespace, outgoing_egress.egress_type = split_typename(
-                egress.typename, "egress typename"
-            )
+            outgoing_egress.egress_namespace = egress.egress_namespace
+            outgoing_egress.egress_type = egress.egress_type
             outgoing_egress.argument.CopyFrom(egress.typed_value)
     _add_mutations(result.state_mutations, context.cells)
     return from_function

@@ -110,10 +110,11 @@ class Message:
 class EgressMessage:
     """A record for the egress whose id (``namespace/name``) is ``typename``."""
 
-    __slots__ = ("typed_value", "typename")
+    __slots__ = ("egress_namespace", "egress_type", "typed_value", "typename")
 
     def __init__(self, typename: str, typed_value: _wire.TypedValue) -> None:
-        split_typename(typename, "egress typename")
+        #: the two halves of the egress id, as the wire carries them
+        self.egress_namespace, self.egress_type = split_typename(typename, "egress typename")
         if typed_value is None:
             raise ConfigurationError("typed_value can not be missing")
         self.typename = typename
