@@ -118,3 +118,12 @@ def test_the_readme_main_job(tmp_path: Path) -> None:
             "Hello there Alice at the 3rd time!",
         ]
     )
+
+
+def test_run_names_the_file_line_and_field_of_a_broken_module(tmp_path: Path) -> None:
+    module = tmp_path / "module.yaml"
+    module.write_text("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/*\n")
+    result = cli("run", "--module", str(module), "--state", str(tmp_path / "state"))
+    assert result.returncode == 2
+    assert f"{module}:" in result.stderr
+    assert "urlPathTemplate" in result.stderr
