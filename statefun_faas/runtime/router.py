@@ -105,14 +105,14 @@ class Router:
         await self.scheduler.quiescent()
 
     def fire_due(self) -> int:
-        """Deliver the delayed messages that are due now; returns how many addresses got one."""
+        """Deliver the delayed messages that are due now; returns how many there were."""
         targets = self.store.fire_due(self.clock())
         self.counters.delayed_fired += len(targets)
-        self.wake(targets)
+        self.wake(dict.fromkeys(targets))
         return len(targets)
 
     async def run_timer(self, poll_s: float = 1.0) -> None:
-        """Fire delayed messages on time and expire state; runs until cancelled."""
+        """Fire delayed messages on time; runs until cancelled."""
         wakeup = self._timer_wakeup = asyncio.Event()
         while True:
             self.fire_due()
@@ -124,9 +124,6 @@ class Router:
 
     async def close(self) -> None:
         await self.scheduler.close()
-
-    def forget_specs(self) -> None:
-        self._specs.clear()
 
     # -- one address -------------------------------------------------------------------------------
 

@@ -182,7 +182,7 @@ class Store:
         return None if row[0] is None else float(row[0])
 
     def fire_due(self, now: float) -> list[Address]:
-        """Move the delayed messages due at ``now`` into their targets' inboxes; returns the targets."""
+        """Move the delayed messages due at ``now`` into their targets' inboxes; returns their targets."""
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT seq, sender_typename, sender_id, typename, id, arg_typename, arg FROM delayed "
@@ -191,7 +191,7 @@ class Store:
             ).fetchall()
             db.executemany(INBOX_INSERT, [(t, i, st, si, at, arg) for _, st, si, t, i, at, arg in rows])
             db.executemany("DELETE FROM delayed WHERE seq = ?", [(row[0],) for row in rows])
-        return list(dict.fromkeys(Address(row[3], row[4]) for row in rows))
+        return [Address(row[3], row[4]) for row in rows]
 
     def count_delayed(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM delayed").fetchone()[0])
