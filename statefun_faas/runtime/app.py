@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from statefun_faas.functions import StatefulFunctions
@@ -44,13 +44,12 @@ class Options:
     poll_s: float = 0.5
     #: ``dev`` without a module.yaml: playground ingress on 8090 and egress (any topic) on 8091.
     playground_ports: tuple[int, int] | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def port_plans(module: Module, options: Options) -> list[PortPlan]:
     """Which port serves what; components declared on the same non-zero port share it."""
     plans: list[PortPlan] = []
-    local = PortPlan(options.local_io_port)
+    local = PortPlan(options.local_io_port, local_io=True)
 
     def plan_for(port: int) -> PortPlan:
         found = next((p for p in plans if p.port == port and port != 0), None)
@@ -120,15 +119,14 @@ class Runtime:
         for server in self.servers:
             if server.plan.playground_ingress:
                 found.setdefault("ingress", server.port)
-            if server.plan.routes or any(
-                e.topics is None and e.egress_id != PLAYGROUND_EGRESS_ID for e in server.plan.egresses
-            ):
+            if server.plan.local_io:
                 found.setdefault("local-io", server.port)
             if server.plan.egresses:
                 found.setdefault("egress", server.port)
         return found
 
     async def start(self) -> None:
+        """Open the ports and deliver what waits; on failure (e.g. a port in use) everything is closed."""
         self._session = new_session()
         self._endpoints = EndpointRoutes(self._session, self.module)
         if self.functions is not None:
@@ -136,7 +134,11 @@ class Runtime:
         else:
             self.router.routes = self._endpoints
         self._log_start()
-        await self.apply_module(self.module, first=True)
+        try:
+            await self.apply_module(self.module, first=True)
+        except BaseException:
+            await self.stop()
+            raise
         self.router.recover()
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self.router.run_timer()), loop.create_task(watch.watch(self))]

@@ -37,6 +37,7 @@ class PortPlan:
     """What one local port serves."""
 
     port: int
+    local_io: bool = False  # Kafka/Kinesis kinds bound to local topics
     playground_ingress: bool = False
     routes: list[Route] = field(default_factory=list)
     egresses: list[EgressTopics] = field(default_factory=list)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from statefun_faas import _wire
 from tests.runtime.apps import functions
@@ -203,3 +205,18 @@ def test_egress_override_writes_json_lines_and_keeps_the_topic_readable(tmp_path
         "typename": "io.statefun.playground/EgressRecord",
         "payload": "j:1:x:-",
     }
+
+
+def test_a_port_in_use_is_named_and_nothing_is_left_open(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        module = f"kind: io.statefun.playground.v1/ingress\nspec:\n  port: {port}\n"
+
+        async def go() -> None:
+            async with running(tmp_path, module):
+                pass
+
+        with pytest.raises(OSError, match=f"can not listen on 127.0.0.1:{port}"):
+            asyncio.run(go())
