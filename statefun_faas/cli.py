@@ -72,9 +72,9 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _add_deploy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     module = sub.add_parser("module", help="write module.yaml endpoints from deployed function URLs")
-    module.add_argument("rest", nargs=argparse.REMAINDER, help="see 'statefun-faas module -- --help'")
+    module.add_argument("rest", nargs=argparse.REMAINDER, help="see 'statefun-faas module --help'")
     package = sub.add_parser("package", help="build a deployment package")
-    package.add_argument("rest", nargs=argparse.REMAINDER, help="see 'statefun-faas package -- --help'")
+    package.add_argument("rest", nargs=argparse.REMAINDER, help="see 'statefun-faas package --help'")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,8 +100,18 @@ def _load(command: str) -> Callable[[argparse.Namespace], int]:
     return entry
 
 
+# Subcommands that parse their own arguments (cli.py only routes to them).
+PASS_THROUGH = ("module", "package")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parser().parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in PASS_THROUGH:
+        rest = args[1:]
+        if rest[:1] == ["--"]:
+            rest = rest[1:]
+        return _load(args[0])(argparse.Namespace(command=args[0], rest=rest))
+    options = parser().parse_args(args)
     return _load(options.command)(options)
 
 
