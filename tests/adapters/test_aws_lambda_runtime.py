@@ -8,13 +8,15 @@ answer a good request after every error case.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from tests.adapters.conformance import CASES, check
 from tests.adapters.lambda_events import SHAPES, case_event, unpack
-from tests.adapters.lambda_runtime_emulator import Runtime, lambda_runtime
+from tests.adapters.lambda_runtime_emulator import REPOSITORY, Runtime, lambda_runtime
 
 THIN_APP = """
 from statefun_faas.adapters.aws_lambda import lambda_handler
@@ -71,3 +73,14 @@ def test_mangum_path_through_the_runtime_loop() -> None:
             result = runtime.invoke(case_event("function_url", case))
             assert result.kind == "response", f"{case.name}: {result.payload}"
             check(case, *unpack(result.payload))
+
+
+@pytest.mark.slow
+def test_cold_start_benchmark_runs_end_to_end() -> None:
+    """A one-run pass of benchmarks/cold_start.py, so the script keeps working (numbers not checked)."""
+    script = REPOSITORY / "benchmarks" / "cold_start.py"
+    options = ["--runs", "1", "--e2e-runs", "1", "--warm-runs", "1", "--warm-seconds", "0.05"]
+    run = subprocess.run([sys.executable, "-P", str(script), *options], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    for heading in ("adapters.aws_lambda", "thin adapter (aws_lambda)", "request log line off"):
+        assert heading in run.stdout
