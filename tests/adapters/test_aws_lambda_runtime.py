@@ -45,6 +45,18 @@ def test_conformance_set_through_the_runtime_loop(runtime: Runtime, shape: str) 
     assert runtime.process.poll() is None
 
 
+def test_shape_specific_error_rows_through_the_runtime_loop(runtime: Runtime) -> None:
+    bad_base64 = case_event("alb_multi_value", SUCCESS)
+    bad_base64["body"] = "not base64!"
+    text_body = case_event("rest_v1", SUCCESS)
+    text_body["body"], text_body["isBase64Encoded"] = SUCCESS.body.decode("utf-8", "replace"), False
+    for event, status, phrase in ((bad_base64, 400, b"base64"), (text_body, 415, b"binaryMediaTypes")):
+        answer = unpack(runtime.invoke(event).payload)
+        assert answer[0] == status
+        assert phrase in answer[2]
+        check(SUCCESS, *unpack(runtime.invoke(case_event("rest_v1", SUCCESS)).payload))
+
+
 def test_unknown_event_is_an_invocation_error_and_the_runtime_goes_on(runtime: Runtime) -> None:
     result = runtime.invoke({"Records": [{"eventSource": "aws:sqs"}]})
     assert result.kind == "error"
