@@ -205,8 +205,10 @@ def write_task_root(task_root: Path, app_source: str) -> None:
 
 
 @contextmanager
-def lambda_runtime(app_source: str, handler: str = "app.handler") -> Iterator[Runtime]:
-    """Spawn ``python -m awslambdaric app.handler`` in a task root holding ``app_source``."""
+def lambda_runtime(
+    app_source: str, handler: str = "app.handler", env: Mapping[str, str] | None = None
+) -> Iterator[Runtime]:
+    """Spawn ``python -m awslambdaric app.handler`` in a task root holding ``app_source``; ``env`` adds variables."""
     api = RuntimeApiEmulator()
     with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as output:
         task_root = Path(folder)
@@ -214,7 +216,7 @@ def lambda_runtime(app_source: str, handler: str = "app.handler") -> Iterator[Ru
         process = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", handler],
             cwd=task_root,
-            env=runtime_env(api, task_root, handler),
+            env={**runtime_env(api, task_root, handler), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.adapters.conformance import CASES, check
+from tests.adapters.conformance import CASES, TOKENS, check
 from tests.adapters.lambda_events import SHAPES, case_event, unpack
 from tests.adapters.lambda_runtime_emulator import REPOSITORY, Runtime, lambda_runtime
 
@@ -68,6 +68,19 @@ def test_unknown_event_is_an_invocation_error_and_the_runtime_goes_on(runtime: R
 def test_the_runtime_started_without_an_init_error(runtime: Runtime) -> None:
     runtime.invoke(case_event("alb", SUCCESS))
     assert runtime.api.init_errors == []
+
+
+def test_request_log_line_with_lambda_application_log_level_info() -> None:
+    with lambda_runtime(THIN_APP, env={"AWS_LAMBDA_LOG_LEVEL": "INFO"}) as runtime:
+        check(SUCCESS, *unpack(runtime.invoke(case_event("function_url", SUCCESS)).payload))
+        runtime.process.kill()
+        runtime.process.wait()
+        log = runtime.log()
+    line = next(line for line in log.splitlines() if '"platform": "aws"' in line)
+    assert '"typename": "conformance/counter"' in line
+    assert '"status": 200' in line
+    assert '"cold_start": true' in line
+    assert TOKENS[0] not in log
 
 
 MANGUM_APP = """
