@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS egress (
     seq INTEGER PRIMARY KEY, egress_id TEXT NOT NULL, topic TEXT NOT NULL,
     typename TEXT NOT NULL, payload BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS egress_topic ON egress (egress_id, topic, seq);
+CREATE TABLE IF NOT EXISTS offsets (
+    source TEXT NOT NULL PRIMARY KEY, position TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
     caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB,

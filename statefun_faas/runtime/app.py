@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from statefun_faas.functions import StatefulFunctions
-from statefun_faas.runtime import sinks, watch
+from statefun_faas.runtime import kinesis, sinks, watch
 from statefun_faas.runtime._model import (
     KAFKA_EGRESS,
     KINESIS_EGRESS,
+    KINESIS_INGRESS,
     PLAYGROUND_EGRESS,
     PLAYGROUND_EGRESS_ID,
     PLAYGROUND_EGRESS_PORT,
@@ -42,6 +43,8 @@ class Options:
     local_io_port: int = LOCAL_IO_PORT
     egress_overrides: Sequence[str] = ()
     poll_s: float = 0.5
+    #: bind Kinesis kinds to local topics too (Kafka kinds always are, for now), not to AWS through boto3
+    local_io: bool = False
     #: ``dev`` without a module.yaml: playground ingress on 8090 and egress (any topic) on 8091.
     playground_ports: tuple[int, int] | None = None
 
@@ -64,17 +67,36 @@ def port_plans(module: Module, options: Options) -> list[PortPlan]:
     for ingress in module.ingresses:
         if ingress.kind == PLAYGROUND_INGRESS:
             plan_for(PLAYGROUND_INGRESS_PORT if ingress.port is None else ingress.port).playground_ingress = True
-        else:
+        elif is_local(ingress.kind, options):
             local.routes.extend(ingress.routes)
     for egress in module.egresses:
         if egress.kind == PLAYGROUND_EGRESS:
             port = PLAYGROUND_EGRESS_PORT if egress.port is None else egress.port
             plan_for(port).egresses.append(EgressTopics(egress.id, egress.topics))
-        else:
+        elif is_local(egress.kind, options):
             local.egresses.append(EgressTopics(egress.id, None))
     if local.routes or local.egresses:
         plans.append(local)
     return plans
+
+
+def is_local(kind: str, options: Options) -> bool:
+    """Kafka kinds run on local topics (aiokafka is not wired yet); Kinesis ones with --local-io."""
+    return kind not in (KINESIS_INGRESS, KINESIS_EGRESS) or options.local_io
+
+
+def broker_tasks(router: Router, module: Module, options: Options) -> list[asyncio.Task[None]]:
+    """Kinesis pollers and forwarders, for the Kinesis kinds that are not bound locally."""
+    tasks = []
+    if options.local_io:
+        return []
+    for ingress in module.ingresses:
+        if ingress.kind == KINESIS_INGRESS:
+            tasks.append(asyncio.create_task(kinesis.poll_ingress(router, ingress)))
+    for egress in module.egresses:
+        if egress.kind == KINESIS_EGRESS:
+            tasks.append(asyncio.create_task(kinesis.forward_egress(router, egress)))
+    return tasks
 
 
 def egress_bindings(module: Module, options: Options) -> dict[str, EgressBinding]:
@@ -87,7 +109,7 @@ def egress_bindings(module: Module, options: Options) -> dict[str, EgressBinding
         elif egress.kind == KAFKA_EGRESS:
             bindings[egress.id] = KafkaLocalEgress()
         elif egress.kind == KINESIS_EGRESS:
-            bindings[egress.id] = KinesisLocalEgress()
+            bindings[egress.id] = KinesisLocalEgress() if options.local_io else kinesis.KinesisEgress()
     return bindings
 
 
@@ -109,6 +131,7 @@ class Runtime:
         self._plans: list[PortPlan] = []
         self._egresses: dict[str, EgressBinding] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._broker_tasks: list[asyncio.Task[None]] = []
         self.router = Router(self.store, lambda typename: None, lambda egress_id: self._egresses.get(egress_id))
         self.router.sinks.extend(sinks.parse_overrides(self.options.egress_overrides))
 
@@ -148,6 +171,8 @@ class Runtime:
         self.module = module
         self._endpoints.reload(module)
         self._egresses = egress_bindings(module, self.options)
+        await _cancel(self._broker_tasks)
+        self._broker_tasks = broker_tasks(self.router, module, self.options)
         plans = port_plans(module, self.options)
         if plans != self._plans:
             await self._stop_servers()
@@ -161,11 +186,7 @@ class Runtime:
             logger.info("module reloaded: %d endpoint(s), %d ingress(es), %d egress(es)", *_sizes(module))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancel(self._tasks + self._broker_tasks)
         await self._stop_servers()
         await self.router.close()
         await self._session.close()
@@ -194,12 +215,21 @@ class Runtime:
         if self.functions is not None:
             logger.info("in-process functions: %s", ", ".join(self.functions.typenames) or "none")
         kinds = [(i.id, i.kind) for i in self.module.ingresses] + [(e.id, e.kind) for e in self.module.egresses]
-        brokers = [component for component, kind in kinds if not kind.startswith(PLAYGROUND)]
+        brokers = [name for name, kind in kinds if not kind.startswith(PLAYGROUND) and is_local(kind, self.options)]
         if brokers:
-            logger.info("%s on local topics (binding real Kafka/Kinesis is not built yet)", ", ".join(brokers))
+            logger.info("%s on local topics (Kafka through aiokafka is not built yet)", ", ".join(brokers))
         waiting, delayed = self.store.inbox_size(), self.store.count_delayed()
         if waiting or delayed:
             logger.info("recovering %d waiting and %d delayed message(s)", waiting, delayed)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    tasks.clear()
 
 
 def _sizes(module: Module) -> tuple[int, int, int]:

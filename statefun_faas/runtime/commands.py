@@ -35,6 +35,7 @@ def _options(args: argparse.Namespace, **extra: object) -> Options:
         synchronous=getattr(args, "synchronous", "NORMAL"),
         local_io_port=getattr(args, "local_io_port", LOCAL_IO_PORT),
         egress_overrides=args.egress,
+        local_io=getattr(args, "local_io", True),
         **extra,  # type: ignore[arg-type]
     )
 

@@ -57,7 +57,7 @@ class KafkaLocalEgress:
     """A Kafka egress bound to local topics: stores each KafkaProducerRecord's value under its topic."""
 
     def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
-        record = _parse(egress_id, argument, KAFKA_RECORD, _wire.KafkaProducerRecord)
+        record = parse_record(egress_id, argument, KAFKA_RECORD, _wire.KafkaProducerRecord)
         return record.topic, record.value_bytes
 
 
@@ -65,11 +65,11 @@ class KinesisLocalEgress:
     """A Kinesis egress bound to local topics: stores each KinesisEgressRecord's data under its stream."""
 
     def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
-        record = _parse(egress_id, argument, KINESIS_RECORD, _wire.KinesisEgressRecord)
+        record = parse_record(egress_id, argument, KINESIS_RECORD, _wire.KinesisEgressRecord)
         return record.stream, record.value_bytes
 
 
-def _parse(egress_id: str, argument: Value, typename: str, cls: Any) -> Any:
+def parse_record(egress_id: str, argument: Value, typename: str, cls: Any) -> Any:
     if argument.typename != typename:
         raise ProtocolViolationError(f"egress {egress_id!r} takes {typename} records, got {argument.typename!r}")
     try:

@@ -209,6 +209,26 @@ class Store:
             db.execute("DELETE FROM egress WHERE seq = ?", (row[0],))
         return EgressRecord(egress_id, topic, row[1], row[2])
 
+    def peek_egress(self, egress_id: str) -> tuple[int, EgressRecord] | None:
+        """The oldest record of an egress, left in place (for forwarders that delete it once delivered)."""
+        row = self.db.execute(
+            "SELECT seq, topic, typename, payload FROM egress WHERE egress_id = ? ORDER BY seq LIMIT 1", (egress_id,)
+        ).fetchone()
+        return None if row is None else (row[0], EgressRecord(egress_id, row[1], row[2], row[3]))
+
+    def delete_egress(self, seq: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM egress WHERE seq = ?", (seq,))
+
+    def offset(self, source: str) -> str | None:
+        """Where an external ingress (e.g. one Kinesis shard) was read up to."""
+        row = self.db.execute("SELECT position FROM offsets WHERE source = ?", (source,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_offset(self, source: str, position: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO offsets VALUES (?, ?)", (source, position))
+
     def egress_records(self, egress_id: str | None = None) -> list[EgressRecord]:
         """The stored records, oldest first, without removing them."""
         rows = self.db.execute(

@@ -176,7 +176,10 @@ def test_kafka_and_kinesis_kinds_run_on_local_topics(tmp_path: Path) -> None:
     async def go() -> tuple[list[int], list[str]]:
         async with server.serving():
             module = endpoint("test/*", f"http://127.0.0.1:{server.port}/statefun") + KAFKA_IO
-            async with running(tmp_path, module, local_io_port=0) as runtime, aiohttp.ClientSession() as session:
+            async with (
+                running(tmp_path, module, local_io_port=0, local_io=True) as runtime,
+                aiohttp.ClientSession() as session,
+            ):
                 port = runtime.ports["local-io"]
                 statuses = []
                 for path in ("names/bob", "loud/ann", "unknown/x"):

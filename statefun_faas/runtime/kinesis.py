@@ -1,0 +1,135 @@
+"""Kinesis through boto3 (used unless ``--local-io``): shard pollers feed the ingress, a forwarder empties
+the egress table into the streams.
+
+Ingress is at-least-once: a shard's position is saved after its records are committed to the inboxes.
+Egress is at-least-once: a record leaves the durable egress table only once Kinesis accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from statefun_faas import _wire
+from statefun_faas.runtime.egress import KINESIS_RECORD, parse_record
+from statefun_faas.runtime.module import Egress, Ingress, Route
+from statefun_faas.runtime.records import Address, Envelope, Value
+from statefun_faas.runtime.router import Router
+
+logger = logging.getLogger("statefun_faas.runtime")
+
+POLL_S = 0.2
+RETRY_S = 1.0
+
+
+def client(spec: Mapping[str, Any]) -> Any:
+    """A boto3 Kinesis client for a spec's ``awsRegion`` and ``awsCredentials`` (default: boto3's chain)."""
+    import boto3
+
+    region = spec.get("awsRegion") or {"type": "default"}
+    credentials = spec.get("awsCredentials") or {"type": "default"}
+    session_args: dict[str, Any] = {}
+    if credentials.get("type") == "basic":
+        session_args = {
+            "aws_access_key_id": credentials.get("accessKeyId"),
+            "aws_secret_access_key": credentials.get("secretAccessKey"),
+        }
+    elif credentials.get("type") == "profile":
+        session_args = {"profile_name": credentials.get("profileName")}
+    client_args: dict[str, Any] = {}
+    if region.get("type") in ("specific", "custom-endpoint"):
+        client_args["region_name"] = region.get("id")
+    if region.get("type") == "custom-endpoint":
+        client_args["endpoint_url"] = region.get("endpoint")
+    return boto3.Session(**session_args).client("kinesis", **client_args)
+
+
+class KinesisEgress:
+    """Keeps the whole KinesisEgressRecord (stream as topic) for the forwarder."""
+
+    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
+        record = parse_record(egress_id, argument, KINESIS_RECORD, _wire.KinesisEgressRecord)
+        return record.stream, argument.data or b""
+
+
+async def forward_egress(router: Router, egress: Egress) -> None:
+    """Put the egress's stored records into Kinesis, oldest first; runs until cancelled."""
+    kinesis = client(egress.spec)
+    while True:
+        found = router.store.peek_egress(egress.id)
+        if found is None:
+            await asyncio.sleep(POLL_S)
+            continue
+        seq, stored = found
+        record = _wire.KinesisEgressRecord.FromString(stored.payload)
+        put: dict[str, Any] = {
+            "StreamName": record.stream,
+            "Data": record.value_bytes,
+            "PartitionKey": record.partition_key,
+        }
+        if record.explicit_hash_key:
+            put["ExplicitHashKey"] = record.explicit_hash_key
+        try:
+            await asyncio.to_thread(kinesis.put_record, **put)
+        except Exception as error:
+            logger.warning("egress %s: Kinesis put_record to %s failed, retrying: %s", egress.id, record.stream, error)
+            await asyncio.sleep(RETRY_S)
+            continue
+        router.store.delete_egress(seq)
+
+
+async def poll_ingress(router: Router, ingress: Ingress) -> None:
+    """Read every shard of every stream of the ingress; runs until cancelled."""
+    kinesis = client(ingress.spec)
+    tasks = []
+    for route in ingress.routes:
+        shards = await asyncio.to_thread(kinesis.list_shards, StreamName=route.topic)
+        for shard in shards["Shards"]:
+            shard_id = shard["ShardId"]
+            tasks.append(asyncio.create_task(_poll_shard(router, ingress, kinesis, route, shard_id)))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _poll_shard(router: Router, ingress: Ingress, kinesis: Any, route: Route, shard: str) -> None:
+    source = f"kinesis:{ingress.id}:{route.topic}:{shard}"
+    iterator = await asyncio.to_thread(
+        kinesis.get_shard_iterator,
+        StreamName=route.topic,
+        ShardId=shard,
+        **_start(ingress, router.store.offset(source)),
+    )
+    position = iterator["ShardIterator"]
+    while position:
+        answer = await asyncio.to_thread(kinesis.get_records, ShardIterator=position, Limit=1000)
+        records = answer["Records"]
+        if records:
+            envelopes = [
+                Envelope(Address(target, record["PartitionKey"]), Value(route.value_type, record["Data"]))
+                for record in records
+                for target in route.targets
+            ]
+            await router.submit_grouped(envelopes)
+            router.store.save_offset(source, records[-1]["SequenceNumber"])
+        position = answer.get("NextShardIterator")
+        if not records:
+            await asyncio.sleep(POLL_S)
+
+
+def _start(ingress: Ingress, saved: str | None) -> dict[str, Any]:
+    if saved is not None:
+        return {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": saved}
+    position = ingress.spec.get("startupPosition") or {"type": "latest"}
+    kind = position.get("type", "latest")
+    if kind == "earliest":
+        return {"ShardIteratorType": "TRIM_HORIZON"}
+    if kind == "date":
+        when = datetime.strptime(position["date"], "%Y-%m-%d %H:%M:%S.%f %z")
+        return {"ShardIteratorType": "AT_TIMESTAMP", "Timestamp": when}
+    return {"ShardIteratorType": "LATEST"}
