@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 from tests.runtime.apps import functions
+from tests.runtime.processes import free_port, wait_for_port
 from tests.runtime.servers import running
-from tests.runtime.test_reference_sdk import free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
 

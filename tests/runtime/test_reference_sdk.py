@@ -4,14 +4,13 @@ the reference's own virtual environment), work unchanged behind this runtime."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.runtime.processes import free_port, wait_for_port
 from tests.runtime.servers import PLAYGROUND_IO, endpoint, put, running, take
 from tests.venvs import ensure_venv
 
@@ -51,21 +50,6 @@ app = web.Application()
 app.add_routes([web.post("/statefun", serve)])
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
 
 
 def test_reference_sdk_functions_behind_the_runtime(tmp_path: Path) -> None:
