@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS state (
     typename TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
     value_typename TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL,
     PRIMARY KEY (typename, id, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS state_expiry ON state (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS specs (
     typename TEXT NOT NULL, name TEXT NOT NULL, value_typename TEXT NOT NULL,
     expire_mode INTEGER NOT NULL, expire_ms INTEGER NOT NULL,
