@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import json
 import os
 import struct
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-CORPUS_SIZE = 1000
+CORPUS_SIZE = int(os.environ.get("BENCH_CORPUS_SIZE", "1000"))
 
 
 def _varint(n: int) -> bytes:
@@ -63,29 +64,25 @@ def build_corpus(to_function: Any, kind: str) -> list[bytes]:
 
 
 def contender(name: str) -> tuple[Callable[[bytes], bytes], Any]:
-    """The request handler to measure and the ToFunction class of its SDK."""
+    """The request handler to measure and the ToFunction class of its SDK.
+
+    Modules are imported by name: this file runs both in our environment and in the
+    reference's, where only one of the SDKs exists.
+    """
+    load = importlib.import_module
     if name == "floor":
-        import floor
-        from statefun_faas._wire import ToFunction
-
-        return floor.handle, ToFunction
+        return load("floor").handle, load("statefun_faas._wire").ToFunction
     if name == "statefun_faas":
-        import bench_functions
-        from statefun_faas import RequestReplyHandler
-        from statefun_faas._wire import ToFunction
-
-        return RequestReplyHandler(bench_functions.functions).handle_sync, ToFunction
-    import statefun
-
+        handler = load("statefun_faas").RequestReplyHandler(load("bench_functions").functions)
+        return handler.handle_sync, load("statefun_faas._wire").ToFunction
+    statefun = load("statefun")
     sys.modules["statefun_faas"] = statefun  # the same functions module runs on the reference
-    import bench_functions
-    from statefun.request_reply_pb2 import ToFunction
-
-    handler = statefun.RequestReplyHandler(bench_functions.functions)
+    reference = statefun.RequestReplyHandler(load("bench_functions").functions)
+    to_function = load("statefun.request_reply_pb2").ToFunction
     if name == "reference-installed":
-        return handler.handle_sync, ToFunction
+        return reference.handle_sync, to_function
     loop = asyncio.new_event_loop()  # reference at its best: handle_async on one kept loop
-    return (lambda request: loop.run_until_complete(handler.handle_async(request))), ToFunction
+    return (lambda request: loop.run_until_complete(reference.handle_async(request))), to_function
 
 
 def main() -> None:

@@ -49,9 +49,9 @@ def interpreters() -> dict[str, Path]:
     }
 
 
-def run(python: Path, name: str, corpus: str, seconds: float) -> dict[str, object]:
+def run(python: Path, name: str, corpus: str, seconds: float, size: int) -> dict[str, object]:
     command = [str(python), "-P", str(HERE / "_handler_worker.py"), name, corpus, str(seconds)]
-    env = {"PYTHONPATH": str(HERE)}
+    env = {"PYTHONPATH": str(HERE), "BENCH_CORPUS_SIZE": str(size)}
     output = subprocess.run(command, capture_output=True, text=True, check=True, env=env, cwd=ROOT).stdout
     result: dict[str, object] = json.loads(output)
     return result
@@ -77,11 +77,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per contender and corpus")
     parser.add_argument("--import-runs", type=int, default=21)
+    parser.add_argument("--corpus-size", type=int, default=1000, help="distinct requests per corpus")
     options = parser.parse_args()
     pythons = interpreters()
     print(f"{'corpus':<10} {'contender':<20} {'us/request':>11} {'x floor':>8}  same bytes as floor")
     for corpus in CORPORA:
-        results = {name: run(python, name, corpus, options.seconds) for name, python in pythons.items()}
+        results = {
+            name: run(python, name, corpus, options.seconds, options.corpus_size) for name, python in pythons.items()
+        }
         floor = results["floor"]
         for name, result in results.items():
             ratio = float(str(result["us"])) / float(str(floor["us"]))
