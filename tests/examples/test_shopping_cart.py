@@ -39,7 +39,8 @@ def test_the_story_over_http(tmp_path: Path) -> None:
 
 
 def test_production_module_on_local_kafka_topics(statefun_runtime: Callable[..., RunningRuntime]) -> None:
-    app = statefun_runtime(EXAMPLES / "shopping_cart" / "module.prod.yaml", shop.production, local_io_port=0)
+    module = EXAMPLES / "shopping_cart" / "module.prod.yaml"
+    app = statefun_runtime(module, shop.production, local_io=True, local_io_port=0)
     topics = app.runtime.ports["local-io"]
     assert put(topics, "restock/hat", b'{"quantity": 2}')
     assert put(topics, "add-to-cart/dana", b'{"item": "hat", "quantity": 2}')
