@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+#: How much of a value taken from a request an error message repeats.
+ECHO_LIMIT = 120
+
+
+def clip(value: str, limit: int = ECHO_LIMIT) -> str:
+    """``value`` cut to ``limit`` characters, so request data echoed in answers and logs stays short."""
+    return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+
 
 class StatefunFaasError(Exception):
     """Base class of every error raised by statefun-faas."""
@@ -31,8 +39,8 @@ class UnknownFunctionError(StatefunFaasError, LookupError):
         self.registered = sorted(registered)
         known = ", ".join(self.registered) or "none"
         super().__init__(
-            f"no function is registered for typename {typename!r} (registered: {known}); "
-            f"bind it with @functions.bind({typename!r}) or fix the module.yaml endpoint"
+            f"no function is registered for typename {clip(typename)!r} (registered: {known}); "
+            f"bind it with @functions.bind({clip(typename)!r}) or fix the module.yaml endpoint"
         )
 
 
@@ -44,9 +52,9 @@ class StateTypeMismatchError(StatefunFaasError, TypeError):
         self.expected = expected
         self.actual = actual
         super().__init__(
-            f"state {state_name!r} holds a value of type {actual!r} but its ValueSpec declares "
+            f"state {state_name!r} holds a value of type {clip(actual)!r} but its ValueSpec declares "
             f"{expected!r}; the StateFun runtime does not allow changing a state's type, "
-            f"so declare {actual!r} again or use a new state name"
+            f"so declare {clip(actual)!r} again or use a new state name"
         )
 
 
@@ -57,4 +65,6 @@ class FunctionInvocationError(StatefunFaasError):
         self.typename = typename
         self.function_id = function_id
         self.original = original
-        super().__init__(f"function {typename!r} with id {function_id!r} raised {type(original).__name__}: {original}")
+        super().__init__(
+            f"function {typename!r} with id {clip(function_id)!r} raised {type(original).__name__}: {original}"
+        )

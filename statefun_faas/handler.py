@@ -10,7 +10,7 @@ from google.protobuf.message import DecodeError
 
 from statefun_faas import _wire
 from statefun_faas.context import Context, DelayedMessage, SdkAddress
-from statefun_faas.errors import BadRequestError, FunctionInvocationError, StatefunFaasError
+from statefun_faas.errors import BadRequestError, FunctionInvocationError, StatefunFaasError, clip
 from statefun_faas.functions import StatefulFunction, StatefulFunctions, ValueSpec
 from statefun_faas.messages import Message
 from statefun_faas.storage import Cell, resolve
@@ -193,7 +193,7 @@ class RequestReplyHandler:
         batch = to_function.invocation
         address = _sdk_address(batch.target)
         if address is None or not address.namespace or not address.name:
-            raise BadRequestError(f"the invocation batch has no usable target address: {batch.target!r}")
+            raise BadRequestError(f"the invocation batch has no usable target address: {clip(repr(batch.target))}")
         if trace is not None:
             trace.typename, trace.id, trace.batch_size = address.typename, address.id, len(batch.invocations)
         function = self.functions.for_typename(address.typename)

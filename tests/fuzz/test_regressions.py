@@ -1,0 +1,42 @@
+"""Inputs the fuzzers found that once broke the table's promises, kept as plain tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from statefun_faas import IntType, RequestReplyHandler, StatefunFaasError
+from tests.builders import Request, typed
+from tests.fuzz.answers import SHORT
+from tests.fuzz.registry import FUNCTIONS
+from tests.fuzz.wire import ld
+
+LONG = "n" * 50_000
+HANDLER = RequestReplyHandler(FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ld(100, ld(1, ld(3, LONG.encode()))),  # no namespace: the whole target was echoed
+        Request(f"fuzz/{LONG}", "a").message(typed(IntType, 1)).bytes(),  # unknown function
+        Request("conformance/fails", LONG).message(typed(IntType, 1)).bytes(),  # user code raised, long id
+    ],
+    ids=["target", "unknown typename", "function id"],
+)
+def test_errors_echo_at_most_a_clipped_piece_of_the_request(body: bytes) -> None:
+    with pytest.raises(StatefunFaasError) as raised:
+        HANDLER.handle_sync(body)
+    assert len(str(raised.value)) < SHORT
+    assert "characters)" in str(raised.value)  # says how long the clipped value was
+
+
+def test_state_type_mismatch_with_a_long_typename_still_names_both() -> None:
+    state = typed(IntType, 1)
+    state.typename = "x/" + LONG
+    body = Request("conformance/counter", "a").state("count", state).message(typed(IntType, 1)).bytes()
+    with pytest.raises(StatefunFaasError) as raised:
+        HANDLER.handle_sync(body)
+    message = str(raised.value)
+    assert len(message) < SHORT
+    assert IntType.typename in message
+    assert "x/nnn" in message
