@@ -24,9 +24,9 @@ exactly. Each call runs synchronously: no event loop is created per call (async 
 run on one loop kept per thread). An event of any other kind raises
 :class:`UnsupportedEventError`, which Lambda reports as the invocation's error.
 
-The JSON request line (logger ``statefun_faas.requests``, level INFO) shows in CloudWatch
-once the function's application log level is INFO (``AWS_LAMBDA_LOG_LEVEL``; the Python
-runtime's default root level, WARNING, hides it).
+One JSON line per request goes to stderr, which Lambda sends to CloudWatch
+(``STATEFUN_FAAS_REQUEST_LOG``: ``stderr`` by default, ``stdout``, ``logging`` for the
+logger ``statefun_faas.requests`` at INFO, or ``off``).
 
 Already on mangum? The ASGI app works behind it too, as long as lifespan is off (otherwise
 mangum runs ASGI startup and shutdown around every call)::

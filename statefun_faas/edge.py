@@ -31,6 +31,7 @@ TEXT = "text/plain; charset=utf-8"
 HEALTH_PATH = "/healthz"
 TOKENS_ENV = "STATEFUN_FAAS_TOKENS"
 MAX_BODY_ENV = "STATEFUN_FAAS_MAX_BODY_BYTES"
+REQUEST_LOG_ENV = "STATEFUN_FAAS_REQUEST_LOG"
 MIB = 1024 * 1024
 
 #: Body limits per platform, in bytes: the platform's own request cap, or StateFun's
@@ -88,6 +89,33 @@ class _Cold:
 _cold = _Cold()
 
 
+LineSink = Callable[[str], object]
+
+
+def _write_line(fd: int) -> LineSink:
+    def write(line: str) -> None:
+        os.write(fd, (line + "\n").encode("utf-8"))  # one unbuffered write: lines never interleave
+
+    return write
+
+
+def request_log_sink(setting: str | None) -> LineSink | None:
+    """Where the per-request JSON lines go, from ``STATEFUN_FAAS_REQUEST_LOG``.
+
+    ``stderr`` (default) and ``stdout`` write each line straight to the stream, which every
+    FaaS platform collects as one log entry, without the cost of the logging machinery on the
+    hot path; ``logging`` hands them to the logger ``statefun_faas.requests`` at INFO; ``off``.
+    """
+    mode = (setting or "stderr").strip().lower()
+    if mode == "off":
+        return None
+    if mode in ("stderr", "stdout"):
+        return _write_line(2 if mode == "stderr" else 1)
+    if mode == "logging":
+        return request_logger.info
+    raise ValueError(f"{REQUEST_LOG_ENV}={setting!r}: use stderr, stdout, logging or off")
+
+
 class Edge:
     """The platform-free HTTP behaviour of a function endpoint."""
 
@@ -97,11 +125,13 @@ class Edge:
         platform: str,
         tokens: tuple[str, ...] = (),
         max_body_bytes: int = 32 * MIB,
+        request_log: LineSink | None = None,
     ) -> None:
         self.handler = handler
         self.platform = platform
         self.tokens = tokens
         self.max_body_bytes = max_body_bytes
+        self.request_log = request_log
         self._token_bytes = tuple(token.encode("utf-8") for token in tokens)
 
     @classmethod
@@ -112,15 +142,18 @@ class Edge:
         *,
         tokens: Sequence[str] | None = None,
         max_body_bytes: int | None = None,
+        request_log: LineSink | None = None,
     ) -> Edge:
-        """An edge for ``platform``; tokens and limit default to the environment, then the platform."""
+        """An edge for ``platform``; tokens, limit and request log default to the environment."""
         handler = functions if isinstance(functions, RequestReplyHandler) else RequestReplyHandler(functions)
         if tokens is None:
             tokens = parse_tokens(os.environ.get(TOKENS_ENV))
         if max_body_bytes is None:
             raw = os.environ.get(MAX_BODY_ENV)
             max_body_bytes = int(raw) if raw else DEFAULT_MAX_BODY.get(platform, 32 * MIB)
-        return cls(handler, platform, tuple(tokens), max_body_bytes)
+        if request_log is None:
+            request_log = request_log_sink(os.environ.get(REQUEST_LOG_ENV))
+        return cls(handler, platform, tuple(tokens), max_body_bytes, request_log)
 
     # -- checks made before the body is read --------------------------------------------------
 
@@ -205,7 +238,7 @@ class Edge:
         return await self.handle_body_async(await body())
 
     def _log(self, response: EdgeResponse, trace: RequestTrace, started: float) -> EdgeResponse:
-        if request_logger.isEnabledFor(logging.INFO):
+        if self.request_log is not None:
             record = {
                 "platform": self.platform,
                 "status": response.status,
@@ -215,7 +248,7 @@ class Edge:
                 "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
                 "cold_start": _cold.take(),
             }
-            request_logger.info(json.dumps(record))
+            self.request_log(json.dumps(record))
         else:
             _cold.first = False
         return response

@@ -39,17 +39,46 @@ def test_tokens_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         parse_tokens("a,b,c")
 
 
-def test_one_json_log_line_per_request(edge: Edge, caplog: pytest.LogCaptureFixture) -> None:
+def test_one_json_log_line_per_request() -> None:
+    lines: list[str] = []
+    edge = Edge.create(FUNCTIONS, "test", tokens=TOKENS, max_body_bytes=MAX_BODY, request_log=lines.append)
     case = CASES[0]
-    with caplog.at_level(logging.INFO, logger="statefun_faas.requests"):
-        edge.handle(case.method, case.path, case.query, case.body)
-    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "statefun_faas.requests"]
+    edge.handle(case.method, case.path, case.query, case.body)
+    records = [json.loads(line) for line in lines]
     assert len(records) == 1
     assert records[0]["typename"] == "conformance/counter"
     assert records[0]["id"] == "a"
     assert records[0]["batch"] == 1
     assert records[0]["status"] == 200
-    assert TOKENS[0] not in caplog.text
+    assert TOKENS[0] not in lines[0]
+
+
+@pytest.mark.parametrize(("setting", "stream"), [(None, "err"), ("stdout", "out")])
+def test_request_lines_go_straight_to_a_stream(
+    setting: str | None, stream: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("STATEFUN_FAAS_REQUEST_LOG", raising=False)
+    else:
+        monkeypatch.setenv("STATEFUN_FAAS_REQUEST_LOG", setting)
+    edge = Edge.create(FUNCTIONS, "test", tokens=TOKENS)
+    case = CASES[0]
+    edge.handle(case.method, case.path, case.query, case.body)
+    written = getattr(capfd.readouterr(), stream)
+    assert json.loads(written.splitlines()[-1])["typename"] == "conformance/counter"
+
+
+def test_request_log_through_logging_or_off(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("STATEFUN_FAAS_REQUEST_LOG", "logging")
+    case = CASES[0]
+    with caplog.at_level(logging.INFO, logger="statefun_faas.requests"):
+        Edge.create(FUNCTIONS, "test", tokens=TOKENS).handle(case.method, case.path, case.query, case.body)
+    assert [json.loads(r.getMessage())["status"] for r in caplog.records if r.name == "statefun_faas.requests"] == [200]
+    monkeypatch.setenv("STATEFUN_FAAS_REQUEST_LOG", "off")
+    assert Edge.create(FUNCTIONS, "test").request_log is None
+    monkeypatch.setenv("STATEFUN_FAAS_REQUEST_LOG", "loud")
+    with pytest.raises(ValueError, match="stderr, stdout, logging or off"):
+        Edge.create(FUNCTIONS, "test")
 
 
 def test_user_error_traceback_is_logged_not_answered(edge: Edge, caplog: pytest.LogCaptureFixture) -> None:
