@@ -19,6 +19,7 @@ from statefun_faas.errors import (
     StatefunFaasError,
     StateTypeMismatchError,
     UnknownFunctionError,
+    clip,
 )
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler, RequestTrace
@@ -165,7 +166,7 @@ class Edge:
         if method == "GET" and _strip_token_prefix(path) == HEALTH_PATH:
             return EdgeResponse(200, b"ok\n")
         if method != "POST":
-            return text(405, f"method {method} not allowed: StateFun functions are called with POST")
+            return text(405, f"method {clip(method)} not allowed: StateFun functions are called with POST")
         if self._token_bytes and not self._token_ok(path, query):
             return text(401, "unauthorized")
         if content_length is not None and content_length > self.max_body_bytes:
@@ -259,13 +260,13 @@ def _failure(error: Exception) -> EdgeResponse:
     if isinstance(error, BadRequestError):
         return text(400, f"bad request: {error}")
     if isinstance(error, UnknownFunctionError):
-        return text(404, f"unknown function {error.typename}")
+        return text(404, f"unknown function {clip(error.typename)}")
     if isinstance(error, StateTypeMismatchError):
         logger.error("%s", error)
         return text(500, f"state type mismatch: {error}")
     if isinstance(error, FunctionInvocationError):
         logger.error("%s", error, exc_info=error.original)
-        return text(500, f"function {error.typename} (id {error.function_id}) raised; see the function's logs")
+        return text(500, f"function {error.typename} (id {clip(error.function_id)}) raised; see the function's logs")
     logger.error("request failed: %s", error, exc_info=error)
     if isinstance(error, StatefunFaasError):
         return text(500, f"function error: {error}")

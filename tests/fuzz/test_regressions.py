@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from statefun_faas import IntType, RequestReplyHandler, StatefunFaasError
+from statefun_faas.edge import Edge
 from tests.builders import Request, typed
 from tests.fuzz.answers import SHORT
 from tests.fuzz.registry import FUNCTIONS
@@ -40,3 +41,19 @@ def test_state_type_mismatch_with_a_long_typename_still_names_both() -> None:
     assert len(message) < SHORT
     assert IntType.typename in message
     assert "x/nnn" in message
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "status"),
+    [
+        ("POST", Request(f"fuzz/{LONG}", "a").message(typed(IntType, 1)).bytes(), 404),
+        ("POST", Request("conformance/fails", LONG).message(typed(IntType, 1)).bytes(), 500),
+        ("POST", ld(100, ld(1, ld(3, LONG.encode()))), 400),
+        (LONG, b"", 405),
+    ],
+    ids=["unknown typename", "function id", "target", "method"],
+)
+def test_edge_answers_stay_short(method: str, body: bytes, status: int) -> None:
+    response = Edge.create(HANDLER, "test", tokens=(), request_log=lambda line: None).handle(method, "/", "", body)
+    assert response.status == status
+    assert len(response.body) < SHORT
