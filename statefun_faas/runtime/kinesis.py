@@ -58,43 +58,51 @@ class KinesisEgress:
 async def forward_egress(router: Router, egress: Egress) -> None:
     """Put the egress's stored records into Kinesis, oldest first; runs until cancelled."""
     kinesis = client(egress.spec)
-    while True:
-        found = router.store.peek_egress(egress.id)
-        if found is None:
-            await asyncio.sleep(POLL_S)
-            continue
-        seq, stored = found
-        record = _wire.KinesisEgressRecord.FromString(stored.payload)
-        put: dict[str, Any] = {
-            "StreamName": record.stream,
-            "Data": record.value_bytes,
-            "PartitionKey": record.partition_key,
-        }
-        if record.explicit_hash_key:
-            put["ExplicitHashKey"] = record.explicit_hash_key
-        try:
-            await asyncio.to_thread(kinesis.put_record, **put)
-        except Exception as error:
-            logger.warning("egress %s: Kinesis put_record to %s failed, retrying: %s", egress.id, record.stream, error)
-            await asyncio.sleep(RETRY_S)
-            continue
-        router.store.delete_egress(seq)
+    try:
+        while True:
+            await _forward_one(router, egress, kinesis)
+    finally:
+        kinesis.close()
+
+
+async def _forward_one(router: Router, egress: Egress, kinesis: Any) -> None:
+    found = router.store.peek_egress(egress.id)
+    if found is None:
+        await asyncio.sleep(POLL_S)
+        return
+    seq, stored = found
+    record = _wire.KinesisEgressRecord.FromString(stored.payload)
+    put: dict[str, Any] = {
+        "StreamName": record.stream,
+        "Data": record.value_bytes,
+        "PartitionKey": record.partition_key,
+    }
+    if record.explicit_hash_key:
+        put["ExplicitHashKey"] = record.explicit_hash_key
+    try:
+        await asyncio.to_thread(kinesis.put_record, **put)
+    except Exception as error:
+        logger.warning("egress %s: Kinesis put_record to %s failed, retrying: %s", egress.id, record.stream, error)
+        await asyncio.sleep(RETRY_S)
+        return
+    router.store.delete_egress(seq)
 
 
 async def poll_ingress(router: Router, ingress: Ingress) -> None:
     """Read every shard of every stream of the ingress; runs until cancelled."""
     kinesis = client(ingress.spec)
-    tasks = []
-    for route in ingress.routes:
-        shards = await asyncio.to_thread(kinesis.list_shards, StreamName=route.topic)
-        for shard in shards["Shards"]:
-            shard_id = shard["ShardId"]
-            tasks.append(asyncio.create_task(_poll_shard(router, ingress, kinesis, route, shard_id)))
+    tasks: list[asyncio.Task[None]] = []
     try:
+        for route in ingress.routes:
+            shards = await asyncio.to_thread(kinesis.list_shards, StreamName=route.topic)
+            for shard in shards["Shards"]:
+                tasks.append(asyncio.create_task(_poll_shard(router, ingress, kinesis, route, shard["ShardId"])))
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        kinesis.close()
 
 
 async def _poll_shard(router: Router, ingress: Ingress, kinesis: Any, route: Route, shard: str) -> None:

@@ -41,7 +41,7 @@ class RuntimeProcess:
         runtime._wait_ready()
         return runtime
 
-    def _wait_ready(self, timeout: float = 20) -> None:
+    def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.log.read_text(errors="replace")
@@ -57,7 +57,7 @@ class RuntimeProcess:
             time.sleep(0.05)
         raise AssertionError(f"runtime did not start:\n{self.log.read_text()}")
 
-    def killed(self, timeout: float = 20) -> bool:
+    def killed(self, timeout: float = 60) -> bool:
         """Wait for the process to end; True when SIGKILL ended it (a failpoint fired)."""
         return self.process.wait(timeout) == -signal.SIGKILL
 
@@ -86,7 +86,7 @@ def get(port: int, topic: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def take(port: int, topic: str, expected: int, timeout: float = 15) -> list[str]:
+def take(port: int, topic: str, expected: int, timeout: float = 60) -> list[str]:
     found: list[str] = []
     deadline = time.monotonic() + timeout
     while len(found) < expected and time.monotonic() < deadline:

@@ -151,7 +151,7 @@ async def put(
 
 
 async def take(
-    session: aiohttp.ClientSession, port: int, topic: str, expected: int, timeout: float = 10.0
+    session: aiohttp.ClientSession, port: int, topic: str, expected: int, timeout: float = 30.0
 ) -> list[str]:
     """Pop ``expected`` records from an egress topic, waiting for them at most ``timeout`` seconds."""
     found: list[str] = []

@@ -64,7 +64,7 @@ def kinesis_client(endpoint: str) -> Any:
     )
 
 
-def read_all(client: Any, stream: str, expected: int, timeout: float = 20) -> list[tuple[str, bytes]]:
+def read_all(client: Any, stream: str, expected: int, timeout: float = 60) -> list[tuple[str, bytes]]:
     shard = client.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
     iterator = client.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     position, found = iterator["ShardIterator"], list[tuple[str, bytes]]()
@@ -77,8 +77,9 @@ def read_all(client: Any, stream: str, expected: int, timeout: float = 20) -> li
     return found
 
 
-def test_kinesis_streams_in_and_out(tmp_path: Path, moto: str) -> None:
+def test_kinesis_streams_in_and_out(tmp_path: Path, moto: str, request: pytest.FixtureRequest) -> None:
     client = kinesis_client(moto)
+    request.addfinalizer(client.close)
     for stream in ("loud", "shouts"):
         client.create_stream(StreamName=stream, ShardCount=1)
     client.put_record(StreamName="loud", Data=b"hello", PartitionKey="ann")
