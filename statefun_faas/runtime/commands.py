@@ -28,15 +28,15 @@ def _logging() -> None:
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
 
 
-def _options(args: argparse.Namespace, **extra: object) -> Options:
+def _options(args: argparse.Namespace, playground_ports: tuple[int, int] | None = None) -> Options:
     return Options(
         state_dir=args.state,
         host=args.host,
         synchronous=getattr(args, "synchronous", "NORMAL"),
         local_io_port=getattr(args, "local_io_port", LOCAL_IO_PORT),
         egress_overrides=args.egress,
-        local_io=getattr(args, "local_io", True),
-        **extra,  # type: ignore[arg-type]
+        local_io=getattr(args, "local_io", True),  # dev: Kinesis kinds on local topics too
+        playground_ports=playground_ports,
     )
 
 

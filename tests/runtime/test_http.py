@@ -25,10 +25,6 @@ def timeouts(call: str, others: str) -> str:
 FAST = timeouts("3s", "300ms")
 
 
-def run(coroutine: object) -> None:
-    asyncio.run(coroutine)  # type: ignore[arg-type]
-
-
 async def _flow(tmp_path: Path, server: FunctionServer, expected: int = 3) -> tuple[list[str], list[str]]:
     """Send a, b (one dead letter candidate) c to test/counter/k; return the counts and the dead-letter reasons."""
     async with server.serving():
