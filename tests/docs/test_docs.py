@@ -1,0 +1,220 @@
+"""The docs, exercised: every fenced block of README.md, docs/*.md and examples/*/README.md runs.
+
+Blocks follow the convention of the deploy quickstarts (tests/deploy/test_docs.py, whose block
+reader this reuses): a ``<!-- needs-cloud -->`` (``needs-docker``, ``needs-cluster``) line before a
+block means it is not run. Further markers:
+
+- ``<!-- background: port N -->``: the command is started and left running (a server a reader
+  starts in another terminal) until the page is done; the next block runs once port N listens.
+- ``<!-- run-by: PATH -->``: the block is performed by the test in PATH, which names this page.
+
+bash blocks run with ``bash -euo pipefail`` in a scratch copy of the repository's docs,
+examples, deploy templates and protos; python blocks run in a fresh interpreter after the
+page's earlier python blocks (a reader's session); json and yaml blocks must parse; text blocks
+are output shown to the reader. Pages with their own tests are checked to have them.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy.module_cli import console_script
+from tests.deploy.test_docs import NOT_RUN, Block, blocks
+from tests.runtime.processes import wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+# Pages whose blocks another test runs, with that test.
+ELSEWHERE = {
+    "docs/deploy-aws.md": "tests/deploy/test_docs.py",
+    "docs/deploy-gcp.md": "tests/deploy/test_docs.py",
+    "docs/deploy-azure.md": "tests/deploy/test_docs.py",
+    "docs/migration.md": "tests/reference/test_migration_doc.py",
+}
+# Pages that run the examples or build a Lambda package: tens of seconds each.
+SLOW = {"examples/shopping_cart/README.md", "examples/reminders/README.md", "examples/cross_language/README.md"}
+BACKGROUND = re.compile(r"background: port (\d+)")
+COPIED = ("docs", "examples", "deploy", "protos", "README.md")
+
+
+def pages() -> list[str]:
+    found = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("examples/*/README.md"))]
+    return [str(path.relative_to(ROOT)) for path in found]
+
+
+def page_params() -> Iterator[object]:
+    for page in pages():
+        if page in ELSEWHERE:
+            continue
+        yield pytest.param(page, marks=pytest.mark.slow) if page in SLOW else page
+
+
+def scratch(tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    skip = shutil.ignore_patterns("__pycache__", ".terraform*", "*.zip", ".statefun-faas*")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=skip)
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, work / name)
+    return work
+
+
+def environment() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("STATEFUN_", "AWS_"))}
+    env["PATH"] = f"{Path(console_script()).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+class Reader:
+    """Runs a page's blocks in order, as a reader would type them."""
+
+    def __init__(self, page: str, work: Path) -> None:
+        self.page, self.work, self.env = page, work, environment()
+        self.python: list[str] = []
+        self.servers: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def run(self, block: Block) -> None:
+        marker = block.marker or ""
+        if marker in NOT_RUN:
+            return
+        if marker.startswith("run-by: "):
+            covering = ROOT / marker.removeprefix("run-by: ")
+            assert self.page in covering.read_text(encoding="utf-8"), f"{covering} does not run {self.page}"
+        elif background := BACKGROUND.fullmatch(marker):
+            self.start(block.text, int(background.group(1)))
+        elif marker:
+            raise AssertionError(f"{self.page}: unknown marker {marker!r}")
+        elif block.language in ("bash", "sh"):
+            self.shell(block.text)
+        elif block.language == "python":
+            self.python.append(block.text)
+            self.check([sys.executable, "-P", "-c", "\n".join(self.python)], block.text)
+        elif block.language == "json":
+            json.loads(block.text)
+        elif block.language == "yaml":
+            list(yaml.safe_load_all(block.text))
+        else:
+            assert block.language in ("text", ""), f"{self.page}: a {block.language!r} block is neither run nor marked"
+
+    def shell(self, text: str) -> None:
+        self.check(["bash", "-euo", "pipefail", "-c", text], text)
+
+    def check(self, command: list[str], shown: str) -> None:
+        done = subprocess.run(command, cwd=self.work, env=self.env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{self.page}:\n{shown}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+
+    def start(self, text: str, port: int) -> None:
+        log = self.work / f"background-{len(self.servers)}.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                ["bash", "-c", f"exec {text.strip()}"],
+                cwd=self.work,
+                env=self.env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.servers.append((process, log))
+        wait_for_port(port)
+        assert process.poll() is None, f"{self.page}: {text}\n{log.read_text(errors='replace')}"
+
+    def stop(self) -> None:
+        for process, log in reversed(self.servers):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                raise AssertionError(f"{self.page}: a background command did not stop:\n{log.read_text()}") from None
+
+
+@contextmanager
+def reading(page: str, work: Path) -> Iterator[Reader]:
+    reader = Reader(page, work)
+    try:
+        yield reader
+    finally:
+        reader.stop()
+
+
+@pytest.mark.parametrize("page", list(page_params()))
+def test_every_block_of_the_page_runs(page: str, tmp_path: Path) -> None:
+    found = blocks(ROOT / page)
+    with reading(page, scratch(tmp_path)) as reader:
+        for block in found:
+            reader.run(block)
+
+
+def test_pages_run_elsewhere_have_their_tests() -> None:
+    assert set(ELSEWHERE) <= set(pages())
+    for page, test in ELSEWHERE.items():
+        assert Path(page).name in (ROOT / test).read_text(encoding="utf-8"), f"{test} does not read {page}"
+
+
+def test_the_api_page_is_up_to_date() -> None:
+    done = subprocess.run(
+        [sys.executable, "-P", str(ROOT / "docs" / "generate_api.py"), "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def message_fragments() -> dict[str, str]:
+    """The longest literal part of every message raised or answered in statefun_faas/ and adapters/."""
+    found: dict[str, str] = {}
+    sources = [*ROOT.glob("statefun_faas/**/*.py"), *ROOT.glob("adapters/*.py")]
+    for path in sorted(source for source in sources if "_proto" not in source.parts):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            message = _message_of(node)
+            parts = [part.strip(" ;:,.'\"") for part in _literal_parts(message)] if message else []
+            parts = [part for part in parts if len(part) >= 6]
+            if parts:
+                found[f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"] = max(parts, key=len)
+    return found
+
+
+def _message_of(node: ast.AST) -> ast.expr | None:
+    call = node.exc if isinstance(node, ast.Raise) else node if isinstance(node, ast.Call) else None
+    if not isinstance(call, ast.Call) or not call.args:
+        return None
+    name = getattr(call.func, "id", None) or getattr(call.func, "attr", None) or ""
+    if name == "text" and len(call.args) == 2:
+        return call.args[1]
+    if isinstance(node, ast.Raise) or name in ("fail", "__init__") or name.endswith("Error"):
+        return call.args[0] if name != "ModuleError" else (call.args[3] if len(call.args) > 3 else None)
+    return None
+
+
+def _literal_parts(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return [part for value in node.values for part in _literal_parts(value)]
+    if isinstance(node, ast.BinOp):
+        return _literal_parts(node.left) + _literal_parts(node.right)
+    return []
+
+
+def test_troubleshooting_lists_every_message() -> None:
+    page = " ".join((ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8").split())
+    fragments = message_fragments()
+    assert len(fragments) > 150
+    missing = {where: text for where, text in fragments.items() if " ".join(text.split()) not in page}
+    assert not missing, "add these messages to docs/troubleshooting.md:\n" + "\n".join(
+        f"{where}: {text}" for where, text in missing.items()
+    )
