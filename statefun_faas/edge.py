@@ -6,11 +6,11 @@ An adapter turns its platform's request into ``method, path, query, body`` and t
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from json.encoder import encode_basestring_ascii as _json_string
 from urllib.parse import parse_qs
 
 from statefun_faas.errors import (
@@ -133,6 +133,7 @@ class Edge:
         self.tokens = tokens
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
+        self._platform_json = _json_string(platform)
         self._token_bytes = tuple(token.encode("utf-8") for token in tokens)
 
     @classmethod
@@ -239,20 +240,28 @@ class Edge:
         return await self.handle_body_async(await body())
 
     def _log(self, response: EdgeResponse, trace: RequestTrace, started: float) -> EdgeResponse:
+        cold = _cold.take()
         if self.request_log is not None:
-            record = {
-                "platform": self.platform,
-                "status": response.status,
-                "typename": trace.typename,
-                "id": trace.id,
-                "batch": trace.batch_size,
-                "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
-                "cold_start": _cold.take(),
-            }
-            self.request_log(json.dumps(record))
-        else:
-            _cold.first = False
+            # Formatted by hand (only the two strings from the request need JSON escaping):
+            # several times cheaper than json.dumps of a dict, on every request.
+            self.request_log(
+                _REQUEST_LINE
+                % (
+                    self._platform_json,
+                    response.status,
+                    _json_string(trace.typename),
+                    _json_string(trace.id),
+                    trace.batch_size,
+                    (time.perf_counter() - started) * 1000.0,
+                    "true" if cold else "false",
+                )
+            )
         return response
+
+
+_REQUEST_LINE = (
+    '{"platform": %s, "status": %d, "typename": %s, "id": %s, "batch": %d, "duration_ms": %.3f, "cold_start": %s}'
+)
 
 
 def _failure(error: Exception) -> EdgeResponse:
