@@ -35,19 +35,20 @@ class HttpV2:
 
     @staticmethod
     def owns(event: Mapping[str, Any]) -> bool:
-        return event.get("version") == "2.0" and "http" in (event.get("requestContext") or {})
+        return event.get("version") == "2.0" and isinstance(_context(event).get("http"), Mapping)
 
     @staticmethod
     def method(event: Mapping[str, Any]) -> str:
-        return str(event["requestContext"]["http"]["method"])
+        return text_field(HttpV2, "requestContext.http.method", _context(event)["http"].get("method"))
 
     @staticmethod
     def path(event: Mapping[str, Any]) -> str:
-        return str(event.get("rawPath") or event["requestContext"]["http"].get("path") or "/")
+        raw = text_field(HttpV2, "rawPath", event.get("rawPath"))
+        return raw or text_field(HttpV2, "requestContext.http.path", _context(event)["http"].get("path")) or "/"
 
     @staticmethod
     def query(event: Mapping[str, Any]) -> str | Mapping[str, str]:
-        return str(event.get("rawQueryString") or "")
+        return text_field(HttpV2, "rawQueryString", event.get("rawQueryString"))
 
     @staticmethod
     def respond(event: Mapping[str, Any], response: EdgeResponse, body: str, is_base64: bool) -> LambdaResponse:
@@ -65,19 +66,19 @@ class RestV1:
 
     @staticmethod
     def owns(event: Mapping[str, Any]) -> bool:
-        return "httpMethod" in event and "elb" not in (event.get("requestContext") or {})
+        return "httpMethod" in event and "elb" not in _context(event)
 
     @staticmethod
     def method(event: Mapping[str, Any]) -> str:
-        return str(event["httpMethod"])
+        return text_field(RestV1, "httpMethod", event["httpMethod"])
 
     @staticmethod
     def path(event: Mapping[str, Any]) -> str:
-        return str(event.get("path") or "/")
+        return text_field(RestV1, "path", event.get("path")) or "/"
 
     @staticmethod
     def query(event: Mapping[str, Any]) -> str | Mapping[str, str]:
-        return _single_values(event.get("queryStringParameters"), event.get("multiValueQueryStringParameters"))
+        return _single_values(RestV1, event)
 
     @staticmethod
     def respond(event: Mapping[str, Any], response: EdgeResponse, body: str, is_base64: bool) -> LambdaResponse:
@@ -92,20 +93,20 @@ class Alb:
 
     @staticmethod
     def owns(event: Mapping[str, Any]) -> bool:
-        return "elb" in (event.get("requestContext") or {})
+        return "elb" in _context(event)
 
     @staticmethod
     def method(event: Mapping[str, Any]) -> str:
-        return str(event["httpMethod"])
+        return text_field(Alb, "httpMethod", event.get("httpMethod"))
 
     @staticmethod
     def path(event: Mapping[str, Any]) -> str:
-        return str(event.get("path") or "/")
+        return text_field(Alb, "path", event.get("path")) or "/"
 
     @staticmethod
     def query(event: Mapping[str, Any]) -> str | Mapping[str, str]:
         # The load balancer passes query values on exactly as the client encoded them.
-        raw = _single_values(event.get("queryStringParameters"), event.get("multiValueQueryStringParameters"))
+        raw = _single_values(Alb, event)
         return {unquote_plus(key): unquote_plus(value) for key, value in raw.items()}
 
     @staticmethod
@@ -160,8 +161,47 @@ def shape_of(event: object) -> Shape:
     )
 
 
-def _single_values(single: Mapping[str, str] | None, multi: Mapping[str, list[str]] | None) -> Mapping[str, str]:
+def _context(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    context = event.get("requestContext")
+    return context if isinstance(context, Mapping) else {}
+
+
+def text_field(shape: Shape, field: str, value: object) -> str:
+    """A string field of the event ("" when absent or null); any other type is a clear error."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise malformed(shape, field, value, "a string")
+
+
+def malformed(shape: Shape, field: str, value: object, expected: str) -> UnsupportedEventError:
+    return UnsupportedEventError(
+        f"this Lambda event looks like one from {shape.name}, but its field {field} holds a "
+        f"{type(value).__name__} where the front door always sends {expected}; invoke the function "
+        f"through the front door, or keep test events to the shape it sends"
+    )
+
+
+_SINGLE, _MULTI = "queryStringParameters", "multiValueQueryStringParameters"
+
+
+def _single_values(shape: Shape, event: Mapping[str, Any]) -> Mapping[str, str]:
     """One value per query parameter; with multi-value parameters on, the last one wins as in API Gateway."""
+    multi = event.get(_MULTI)
     if multi:
-        return {key: values[-1] for key, values in multi.items() if values}
-    return single or {}
+        last: dict[str, str] = {}
+        for key, values in _mapping(shape, _MULTI, multi).items():
+            if not isinstance(values, list):
+                raise malformed(shape, f"{_MULTI}.{key}", values, "a list of strings")
+            if values:
+                last[key] = text_field(shape, f"{_MULTI}.{key}", values[-1])
+        return last
+    single = _mapping(shape, _SINGLE, event.get(_SINGLE) or {})
+    return {key: text_field(shape, f"{_SINGLE}.{key}", value) for key, value in single.items()}
+
+
+def _mapping(shape: Shape, field: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise malformed(shape, field, value, "a JSON object")
+    return value

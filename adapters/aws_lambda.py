@@ -47,7 +47,7 @@ import binascii
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from statefun_faas.adapters._lambda_events import Shape, UnsupportedEventError, shape_of
+from statefun_faas.adapters._lambda_events import Shape, UnsupportedEventError, malformed, shape_of, text_field
 from statefun_faas.edge import OCTET_STREAM, Edge, EdgeResponse, text
 
 if TYPE_CHECKING:
@@ -110,8 +110,10 @@ def lambda_handler(
 
 def _serve(edge: Edge, shape: Shape, event: Mapping[str, Any]) -> EdgeResponse:
     """Run one event through the edge: checks before the body, then decode, then the core."""
-    raw = event.get("body") or ""
-    is_base64 = bool(event.get("isBase64Encoded"))
+    raw = text_field(shape, "body", event.get("body"))
+    is_base64 = event.get("isBase64Encoded", False)
+    if not isinstance(is_base64, bool):
+        raise malformed(shape, "isBase64Encoded", is_base64, "true or false")
     size = _decoded_size(raw) if is_base64 else len(raw)
     early = edge.precheck(shape.method(event), shape.path(event), shape.query(event), size)
     if early is not None:

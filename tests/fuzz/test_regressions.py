@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from statefun_faas import IntType, RequestReplyHandler, StatefunFaasError
+from statefun_faas.adapters.aws_lambda import UnsupportedEventError, lambda_handler
 from statefun_faas.edge import Edge
+from tests.adapters.lambda_events import event_for
 from tests.builders import Request, typed
 from tests.fuzz.answers import SHORT
 from tests.fuzz.registry import FUNCTIONS
@@ -57,3 +61,28 @@ def test_edge_answers_stay_short(method: str, body: bytes, status: int) -> None:
     response = Edge.create(HANDLER, "test", tokens=(), request_log=lambda line: None).handle(method, "/", "", body)
     assert response.status == status
     assert len(response.body) < SHORT
+
+
+@pytest.mark.parametrize(
+    ("shape", "field", "value", "named"),
+    [
+        ("function_url", ("requestContext", "http", "method"), 5, "requestContext.http.method"),
+        ("function_url", ("body",), 5, "body"),
+        ("function_url", ("isBase64Encoded",), "false", "isBase64Encoded"),
+        ("rest_v1", ("multiValueQueryStringParameters",), {"token": [1]}, "multiValueQueryStringParameters.token"),
+        ("alb", ("queryStringParameters",), {"token": None, "other": 1}, "queryStringParameters.other"),
+        ("alb", ("queryStringParameters",), [1], "queryStringParameters"),
+    ],
+)
+def test_lambda_events_with_fields_of_the_wrong_type_are_a_clear_error(
+    shape: str, field: tuple[str, ...], value: object, named: str
+) -> None:
+    """Found by tests/fuzz/test_lambda.py: these raised KeyError, TypeError or AttributeError."""
+    event = event_for(shape, "POST", "/", "token=x", b"")
+    event.pop("multiValueQueryStringParameters", None)
+    holder = event
+    for key in field[:-1]:
+        holder = holder[key]
+    holder[field[-1]] = value
+    with pytest.raises(UnsupportedEventError, match=rf"field {re.escape(named)} holds a"):
+        lambda_handler(FUNCTIONS)(event, None)
