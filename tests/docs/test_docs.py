@@ -7,11 +7,13 @@ block means it is not run. Further markers:
 - ``<!-- background: port N -->``: the command is started and left running (a server a reader
   starts in another terminal) until the page is done; the next block runs once port N listens.
 - ``<!-- run-by: PATH -->``: the block is performed by the test in PATH, which names this page.
+- ``<!-- file: PATH -->`` (as in the deploy quickstarts): the block is written to PATH.
 
 bash blocks run with ``bash -euo pipefail`` in a scratch copy of the repository's docs,
 examples, deploy templates and protos; python blocks run in a fresh interpreter after the
-page's earlier python blocks (a reader's session); json and yaml blocks must parse; text blocks
-are output shown to the reader. Pages with their own tests are checked to have them.
+page's earlier python blocks (a reader's session); json and yaml blocks must parse, and a yaml
+block of module.yaml documents must load as the local runtime reads it; text blocks are output
+shown to the reader. Pages with their own tests are checked to have them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from statefun_faas.runtime.module import load_module
 from tests.deploy.module_cli import console_script
 from tests.deploy.test_docs import NOT_RUN, Block, blocks
 from tests.runtime.processes import wait_for_port
@@ -97,6 +100,10 @@ class Reader:
             assert self.page in covering.read_text(encoding="utf-8"), f"{covering} does not run {self.page}"
         elif background := BACKGROUND.fullmatch(marker):
             self.start(block.text, int(background.group(1)))
+        elif marker.startswith("file: "):
+            target = self.work / marker.removeprefix("file: ")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.text, encoding="utf-8")
         elif marker:
             raise AssertionError(f"{self.page}: unknown marker {marker!r}")
         elif block.language in ("bash", "sh"):
@@ -107,9 +114,17 @@ class Reader:
         elif block.language == "json":
             json.loads(block.text)
         elif block.language == "yaml":
-            list(yaml.safe_load_all(block.text))
+            self.yaml(block.text)
         else:
             assert block.language in ("text", ""), f"{self.page}: a {block.language!r} block is neither run nor marked"
+
+    def yaml(self, text: str) -> None:
+        """YAML that parses; a module.yaml (documents with a kind) must load as the runtime reads it."""
+        documents = list(yaml.safe_load_all(text))
+        if all(isinstance(document, dict) and "kind" in document for document in documents):
+            path = self.work / "shown-module.yaml"
+            path.write_text(text, encoding="utf-8")
+            load_module(path)
 
     def shell(self, text: str) -> None:
         self.check(["bash", "-euo", "pipefail", "-c", text], text)
@@ -122,7 +137,7 @@ class Reader:
         log = self.work / f"background-{len(self.servers)}.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                ["bash", "-c", f"exec {text.strip()}"],
+                ["bash", "-c", text],
                 cwd=self.work,
                 env=self.env,
                 stdout=sink,

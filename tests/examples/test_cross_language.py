@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import struct
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from statefun_faas import DoubleType
 from statefun_faas.pytest_plugin import RunningRuntime
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.store import Store
+from tests.deploy.test_docs import blocks
 from tests.examples.support import EXAMPLES, example_module, running
 from tests.runtime.processes import put, take
 from tests.venvs import ensure_venv
@@ -85,16 +87,21 @@ def test_production_module_on_local_kafka_topics(statefun_runtime: Callable[...,
 
 
 @pytest.mark.slow  # the pinned generator's virtual environment
-def test_the_committed_generated_code_is_what_the_pinned_generator_writes(tmp_path: Path) -> None:
+def test_the_readme_regenerates_the_committed_code(tmp_path: Path) -> None:
+    """examples/cross_language/README.md's commands, with the cached venv of the pinned generator as .protogen."""
+    (block,) = [b for b in blocks(FOLDER / "README.md") if b.marker == "run-by: tests/examples/test_cross_language.py"]
+    create, *generate = block.text.splitlines()
     pins = subprocess.run(
         [sys.executable, str(EXAMPLES.parent / "protos" / "generate.py"), "--requirements"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    python = ensure_venv("protogen", pins)
-    plugin = python.parent / "protoc-gen-mypy"
-    args = ["-I", str(FOLDER), f"--python_out={tmp_path}", f"--mypy_out={tmp_path}", f"--plugin={plugin}"]
-    subprocess.run([str(python), "-m", "grpc_tools.protoc", *args, str(FOLDER / "sensors.proto")], check=True)
+    assert create == "python -m venv .protogen && .protogen/bin/pip install $(python protos/generate.py --requirements)"
+    work = tmp_path / "work"
+    shutil.copytree(FOLDER, work / "examples" / "cross_language", ignore=shutil.ignore_patterns("*_pb2.py*"))
+    (work / ".protogen").symlink_to(ensure_venv("protogen", pins).parent.parent)
+    subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(generate)], cwd=work, check=True)
     for name in ("sensors_pb2.py", "sensors_pb2.pyi"):
-        assert (tmp_path / name).read_bytes() == (FOLDER / name).read_bytes(), f"regenerate {name} (README.md)"
+        regenerated = work / "examples" / "cross_language" / name
+        assert regenerated.read_bytes() == (FOLDER / name).read_bytes(), f"regenerate {name} (README.md)"
