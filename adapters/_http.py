@@ -14,8 +14,9 @@ def declared_length(raw: str | bytes | None) -> int | EdgeResponse | None:
     if raw is None or raw in ("", b""):
         return None
     value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
-    if value.strip().isdigit():
-        return int(value)
+    digits = value.strip()
+    if digits.isascii() and digits.isdigit():  # str.isdigit alone also accepts "²", which int() refuses
+        return int(digits)
     return text(400, f"bad request: invalid Content-Length {value[:40]!r}")
 
 

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from statefun_faas import IntType, RequestReplyHandler, StatefunFaasError
+from statefun_faas.adapters._http import declared_length
 from statefun_faas.adapters.aws_lambda import UnsupportedEventError, lambda_handler
-from statefun_faas.edge import Edge
+from statefun_faas.edge import Edge, EdgeResponse
 from tests.adapters.lambda_events import event_for
 from tests.builders import Request, typed
 from tests.fuzz.answers import SHORT
@@ -86,3 +87,14 @@ def test_lambda_events_with_fields_of_the_wrong_type_are_a_clear_error(
     holder[field[-1]] = value
     with pytest.raises(UnsupportedEventError, match=rf"field {re.escape(named)} holds a"):
         lambda_handler(FUNCTIONS)(event, None)
+
+
+@pytest.mark.parametrize("raw", ["\u00b2", b"\xb2", "\u0663", " 12 "])
+def test_content_length_with_a_digit_int_refuses_is_400(raw: str | bytes) -> None:
+    """Found by tests/fuzz/test_asgi.py: a Content-Length byte 0xB2 ("²") raised ValueError."""
+    answer = declared_length(raw)
+    if raw == " 12 ":
+        assert answer == 12
+    else:
+        assert isinstance(answer, EdgeResponse)
+        assert answer.status == 400
