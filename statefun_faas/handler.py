@@ -119,11 +119,14 @@ def _add_mutations(mutations: Any, cells: dict[str, Cell]) -> None:
             continue
         mutation = mutations.add()
         mutation.state_name = name
-        if cell.typed_value is None:
+        if cell.written is None:
             mutation.mutation_type = _DELETE
         else:
             mutation.mutation_type = _MODIFY
-            mutation.state_value.CopyFrom(cell.typed_value)
+            state_value = mutation.state_value
+            state_value.typename = cell.type.typename
+            state_value.has_value = True
+            state_value.value = cell.written
 
 
 def _incomplete_context(function: StatefulFunction, missing: list[ValueSpec]) -> bytes:

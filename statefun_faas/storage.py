@@ -7,25 +7,33 @@ from typing import TYPE_CHECKING, Any
 
 from statefun_faas import _wire
 from statefun_faas.errors import ConfigurationError, StateTypeMismatchError
-from statefun_faas.types import Type, to_typed_value
+from statefun_faas.types import Type
 
 if TYPE_CHECKING:
     from statefun_faas.functions import ValueSpec
 
 
 class Cell:
-    """The value of one state during a batch; ``dirty`` once written or deleted."""
+    """The value of one state during a batch.
 
-    __slots__ = ("dirty", "name", "type", "typed_value")
+    ``received`` is what the request carried; once the function writes or deletes the state,
+    ``dirty`` is set and ``written`` holds the new value's bytes (``None``: deleted).
+    """
 
-    def __init__(self, name: str, value_type: Type[Any], typed_value: _wire.TypedValue | None) -> None:
+    __slots__ = ("dirty", "name", "received", "type", "written")
+
+    def __init__(self, name: str, value_type: Type[Any], received: _wire.TypedValue | None) -> None:
         self.name = name
         self.type = value_type
-        self.typed_value = typed_value
+        self.received = received
+        self.written: bytes | None = None
         self.dirty = False
 
     def get(self) -> Any:
-        typed_value = self.typed_value
+        if self.dirty:
+            written = self.written
+            return None if written is None else self.type._decode(written)
+        typed_value = self.received
         if typed_value is None or not typed_value.has_value:
             return None
         if typed_value.typename != self.type.typename:
@@ -37,11 +45,11 @@ class Cell:
             raise ConfigurationError(
                 f"can not store None in state {self.name!r}; to delete it use: del context.storage.{self.name}"
             )
-        self.typed_value = to_typed_value(self.type, value)
+        self.written = self.type._encode(value)
         self.dirty = True
 
     def delete(self) -> None:
-        self.typed_value = None
+        self.written = None
         self.dirty = True
 
 
