@@ -47,7 +47,12 @@ ELSEWHERE = {
     "docs/migration.md": "tests/reference/test_migration_doc.py",
 }
 # Pages that run the examples or build a Lambda package: tens of seconds each.
-SLOW = {"examples/shopping_cart/README.md", "examples/reminders/README.md", "examples/cross_language/README.md"}
+SLOW = {
+    "docs/platforms.md",
+    "examples/shopping_cart/README.md",
+    "examples/reminders/README.md",
+    "examples/cross_language/README.md",
+}
 BACKGROUND = re.compile(r"background: port (\d+)")
 COPIED = ("docs", "examples", "deploy", "protos", "README.md")
 
