@@ -11,30 +11,33 @@ T = TypeVar("T")
 
 class GroupCommit(Generic[T]):
     """``await group.add(items)`` returns once ``commit`` stored them, together with the items that
-    other coroutines added in the same loop turn; if ``commit`` raises, every caller of the group does."""
+    other coroutines added in the same loop turn; if ``commit`` raises, every caller of the group does.
+    A caller cancelled while it waits does not take its items back: they are committed with the rest."""
 
     def __init__(self, commit: Callable[[list[T]], None]) -> None:
         self._commit = commit
         self._items: list[T] = []
-        self._done: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     async def add(self, items: Sequence[T]) -> None:
-        done = self._done
-        if done is None:
-            loop = asyncio.get_running_loop()
-            done = self._done = loop.create_future()
+        loop = asyncio.get_running_loop()
+        if not self._waiters:
             loop.call_soon(self._flush)
         self._items.extend(items)
-        await asyncio.shield(done)
+        waiter = loop.create_future()
+        self._waiters.append(waiter)
+        await waiter
 
     def _flush(self) -> None:
-        items, done = self._items, self._done
-        self._items, self._done = [], None
-        if done is None:
-            return
+        items, waiters = self._items, self._waiters
+        self._items, self._waiters = [], []
         try:
             self._commit(items)
         except Exception as error:
-            done.set_exception(error)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(error)
         else:
-            done.set_result(None)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)

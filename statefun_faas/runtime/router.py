@@ -78,8 +78,7 @@ class Router:
         self._specs: dict[str, dict[str, Spec]] = {}
         self.scheduler = Scheduler(self._drain)
         self._timer_wakeup: asyncio.Event | None = None
-        self._ingress_group = GroupCommit[Envelope](self.submit)
-        self._apply_group = GroupCommit[Effects](lambda effects: self.store.apply(*effects))
+        self._group = GroupCommit[Envelope | Effects](self._commit)
 
     # -- entry points --------------------------------------------------------------------------------
 
@@ -90,8 +89,16 @@ class Router:
         self.wake(envelope.target for envelope in envelopes)
 
     async def submit_grouped(self, envelopes: Sequence[Envelope]) -> None:
-        """:meth:`submit` for concurrent ingress requests: one transaction per loop turn."""
-        await self._ingress_group.add(envelopes)
+        """:meth:`submit` for concurrent ingress requests: one transaction per loop turn, shared with the
+        responses applied in that turn; returns once committed."""
+        await self._group.add(envelopes)
+
+    def _commit(self, items: list[Envelope | Effects]) -> None:
+        envelopes = [item for item in items if isinstance(item, Envelope)]
+        self.store.commit(envelopes, [item for item in items if isinstance(item, Effects)])
+        if envelopes:
+            failpoints.hit("after-ingress-commit")
+            self.wake(envelope.target for envelope in envelopes)
 
     def wake(self, addresses: Iterable[Address]) -> None:
         self.scheduler.wake(addresses)
@@ -128,10 +135,14 @@ class Router:
     # -- one address -------------------------------------------------------------------------------
 
     async def _drain(self, address: Address) -> None:
+        """Deliver the address's inbox batch by batch; every new message for it wakes it (see Scheduler)."""
+        scheduler = self.scheduler
         try:
             while True:
                 route = self.routes(address.typename)
-                batch = self.store.inbox(address, route.max_batch if route else 1000)
+                limit = route.max_batch if route else 1000
+                scheduler.take_rewoken(address)  # cleared before the read: a later wake means a later message
+                batch = self.store.inbox(address, limit)
                 if not batch:
                     return
                 if route is None:
@@ -140,6 +151,8 @@ class Router:
                     )
                     continue
                 await self._deliver(address, batch, route)
+                if len(batch) < limit and not scheduler.take_rewoken(address):
+                    return  # the read saw the whole inbox and nothing arrived since
         except Exception:  # its messages stay queued; the next wake (a message, a restart) retries
             logger.exception("%s: delivery stopped by an internal error", address)
 
@@ -161,7 +174,7 @@ class Router:
             except ProtocolViolationError as error:
                 return self._dead_letter(address, batch, f"protocol violation: {error}")
             failpoints.hit("before-apply")
-            await self._apply_group.add([effects])
+            await self._group.add([effects])
             self._applied(batch, effects.messages, effects.egress, bool(effects.delayed))
             return
 

@@ -1,7 +1,8 @@
 """Which addresses are being delivered: one task per address at most, and at most ``limit`` at once.
 
 Addresses woken beyond the limit wait in order (an address is a few bytes; a task is not), so a restart
-with messages waiting for 100,000 addresses does not start 100,000 tasks.
+with messages waiting for 100,000 addresses does not start 100,000 tasks. An address woken while it is
+being delivered is remembered in ``rewoken``, so its drain knows to look at its inbox once more.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ class Scheduler:
         self._drain, self.limit = drain, limit
         self.busy: dict[Address, asyncio.Task[None]] = {}
         self._waiting: dict[Address, None] = {}  # an ordered set
+        self.rewoken: set[Address] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
     def wake(self, addresses: Iterable[Address]) -> None:
+        busy = self.busy
         for address in addresses:
-            if address not in self.busy:
+            if address in busy:
+                self.rewoken.add(address)
+            else:
                 self._waiting[address] = None
         self._start()
 
@@ -43,9 +48,17 @@ class Scheduler:
             await self._drain(address)
         finally:
             del self.busy[address]
+            self.rewoken.discard(address)
             self._start()
             if not self.busy:
                 self._idle.set()
+
+    def take_rewoken(self, address: Address) -> bool:
+        """Whether ``address`` was woken since the last call (new messages may wait for it); clears the mark."""
+        if address in self.rewoken:
+            self.rewoken.remove(address)
+            return True
+        return False
 
     async def quiescent(self) -> None:
         """Wait until no address has messages in flight or waiting to start."""

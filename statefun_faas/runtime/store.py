@@ -126,9 +126,15 @@ class Store:
 
     def apply(self, *responses: Effects) -> None:
         """Apply responses and drop their batches from the inboxes, all in one transaction."""
+        self.commit((), responses)
+
+    def commit(self, envelopes: Iterable[Envelope], responses: Iterable[Effects]) -> None:
+        """Store ingress messages and apply responses in one transaction (a group commit); each response
+        is still applied whole or not at all, as the transaction is."""
         with self.transaction() as db:
             for effects in responses:
                 self._apply(db, effects)
+            db.executemany(INBOX_INSERT, [row(envelope) for envelope in envelopes])
 
     def _apply(self, db: sqlite3.Connection, effects: Effects) -> None:
         address = effects.address
