@@ -25,7 +25,7 @@ from functions import functions  # noqa: E402 (the example's own module, next to
 
 from statefun_faas.runtime.app import Options, Runtime  # noqa: E402
 
-COMMANDS = [
+COMMANDS: list[dict[str, Any]] = [
     {"action": "schedule", "name": "tea", "text": "Tea is ready", "seconds": 1.0},
     {"action": "schedule", "name": "standup", "text": "Stand-up meeting", "seconds": 2.0},
     {"action": "schedule", "name": "call", "text": "Call mum", "seconds": 1.5},
@@ -72,7 +72,7 @@ async def plan(planner: Planner) -> list[str]:
     """Send the commands, read the reminders as they come, then check that no other one comes."""
     for command in COMMANDS:
         await planner.send("alice", command)
-    names = []
+    names: list[str] = []
     while len(names) < len(EXPECTED) and (reminder := await planner.reminder()) is not None:
         names.append(reminder["name"])
     if await planner.reminder(timeout=0.5) is not None:

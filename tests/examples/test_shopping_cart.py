@@ -12,7 +12,6 @@ import aiohttp
 import pytest
 
 from statefun_faas.pytest_plugin import RunningRuntime
-from statefun_faas.runtime.module import load_module
 from tests.examples.shopping_cart_target import CART_IDLE
 from tests.examples.support import EXAMPLES, example_module, running
 from tests.runtime.processes import cli, put, take
@@ -47,19 +46,6 @@ def test_production_module_on_local_kafka_topics(statefun_runtime: Callable[...,
     assert put(topics, "checkout/dana", b"{}")
     (receipt,) = take(topics, "receipts", 1)
     assert json.loads(receipt) == {"order": 1, "user": "dana", "items": {"hat": 2}, "unavailable": {}}
-
-
-def test_production_endpoint_is_what_statefun_faas_module_writes(tmp_path: Path) -> None:
-    prod = EXAMPLES / "shopping_cart" / "module.prod.yaml"
-    written = load_module(prod).endpoints[0]
-    url, _, token = written.url_path_template.replace("{function.name}", "").partition("?token=")
-    out = tmp_path / "module.yaml"
-    args = ["module", "url", url, "--functions", "shop/*", "--token", token, "--base", str(prod), "-o", str(out)]
-    done = cli(*args)
-    assert done.returncode == 0, done.stderr
-    expected, regenerated = load_module(prod), load_module(out)
-    assert regenerated.endpoints == expected.endpoints
-    assert (regenerated.ingresses, regenerated.egresses) == (expected.ingresses, expected.egresses)
 
 
 def test_both_registries_hold_the_three_functions() -> None:
