@@ -66,7 +66,7 @@ class EdgeResponse:
 
 def text(status: int, message: str) -> EdgeResponse:
     """A short plain-text answer, for every status but a protocol success."""
-    return EdgeResponse(status, (message + "\n").encode("utf-8"))
+    return EdgeResponse(status, (message + "\n").encode("utf-8", "replace"))  # echoed text may hold lone surrogates
 
 
 def parse_tokens(raw: str | None) -> tuple[str, ...]:
@@ -134,7 +134,7 @@ class Edge:
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
         self._platform_json = _json_string(platform)
-        self._token_bytes = tuple(token.encode("utf-8") for token in tokens)
+        self._token_bytes = tuple(token.encode("utf-8", "surrogatepass") for token in tokens)
 
     @classmethod
     def create(
@@ -193,7 +193,7 @@ class Edge:
         for candidate in offered:
             if candidate is None:
                 continue
-            data = candidate.encode("utf-8")
+            data = candidate.encode("utf-8", "surrogatepass")  # decoded URLs may carry lone surrogates
             for token in self._token_bytes:
                 ok |= hmac.compare_digest(data, token)
         return ok

@@ -98,3 +98,21 @@ def test_content_length_with_a_digit_int_refuses_is_400(raw: str | bytes) -> Non
     else:
         assert isinstance(answer, EdgeResponse)
         assert answer.status == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query"),
+    [
+        ("POST", "/t/\ud800/x", ""),
+        ("POST", "/", {"token": "\udcff"}),
+        ("POST", "/", "token=\ud800"),
+        ("\ud800", "/", ""),
+    ],
+)
+def test_lone_surrogates_in_method_path_or_token_get_table_answers(
+    method: str, path: str, query: str | dict[str, str]
+) -> None:
+    """Found by tests/fuzz/test_core.py: the token check and 405 text raised UnicodeEncodeError."""
+    edge = Edge.create(HANDLER, "test", tokens=("\ud800",), request_log=lambda line: None)
+    response = edge.handle(method, path, query, b"")
+    assert response.status == (405 if method != "POST" else 400 if "\ud800" in str(query) + path else 401)
