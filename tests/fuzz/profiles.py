@@ -2,15 +2,20 @@
 
 ``ci`` (the default) is small and derandomized, so every run checks the same inputs in a few
 seconds. ``full`` explores: select it with ``STATEFUN_FAAS_FUZZ=full`` (and optionally
-``STATEFUN_FAAS_FUZZ_EXAMPLES=N`` examples per property). Properties apply :data:`FUZZ`
+``STATEFUN_FAAS_FUZZ_EXAMPLES=N`` examples per property). Properties apply :func:`fuzz`
 themselves, so loading these profiles never changes other tests' hypothesis settings.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PROFILE_ENV = "STATEFUN_FAAS_FUZZ"
 EXAMPLES_ENV = "STATEFUN_FAAS_FUZZ_EXAMPLES"
@@ -32,5 +37,13 @@ PROFILE = os.environ.get(PROFILE_ENV, "ci")
 if PROFILE not in ("ci", "full"):
     raise ValueError(f"{PROFILE_ENV}={PROFILE!r}: use 'ci' (the default) or 'full'")
 
-#: Decorator for every property in tests/fuzz and tests/security.
-FUZZ = settings.get_profile(PROFILE)
+SETTINGS = settings.get_profile(PROFILE)
+#: A failing input can be megabytes long: hypothesis then warns that its repr is large while
+#: it reports the failure, and under ``filterwarnings = error`` that warning would hide it.
+_LARGE_REPR = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
+
+def fuzz(test: F) -> F:
+    """Decorator for every property in tests/fuzz and tests/security (put it above ``@given``)."""
+    decorated: F = _LARGE_REPR(SETTINGS(test))
+    return decorated

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from statefun_faas.adapters.asgi import asgi_app
 from tests.adapters.conformance import MAX_BODY, TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, PROBE_QUERY, check
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import fuzz
 from tests.fuzz.registry import FUNCTIONS
 from tests.fuzz.requests import bodies, lengths, methods, paths, queries
 
@@ -69,7 +69,7 @@ def probe(loop: asyncio.AbstractEventLoop) -> None:
     assert answer(serve(loop, scope, chunks_of(PROBE, [])))[2] == PROBE_ANSWER
 
 
-@FUZZ
+@fuzz
 @given(methods, paths, queries, extra_headers, lengths, bodies, st.lists(st.integers(0, 300), max_size=4))
 def test_any_request_gets_one_table_answer(
     loop: asyncio.AbstractEventLoop,
@@ -88,7 +88,7 @@ def test_any_request_gets_one_table_answer(
     probe(loop)
 
 
-@FUZZ
+@fuzz
 @given(st.lists(st.one_of(st.binary(max_size=50), st.just(b"\x00" * 30_000)), min_size=1, max_size=6))
 def test_a_client_that_goes_away_gets_no_answer_and_the_app_keeps_serving(
     loop: asyncio.AbstractEventLoop, pieces: list[bytes]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from statefun_faas.adapters.azure import register
 from tests.adapters.conformance import MAX_BODY, TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, PROBE_QUERY, check
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import fuzz
 from tests.fuzz.registry import FUNCTIONS
 from tests.fuzz.requests import bodies, lengths, methods, paths, queries
 
@@ -49,7 +49,7 @@ def probe(loop: asyncio.AbstractEventLoop) -> None:
     assert call(loop, req)[2] == PROBE_ANSWER
 
 
-@FUZZ
+@fuzz
 @given(
     methods,
     paths,

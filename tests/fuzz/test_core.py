@@ -13,7 +13,7 @@ from statefun_faas import RequestReplyHandler, StatefunFaasError, _wire
 from statefun_faas.edge import Edge, EdgeResponse
 from tests.adapters.conformance import TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, check_edge, check_scoped, parses
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import fuzz
 from tests.fuzz.registry import FUNCTIONS, KNOWN_TYPENAMES
 from tests.fuzz.wire import any_body
 
@@ -50,7 +50,7 @@ def check_body_answer(body: bytes, response: EdgeResponse) -> None:
     assert EDGE.handle_body(PROBE).body == PROBE_ANSWER, "the edge stopped serving after that input"
 
 
-@FUZZ
+@fuzz
 @given(any_body)
 def test_handler_raises_only_its_own_errors(body: bytes) -> None:
     try:
@@ -60,7 +60,7 @@ def test_handler_raises_only_its_own_errors(body: bytes) -> None:
     check_scoped(body, reply)
 
 
-@FUZZ
+@fuzz
 @given(any_body)
 def test_handler_async_raises_only_its_own_errors(loop: asyncio.AbstractEventLoop, body: bytes) -> None:
     try:
@@ -70,13 +70,13 @@ def test_handler_async_raises_only_its_own_errors(loop: asyncio.AbstractEventLoo
     check_scoped(body, reply)
 
 
-@FUZZ
+@fuzz
 @given(any_body)
 def test_edge_answers_every_body_from_the_table(body: bytes) -> None:
     check_body_answer(body, EDGE.handle_body(body))
 
 
-@FUZZ
+@fuzz
 @given(any_body)
 def test_edge_answers_every_body_from_the_table_async(loop: asyncio.AbstractEventLoop, body: bytes) -> None:
     check_body_answer(body, loop.run_until_complete(EDGE.handle_body_async(body)))
@@ -96,7 +96,7 @@ queries = st.one_of(
 )
 
 
-@FUZZ
+@fuzz
 @given(methods, paths, queries, any_body)
 def test_edge_answers_every_request_from_the_table(method: str, path: str, query: str, body: bytes) -> None:
     response = EDGE.handle(method, path, query, body)
@@ -109,7 +109,7 @@ def test_edge_answers_every_request_from_the_table(method: str, path: str, query
 surrogate_text = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=30)
 
 
-@FUZZ
+@fuzz
 @given(surrogate_text, surrogate_text, surrogate_text)
 def test_methods_paths_and_queries_with_lone_surrogates(method: str, path: str, query: str) -> None:
     """Servers and Lambda's JSON hand over decoded text; text that is not encodable gets table answers too."""

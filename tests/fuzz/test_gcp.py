@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from statefun_faas.adapters.gcp import http_function
 from tests.adapters.conformance import MAX_BODY, TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, PROBE_QUERY, check
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import fuzz
 from tests.fuzz.registry import FUNCTIONS
 from tests.fuzz.requests import bodies, lengths, methods, paths, queries
 from tests.fuzz.test_wsgi import Endless
@@ -39,7 +39,7 @@ def probe() -> None:
 flask_methods = methods.filter(lambda m: m.isascii() and m.isalpha())
 
 
-@FUZZ
+@fuzz
 @given(flask_methods, paths, queries, lengths, bodies, st.booleans(), st.booleans())
 def test_any_request_gets_a_table_answer(
     method: str, path: str, query: str, length: str | None, body: bytes, terminated: bool, endless: bool

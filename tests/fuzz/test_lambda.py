@@ -13,7 +13,7 @@ from statefun_faas.adapters.aws_lambda import UnsupportedEventError, lambda_hand
 from tests.adapters.conformance import MAX_BODY, TOKENS
 from tests.adapters.lambda_events import SHAPES, event_for, unpack
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, PROBE_QUERY, check
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import fuzz
 from tests.fuzz.registry import FUNCTIONS
 from tests.fuzz.requests import bodies, methods, paths, queries
 
@@ -84,13 +84,13 @@ def answer_or_clear_error(event: Any) -> None:
     assert unpack(HANDLER(event_for("function_url", "POST", "/", PROBE_QUERY, PROBE), None))[2] == PROBE_ANSWER
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(SHAPES), methods, paths, queries, bodies)
 def test_well_formed_events_get_table_answers(shape: str, method: str, path: str, query: str, body: bytes) -> None:
     answer_or_clear_error(event_for(shape, method, path, query, body))
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(SHAPES), methods, paths, queries, bodies, encoded_bodies, changes)
 def test_damaged_events_get_table_answers_or_a_clear_error(
     shape: str, method: str, path: str, query: str, body: bytes, encoded: Any, edits: list[tuple[Any, Any]]
@@ -100,7 +100,7 @@ def test_damaged_events_get_table_answers_or_a_clear_error(
     answer_or_clear_error(damaged(event, edits))
 
 
-@FUZZ
+@fuzz
 @given(json_values)
 def test_any_json_value_as_an_event(event: Any) -> None:
     answer_or_clear_error(event)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from statefun_faas.adapters.wsgi import wsgi_app
 from tests.adapters.conformance import MAX_BODY, TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, PROBE_QUERY, check
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import fuzz
 from tests.fuzz.registry import FUNCTIONS
 from tests.fuzz.requests import bodies, lengths, methods, paths, queries
 
@@ -67,7 +67,7 @@ def probe() -> None:
     assert call(environ)[2] == PROBE_ANSWER
 
 
-@FUZZ
+@fuzz
 @given(
     methods,
     paths,

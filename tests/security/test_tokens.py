@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from statefun_faas.edge import Edge
 from tests.adapters.conformance import TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import fuzz
 from tests.fuzz.registry import FUNCTIONS
 from tests.security.drivers import DRIVERS, PATH_TOKEN_DRIVERS
 
@@ -39,7 +39,7 @@ def carries_a_token(*parts: str) -> bool:
     return any(token in view for token in TOKENS for view in views)
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(list(DRIVERS)), offered, st.text(max_size=30), other_params, st.booleans())
 def test_no_valid_token_no_200(
     driver: str, token: str, path: str, params: list[tuple[str, str]], in_path: bool
@@ -53,7 +53,7 @@ def test_no_valid_token_no_200(
     assert body == b"unauthorized\n", "a 401 carries no detail"
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(list(DRIVERS)), st.sampled_from(TOKENS), safe_text, other_params)
 def test_either_rotation_token_in_the_query_is_accepted(
     driver: str, token: str, path: str, params: list[tuple[str, str]]
@@ -62,7 +62,7 @@ def test_either_rotation_token_in_the_query_is_accepted(
     assert DRIVERS[driver]("POST", "/" + path, query, PROBE)[2] == PROBE_ANSWER
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(PATH_TOKEN_DRIVERS), st.sampled_from(TOKENS), safe_text, other_params)
 def test_either_rotation_token_as_a_path_prefix_is_accepted(
     driver: str, token: str, path: str, params: list[tuple[str, str]]
@@ -73,7 +73,7 @@ def test_either_rotation_token_as_a_path_prefix_is_accepted(
 token_text = st.text(st.characters(codec="utf-8", exclude_characters=","), min_size=1, max_size=30).map(str.strip)
 
 
-@FUZZ
+@fuzz
 @given(st.lists(token_text.filter(bool), min_size=1, max_size=2, unique=True), st.one_of(token_text, near_misses))
 def test_any_configured_tokens_accept_exactly_themselves(tokens: list[str], candidate: str) -> None:
     edge = Edge.create(FUNCTIONS, "test", tokens=tokens, request_log=lambda line: None)
