@@ -7,6 +7,7 @@ Durations are float seconds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,9 @@ OKHTTP_TIMEOUTS = Timeouts(call=60.0, connect=10.0, read=10.0, write=10.0)
 # The async (Netty) transport has no read/write timeouts of its own: they default to the call budget.
 ASYNC_TIMEOUTS = Timeouts(call=120.0, connect=20.0, read=120.0, write=120.0)
 DEFAULT_TIMEOUTS = {OKHTTP_TRANSPORT: OKHTTP_TIMEOUTS, ASYNC_TRANSPORT: ASYNC_TIMEOUTS}
+
+
+_URL_DELIMITER = re.compile(r"[:/?#\[\]@\\%\x00-\x20\x7f]")
 
 
 def _split(typename: str) -> tuple[str, str]:
@@ -131,11 +135,19 @@ class Module:
         object.__setattr__(self, "_by_pattern", {endpoint.functions: endpoint for endpoint in self.endpoints})
 
     def endpoint_for(self, typename: str) -> Endpoint | None:
-        """The endpoint serving ``typename``: an exact function type wins over ``ns/*``."""
+        """The endpoint serving ``typename``: an exact function type wins over ``ns/*``.
+
+        A name matched only by ``ns/*`` and holding a URL delimiter (``: / ? # [ ] @ \\ %``, a space or
+        a control character) is served by none: put into ``{function.name}`` it could pick the host or
+        port the runtime calls, and module.yaml's hosts are the only ones it may call.
+        """
         namespace, name = _split(typename)
         if not name or name == "*":
             return None
-        return self._by_pattern.get(typename) or self._by_pattern.get(f"{namespace}/*")
+        exact = self._by_pattern.get(typename)
+        if exact is not None or _URL_DELIMITER.search(name):
+            return exact
+        return self._by_pattern.get(f"{namespace}/*")
 
     def ingress(self, ingress_id: str) -> Ingress | None:
         return next((ingress for ingress in self.ingresses if ingress.id == ingress_id), None)

@@ -205,6 +205,8 @@ class Router:
                 return await route.invoker(address, body, max(remaining, 0.001))  # the invoker keeps to the budget
             except InvocationError as failure:
                 error = failure
+            except ValueError as failure:  # e.g. a host name the HTTP client can not encode: no retry heals it
+                raise InvocationError(f"{type(failure).__name__}: {failure}", retryable=False) from None
             remaining = route.call_timeout - (time.monotonic() - started)
             if not error.retryable or remaining <= backoff:  # no time left for another real attempt
                 if error.retryable:
