@@ -44,6 +44,9 @@ class Injector:
 
     async def run(self, stop: asyncio.Event, session: aiohttp.ClientSession) -> None:
         cycle: list[str] = []
+        if not self.kinds:
+            await stop.wait()
+            return
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), self.rng.uniform(*self.gap))
