@@ -37,27 +37,21 @@ class DelayedMessage:
 class Context:
     """The context of one batch: shared by every message of the batch, in order."""
 
-    __slots__ = ("_address", "_storage", "caller", "cells", "delayed", "egress", "outgoing")
+    # Plain attributes rather than the reference's read-only properties: functions read
+    # them several times per message.
+    __slots__ = ("address", "caller", "cells", "delayed", "egress", "outgoing", "storage")
 
     def __init__(self, address: SdkAddress, cells: dict[str, Cell]) -> None:
-        self._address = address
+        #: the address of the function being invoked
+        self.address = address
         self.cells = cells
-        self._storage = AddressStorage(address.typename, cells)
-        #: the address of the sender, ``None`` when the message came from an ingress.
+        #: the address-scoped state: ``context.storage.<state name>``
+        self.storage: Any = AddressStorage(address.typename, cells)
+        #: the address of the sender, ``None`` when the message came from an ingress
         self.caller: SdkAddress | None = None
         self.outgoing: list[Message] = []
         self.delayed: list[DelayedMessage] = []
         self.egress: list[EgressMessage] = []
-
-    @property
-    def address(self) -> SdkAddress:
-        """The address of the function being invoked."""
-        return self._address
-
-    @property
-    def storage(self) -> Any:
-        """The address-scoped state: ``context.storage.<state name>``."""
-        return self._storage
 
     def send(self, message: Message) -> None:
         """Send ``message`` to another function (or this one)."""

@@ -66,7 +66,10 @@ def _sdk_address(address: _wire.Address) -> SdkAddress | None:
     namespace, name, id_ = address.namespace, address.type, address.id
     if not namespace and not name and not id_:
         return None
-    return SdkAddress(namespace, name, id_, f"{namespace}/{name}")
+    return _new_address(SdkAddress, (namespace, name, id_, f"{namespace}/{name}"))
+
+
+_new_address = tuple.__new__  # SdkAddress is a named tuple; this skips its Python-level __new__
 
 
 # Filling fields one by one is faster than keyword constructors in upb (measured with

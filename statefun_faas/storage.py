@@ -105,7 +105,13 @@ _cells_of = AddressStorage._Cells.__get__  # type: ignore[attr-defined,misc]
 
 def resolve(specs: list[ValueSpec], received: Mapping[str, _wire.TypedValue]) -> list[ValueSpec] | dict[str, Cell]:
     """The specs missing from ``received`` in declaration order, or one cell per spec when none is."""
-    missing = [spec for spec in specs if spec.name not in received]
-    if missing:
-        return missing
-    return {spec.name: Cell(spec.name, spec.type, received[spec.name]) for spec in specs}
+    cells = {}
+    for spec in specs:
+        value = received.get(spec.name, _ABSENT)
+        if value is _ABSENT:
+            return [spec for spec in specs if spec.name not in received]
+        cells[spec.name] = Cell(spec.name, spec.type, value)
+    return cells
+
+
+_ABSENT: Any = object()
