@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -29,6 +29,7 @@ from statefun_faas import (
     egress_message_builder,
 )
 from statefun_faas.errors import FunctionInvocationError
+from statefun_faas.functions import FunctionCallable
 from tests.builders import Request, decode, typed
 from tests.fuzz.profiles import fuzz
 
@@ -58,10 +59,10 @@ async def _slow_reader(context: Context, message: Message) -> None:
     assert getattr(context.storage, counter) == before + 1
 
 
-def registry(reader: object) -> StatefulFunctions:
+def registry(reader: FunctionCallable) -> StatefulFunctions:
     functions = StatefulFunctions()
     for typename, specs in SPECS.items():
-        functions.register(typename, reader, [ValueSpec(name, kind) for name, kind in specs.items()])  # type: ignore[arg-type]
+        functions.register(typename, reader, [ValueSpec(name, kind) for name, kind in specs.items()])
     return functions
 
 
@@ -97,7 +98,7 @@ def check_own(typename: str, id_: str, states: dict[str, object], read: str, rep
     counter = "x" if typename == "iso/a" else "y"
     modify = _wire.FromFunction.PersistedValueMutation.MutationType.MODIFY
     assert [(m.state_name, m.mutation_type) for m in result.state_mutations] == [(counter, modify)]
-    assert result.state_mutations[0].state_value == typed(IntType, int(states[counter]) + 1)  # type: ignore[call-overload]
+    assert result.state_mutations[0].state_value == typed(IntType, cast(int, states[counter]) + 1)
     (egress,) = result.outgoing_egresses
     assert egress.argument == typed(StringType, f"{id_}:{read}={states[read]}")
 
