@@ -1,9 +1,8 @@
-"""The HTTP invoker (aiohttp client, keep-alive) and the routes of a module.yaml's endpoints."""
+"""The HTTP invoker (the runtime's own keep-alive client) and the routes of a module.yaml's endpoints."""
 
 from __future__ import annotations
 
-import aiohttp
-
+from statefun_faas.runtime.httpclient import HttpClient, HttpFramingError, Target
 from statefun_faas.runtime.module import Endpoint, Module
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.router import FunctionRoute, InvocationError, Routes
@@ -14,31 +13,32 @@ REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-A
 RETRYABLE_4XX = frozenset({408, 409, 420, 429, 499})
 
 
-def new_session(limit: int = 256) -> aiohttp.ClientSession:
-    """One client session for every endpoint: pooled keep-alive connections."""
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, keepalive_timeout=15.0)
-    return aiohttp.ClientSession(connector=connector, auto_decompress=True)
+def new_session(limit: int = 256) -> HttpClient:
+    """One client for every endpoint: pooled keep-alive connections."""
+    return HttpClient(limit=limit)
 
 
 class HttpInvoker:
     """POSTs ToFunction bytes to one URL; checks the answer as StateFun's transports do."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str, endpoint: Endpoint) -> None:
+    def __init__(self, session: HttpClient, url: str, endpoint: Endpoint) -> None:
         self.session, self.url, self.endpoint = session, url, endpoint
+        self.target: Target | None = None
 
     async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
         timeouts = self.endpoint.timeouts
-        timeout = aiohttp.ClientTimeout(
-            total=budget, sock_connect=min(timeouts.connect, budget), sock_read=min(timeouts.read, budget)
-        )
+        target = self.target or self._target()  # a ValueError (an unusable URL) dead-letters, see Router._call
         try:
-            async with self.session.post(self.url, data=body, headers=REQUEST_HEADERS, timeout=timeout) as response:
-                payload = await response.read()
-                return _check(self.url, response.status, response.headers.get("Content-Type"), payload)
+            answer = await self.session.post(target, body, budget, timeouts.connect, timeouts.read)
         except TimeoutError:
             raise InvocationError(f"POST {self.url} timed out", retryable=True) from None
-        except aiohttp.ClientError as error:
+        except (OSError, HttpFramingError) as error:
             raise InvocationError(f"POST {self.url} failed: {type(error).__name__}: {error}", retryable=True) from None
+        return _check(self.url, answer.status, answer.headers.get("content-type"), answer.body)
+
+    def _target(self) -> Target:
+        self.target = Target.of(self.url, REQUEST_HEADERS)
+        return self.target
 
 
 def _check(url: str, status: int, content_type: str | None, payload: bytes) -> bytes:
@@ -58,7 +58,7 @@ def _check(url: str, status: int, content_type: str | None, payload: bytes) -> b
 class EndpointRoutes:
     """Routes function types to the module's endpoints; a new type behind a template works at once."""
 
-    def __init__(self, session: aiohttp.ClientSession, module: Module) -> None:
+    def __init__(self, session: HttpClient, module: Module) -> None:
         self.session = session
         self.module = module
         self._cache: dict[str, FunctionRoute | None] = {}
