@@ -55,6 +55,7 @@ class Report:
     messages: int = 0  # function invocations of the applied roots (probes and confirmations not counted)
     increments: int = 0
     egress_keys: int = 0
+    delayed: int = 0  # send-after messages (with commands) of the applied roots
     cancel_pairs: int = 0
     probes_confirmed: int = 0
     probes_delivered: int = 0
@@ -276,7 +277,9 @@ class Driver:
         report.egress_keys = len(keys)
         report.keys_missing = sum(1 for key in keys if egress.keys[key] == 0)
         report.duplicated += sum(1 for key in keys if egress.keys[key] > 1)
-        report.cancel_pairs = sum(1 for root in applied for c in _walk(root.commands) if c[0] == "c")
+        commands = [command for root in applied for command in _walk(root.commands)]
+        report.delayed = sum(1 for command in commands if command[0] == "a")
+        report.cancel_pairs = sum(1 for command in commands if command[0] == "c")
         report.probes_confirmed = sum(1 for p in egress.probes if p.startswith("confirmed:"))
         report.probes_delivered = sum(1 for p in egress.probes if p.startswith("delivered:"))
         report.violations = list(egress.violations)

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import aiohttp
+from hypothesis import given
+from hypothesis import strategies as st
 
 from statefun_faas import (
     Context,
@@ -22,7 +24,11 @@ from statefun_faas import (
     make_json_type,
     message_builder,
 )
+from statefun_faas.runtime._model import ENDPOINTS_V2, OKHTTP_TIMEOUTS, OKHTTP_TRANSPORT, Endpoint
 from statefun_faas.runtime.app import Runtime
+from statefun_faas.runtime.httpclient import Target
+from statefun_faas.runtime.module import Module
+from tests.fuzz.profiles import fuzz
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, running
 
 EGRESS = "io.statefun.playground/egress"
@@ -126,6 +132,34 @@ def test_a_function_type_in_the_host_can_not_add_a_port_userinfo_or_fragment(tmp
     )
     assert connections == 0
     assert unaccounted == 0
+
+
+# with a dotless i, a Kelvin sign and a fullwidth colon, which Unicode normalization may turn into ASCII
+URL_SIGNIFICANT = ":/?#[]@!$&'()*+,;=%\\ .-_~\r\n\t\x00" + "09az\u00e4\u0131\u212a\uff1a"
+TEMPLATES = {
+    "path": ("http://127.0.0.1:8000/fn/{function.name}", "127.0.0.1"),
+    "host": ("http://{function.name}.svc.local:8000/", ".svc.local"),
+}
+
+
+@fuzz
+@given(
+    name=st.text(alphabet=URL_SIGNIFICANT, max_size=40) | st.text(max_size=40), where=st.sampled_from(list(TEMPLATES))
+)
+def test_no_function_name_moves_a_templated_url_to_another_host(name: str, where: str) -> None:
+    template, host = TEMPLATES[where]
+    wildcard = Endpoint("sec/*", template, 1000, OKHTTP_TIMEOUTS, OKHTTP_TRANSPORT, ENDPOINTS_V2)
+    module = Module(endpoints=(wildcard,))
+    endpoint = module.endpoint_for(f"sec/{name}")
+    if endpoint is None:
+        return  # a dead letter: nothing is called
+    try:
+        target = Target.of(endpoint.url_for(f"sec/{name}"), {})  # how the runtime's HTTP client reads it
+    except ValueError:
+        return  # not callable at all: a dead letter
+    assert target.port == 8000
+    assert target.host == host if where == "path" else target.host.endswith(host)
+    assert b"Authorization" not in target.head  # no userinfo smuggled in
 
 
 IDS = ["a", "b", "A", "a/b", "a b", "ä", "a%2Fb", "'; DROP TABLE state; --", "x" * 2000, "a|b", "b|a", "0", "00"]
