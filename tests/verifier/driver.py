@@ -120,6 +120,8 @@ class Driver:
                 ]
                 sending = asyncio.create_task(self._send_all(session))
                 await _first_failure(sending, tasks)
+                covered = asyncio.create_task(self.injector.covered.wait())
+                await _first_failure(covered, tasks)  # every fault kind at least once, however short the run
                 stop.set()
                 await asyncio.gather(*tasks)
                 await self._healthy()
@@ -308,7 +310,7 @@ def _walk(commands: list[Any]) -> list[list[Any]]:
     return found
 
 
-async def _first_failure(main: asyncio.Task[None], others: list[asyncio.Task[None]]) -> None:
+async def _first_failure(main: asyncio.Task[Any], others: list[asyncio.Task[None]]) -> None:
     """Wait for ``main``; when any other task fails first, cancel everything and raise its error."""
     done, _ = await asyncio.wait([main, *others], return_when=asyncio.FIRST_COMPLETED)
     while main not in done:

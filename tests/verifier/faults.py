@@ -41,10 +41,12 @@ class Injector:
         self.rng = random.Random(seed ^ 0x5EED)
         self.attempted: Counter[str] = Counter()
         self.fired: Counter[str] = Counter()  # failpoints that killed the runtime
+        self.covered = asyncio.Event()  # every kind was injected at least once
 
     async def run(self, stop: asyncio.Event, session: aiohttp.ClientSession) -> None:
         cycle: list[str] = []
         if not self.kinds:
+            self.covered.set()
             await stop.wait()
             return
         while not stop.is_set():
@@ -58,6 +60,8 @@ class Injector:
             kind = cycle.pop()
             self.attempted[kind] += 1
             await self._inject(kind, session)
+            if not cycle:
+                self.covered.set()
 
     async def _inject(self, kind: str, session: aiohttp.ClientSession) -> None:
         cluster = self.cluster
