@@ -20,13 +20,24 @@ def split_typename(typename: str, what: str = "typename") -> tuple[str, str]:
     """Split ``namespace/name``; the StateFun runtime accepts exactly one ``/`` with text on both sides."""
     if type(typename) is not str:
         raise ConfigurationError(f"{what} must be a string of the form 'namespace/name', got {typename!r}")
+    known = _SPLIT.get(typename)
+    if known is not None:
+        return known
     parts = typename.split("/")
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ConfigurationError(
             f"invalid {what} {typename!r}: it must be 'namespace/name' with exactly one '/' "
             f"and text on both sides, e.g. 'com.example/greeter'"
         )
-    return parts[0], parts[1]
+    if len(_SPLIT) >= _SPLIT_LIMIT:
+        _SPLIT.clear()
+    known = _SPLIT[typename] = (parts[0], parts[1])
+    return known
+
+
+# Typenames are few (the application's functions and egresses) and split on every message.
+_SPLIT: dict[str, tuple[str, str]] = {}
+_SPLIT_LIMIT = 4096
 
 
 class Type(abc.ABC, Generic[T]):
