@@ -7,7 +7,7 @@ from google.protobuf.message import DecodeError
 from statefun_faas import _wire
 from statefun_faas.edge import OCTET_STREAM, TEXT, EdgeResponse
 from tests.adapters.conformance import COUNTER_OK, GOOD, HANDLER
-from tests.fuzz.registry import FUNCTIONS, declared
+from tests.fuzz.registry import declared
 
 #: Every status the table of decisions.md "HTTP edge" lists.
 TABLE = frozenset({200, 400, 401, 404, 405, 413, 415, 500})
@@ -39,9 +39,10 @@ def check_edge(response: EdgeResponse, *, allowed: frozenset[int] = TABLE) -> No
 
 def check_scoped(request: bytes, reply: bytes) -> None:
     """A 200 answer touches only states its target declares, each with its declared type."""
-    target = _wire.ToFunction.FromString(request).invocation.target
+    batch = _wire.ToFunction.FromString(request).invocation
+    target = batch.target
     states = declared(f"{target.namespace}/{target.type}")
-    received = {state.state_name for state in _wire.ToFunction.FromString(request).invocation.state}
+    received = {state.state_name for state in batch.state}
     answer = _wire.FromFunction.FromString(reply)
     if answer.HasField("incomplete_invocation_context"):
         missing = {spec.state_name: spec.type_typename for spec in answer.incomplete_invocation_context.missing_values}
@@ -59,6 +60,3 @@ def parses(body: bytes) -> bool:
     except DecodeError:
         return False
     return True
-
-
-__all__ = ["FUNCTIONS", "PROBE", "PROBE_ANSWER", "PROBE_QUERY", "SHORT", "TABLE", "check", "check_edge", "check_scoped"]
