@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 MAX_HEAD = 64 * 1024
 Headers = dict[str, str]
@@ -164,3 +165,81 @@ class AnswerParser:
         except zlib.error as error:
             raise HttpFramingError(f"the compressed body does not inflate: {error}") from None
         return Answer(status, headers, body, keep_alive(version, headers) and not self.body.until_end)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str  # percent-decoded, without the query
+    headers: Headers  # names in lower case
+    body: bytes
+    keep_alive: bool
+
+
+class RequestTooLargeError(HttpFramingError):
+    """The request's head or declared body is larger than the server takes."""
+
+
+class RequestParser:
+    """Parses the requests of one connection, one after another; ``max_body`` bounds each body."""
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self.buffer = bytearray()
+        self.head: tuple[str, str, str, Headers] | None = None
+        self.body: Body | None = None
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+
+    def next(self) -> Request | None:
+        """The next complete request in what was fed, if there is one."""
+        if self.head is None:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buffer) > MAX_HEAD:
+                    raise RequestTooLargeError("request head larger than 64 KiB")
+                return None
+            self._start(bytes(self.buffer[:end]))
+            del self.buffer[: end + 4]
+        assert self.body is not None
+        if not self.body.take(self.buffer):
+            if sum(map(len, self.body.parts)) > self.max_body:
+                raise RequestTooLargeError(f"request body larger than {self.max_body} bytes")
+            return None
+        return self._finish()
+
+    @property
+    def expects_continue(self) -> bool:
+        """The head asked for ``100 Continue`` and the body has not come yet."""
+        return self.head is not None and self.head[3].get("expect", "").lower() == "100-continue"
+
+    def _start(self, head: bytes) -> None:
+        start, headers = parse_head(head.lstrip(b"\r\n"))
+        parts = start.split(" ")
+        method, target, version = parts if len(parts) == 3 else ("", "", "")
+        if not method or not target or not version.startswith("HTTP/1."):
+            raise HttpFramingError(f"not an HTTP/1.x request line: {start[:60]!r}")
+        self.head = (method, target, version, headers)
+        self.body = Body(headers, until_end=False)
+        if self.body.length is not None and self.body.length > self.max_body:
+            raise RequestTooLargeError(f"request body larger than {self.max_body} bytes")
+
+    def _finish(self) -> Request:
+        assert self.head is not None
+        assert self.body is not None
+        method, target, version, headers = self.head
+        body = self.body.data() if self.body.parts else b""
+        self.head = self.body = None
+        return Request(method, request_path(target), headers, body, keep_alive(version, headers))
+
+
+def request_path(target: str) -> str:
+    """The decoded path of a request target (origin or absolute form); undecodable escapes stay as sent."""
+    if not target.startswith("/") and "://" in target:
+        target = "/" + target.split("://", 1)[1].partition("/")[2]
+    path = target.partition("?")[0].partition("#")[0]
+    try:
+        return unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return path

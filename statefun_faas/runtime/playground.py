@@ -1,4 +1,5 @@
-"""Local I/O over HTTP (aiohttp.web): the playground ingress and egress, and Kafka/Kinesis local topics.
+"""Local I/O over HTTP (the runtime's own small HTTP/1.1 server): the playground ingress and egress, and
+Kafka/Kinesis local topics.
 
 On one port, by path shape: ``/<namespace>/<type>/<id>`` (any method) is the playground ingress,
 ``/<topic>/<key>`` (any method) a record for a local Kafka topic or Kinesis stream, and
@@ -11,8 +12,7 @@ import logging
 import socket
 from dataclasses import dataclass, field
 
-from aiohttp import web
-
+from statefun_faas.runtime.httpserver import HttpServer, Request, Response
 from statefun_faas.runtime.module import Route
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.router import Router
@@ -21,7 +21,12 @@ logger = logging.getLogger("statefun_faas.runtime")
 
 VND_PREFIX = "application/vnd."
 DEFAULT_TYPENAME = "io.statefun.types/string"
-TEXT = "text/plain"
+TEXT = "text/plain; charset=utf-8"
+OK = Response(200)
+
+
+def text(status: int, message: str) -> Response:
+    return Response(status, message.encode("utf-8"), TEXT)
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,12 @@ def message_typename(content_type: str | None) -> str:
 
 
 class LocalIo:
-    """The aiohttp handler of one port."""
+    """The request handler of one port."""
 
     def __init__(self, router: Router, plan: PortPlan) -> None:
         self.router, self.plan = router, plan
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: Request) -> Response:
         segments = request.path.split("/")[1:]
         if len(segments) == 3 and all(segments) and self.plan.playground_ingress:
             return await self._ingress(request, segments)
@@ -74,46 +79,40 @@ class LocalIo:
             return await self._topic_ingress(request, segments[0], segments[1])
         if len(segments) == 1 and segments[0] and self.plan.egresses:
             return self._egress(request, segments[0])
-        return web.Response(status=404, text=f"nothing here: {self._usage()}\n", content_type=TEXT)
+        return text(404, f"nothing here: {self._usage()}\n")
 
     def _usage(self) -> str:
         return self.plan.describe() or "no ingress or egress on this port"
 
-    async def _ingress(self, request: web.Request, segments: list[str]) -> web.Response:
+    async def _ingress(self, request: Request, segments: list[str]) -> Response:
         namespace, name, id_ = segments
-        body = await request.read()
-        argument = Value(message_typename(request.headers.get("Content-Type")), body)
+        argument = Value(message_typename(request.headers.get("content-type")), request.body)
         await self.router.submit_grouped([Envelope(Address(f"{namespace}/{name}", id_), argument)])
-        return web.Response(status=200)
+        return OK
 
-    async def _topic_ingress(self, request: web.Request, topic: str, key: str) -> web.Response:
+    async def _topic_ingress(self, request: Request, topic: str, key: str) -> Response:
         routes = [route for route in self.plan.routes if route.topic == topic]
         if not routes:
-            return web.Response(
-                status=404, text=f"no ingress reads topic {topic!r}: {self._usage()}\n", content_type=TEXT
-            )
-        body = await request.read()
+            return text(404, f"no ingress reads topic {topic!r}: {self._usage()}\n")
         envelopes = [
-            Envelope(Address(target, key), Value(route.value_type, body))
+            Envelope(Address(target, key), Value(route.value_type, request.body))
             for route in routes
             for target in route.targets
         ]
         await self.router.submit_grouped(envelopes)
-        return web.Response(status=200)
+        return OK
 
-    def _egress(self, request: web.Request, topic: str) -> web.Response:
+    def _egress(self, request: Request, topic: str) -> Response:
         if request.method != "GET":
-            return web.Response(status=405, text="read egress topics with GET /<topic>\n", content_type=TEXT)
+            return text(405, "read egress topics with GET /<topic>\n")
         readable = [e for e in self.plan.egresses if e.topics is None or topic in e.topics]
         if not readable:
-            return web.Response(
-                status=405, text=f"topic {topic!r} is not declared: {self._usage()}\n", content_type=TEXT
-            )
+            return text(405, f"topic {topic!r} is not declared: {self._usage()}\n")
         for egress in readable:
             record = self.router.store.pop_egress(egress.egress_id, topic)
             if record is not None:
-                return web.Response(status=200, body=record.payload)
-        return web.Response(status=404)
+                return Response(200, record.payload)
+        return Response(404)
 
 
 class LocalServer:
@@ -121,25 +120,21 @@ class LocalServer:
 
     def __init__(self, router: Router, plan: PortPlan, host: str) -> None:
         self.plan, self.host = plan, host
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", LocalIo(router, plan).handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._server = HttpServer(LocalIo(router, plan).handle)
         self.port = plan.port
 
     async def start(self) -> None:
-        await self._runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.plan.port))
         except OSError as error:
             sock.close()
-            await self._runner.cleanup()
             raise OSError(
                 f"can not listen on {self.host}:{self.plan.port} ({error.strerror}); change the port"
             ) from None
         self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        await self._server.start(sock)
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        await self._server.stop()
