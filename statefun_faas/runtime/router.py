@@ -105,7 +105,7 @@ class Router:
 
     def recover(self) -> None:
         """Start delivering whatever waits in the inboxes (after a restart or an outside change)."""
-        self.wake(self.store.waiting_addresses())
+        self.wake(self.store.resync_inboxes())
 
     async def quiescent(self) -> None:
         """Wait until no address has messages in flight or waiting."""

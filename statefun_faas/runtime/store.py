@@ -2,17 +2,19 @@
 
 Every method that changes something commits before it returns; :meth:`Store.apply` writes all
 effects of one function response, and removes the inbox rows of its batch, in one transaction.
+Committed inbox rows are mirrored in memory (:mod:`inboxes`), so reading a batch needs no query.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, row
+from statefun_faas.runtime.inboxes import InboxCache
 from statefun_faas.runtime.records import (
     Address,
     DeadLetter,
@@ -39,6 +41,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self.db.execute("PRAGMA busy_timeout=5000")
+        self.inboxes = InboxCache()
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -72,16 +75,32 @@ class Store:
 
     def enqueue(self, envelopes: Iterable[Envelope]) -> None:
         """Store messages for their targets; committed when this returns."""
-        with self.transaction() as db:
-            db.executemany(INBOX_INSERT, [row(envelope) for envelope in envelopes])
+        self.commit(envelopes, ())
 
     def inbox(self, address: Address, limit: int) -> list[Queued]:
+        """The oldest ``limit`` messages waiting for ``address`` (``limit`` <= 0: all)."""
+        return self.inboxes.read(address, limit if limit > 0 else 1 << 62, lambda: self._select_inbox(address, limit))
+
+    def _select_inbox(self, address: Address, limit: int) -> list[Queued]:
         rows = self.db.execute(
             "SELECT seq, caller_typename, caller_id, arg_typename, arg FROM inbox "
             "WHERE typename = ? AND id = ? ORDER BY seq LIMIT ?",
             (address.typename, address.id, limit if limit > 0 else -1),
         ).fetchall()
         return [Queued(seq, caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, envelopes: Iterable[Envelope], into: list[tuple[Address, Queued]]) -> None:
+        for envelope in envelopes:
+            seq = db.execute(INBOX_INSERT, row(envelope)).lastrowid
+            assert seq is not None
+            into.append((envelope.target, Queued(seq, envelope.caller, envelope.argument)))
+
+    def resync_inboxes(self) -> list[Address]:
+        """The addresses with waiting messages, read afresh (after a restart or another process's write)."""
+        waiting = self.waiting_addresses()
+        self.inboxes.resync(waiting)
+        return waiting
 
     def waiting_addresses(self) -> list[Address]:
         rows = self.db.execute("SELECT DISTINCT typename, id FROM inbox").fetchall()
@@ -128,20 +147,24 @@ class Store:
         """Apply responses and drop their batches from the inboxes, all in one transaction."""
         self.commit((), responses)
 
-    def commit(self, envelopes: Iterable[Envelope], responses: Iterable[Effects]) -> None:
+    def commit(self, envelopes: Iterable[Envelope], responses: Sequence[Effects]) -> None:
         """Store ingress messages and apply responses in one transaction (a group commit); each response
         is still applied whole or not at all, as the transaction is."""
+        added: list[tuple[Address, Queued]] = []
         with self.transaction() as db:
             for effects in responses:
-                self._apply(db, effects)
-            db.executemany(INBOX_INSERT, [row(envelope) for envelope in envelopes])
+                self._apply(db, effects, added)
+            self._insert(db, envelopes, added)
+        for effects in responses:
+            self.inboxes.removed(effects.address, effects.done)
+        for target, queued in added:
+            self.inboxes.added(target, [queued])
 
-    def _apply(self, db: sqlite3.Connection, effects: Effects) -> None:
+    def _apply(self, db: sqlite3.Connection, effects: Effects, added: list[tuple[Address, Queued]]) -> None:
         address = effects.address
         key = (address.typename, address.id)
         db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for seq in effects.done])
-        if effects.messages:
-            db.executemany(INBOX_INSERT, [row(envelope) for envelope in effects.messages])
+        self._insert(db, effects.messages, added)
         for token in effects.cancelled:
             db.execute("DELETE FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ?", (*key, token))
         if effects.delayed:
@@ -197,7 +220,9 @@ class Store:
             ).fetchall()
             db.executemany(INBOX_INSERT, [(t, i, st, si, at, arg) for _, st, si, t, i, at, arg in rows])
             db.executemany("DELETE FROM delayed WHERE seq = ?", [(row[0],) for row in rows])
-        return [Address(row[3], row[4]) for row in rows]
+        targets = [Address(row[3], row[4]) for row in rows]
+        self.inboxes.unsure(targets)
+        return targets
 
     def count_delayed(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM delayed").fetchone()[0])
@@ -256,6 +281,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*row(Envelope(address, q.argument, q.caller)), reason, at) for q in batch],
             )
+        self.inboxes.removed(address, [queued.seq for queued in batch])
 
     def dead_letters(self) -> list[DeadLetter]:
         rows = self.db.execute("SELECT * FROM dead_letters ORDER BY seq").fetchall()
@@ -271,4 +297,6 @@ class Store:
         with self.transaction() as db:
             db.executemany(INBOX_INSERT, [row(letter.envelope) for letter in letters])
             db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(letter.seq,) for letter in letters])
-        return list(dict.fromkeys(letter.envelope.target for letter in letters))
+        targets = list(dict.fromkeys(letter.envelope.target for letter in letters))
+        self.inboxes.unsure(targets)
+        return targets

@@ -1,0 +1,85 @@
+"""The in-memory mirror of the inboxes always answers what SQLite would, whatever happens to the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from statefun_faas.runtime.records import Address, Delayed, Effects, Envelope, Value
+from statefun_faas.runtime.store import Store
+
+ADDRESSES = [Address("t/f", str(i)) for i in range(3)]
+Operation = tuple[str, int, int]
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["ingress", "deliver", "dead-letter", "replay", "delayed", "outside", "resync"]),
+        st.integers(0, len(ADDRESSES) - 1),
+        st.integers(1, 4),
+    ),
+    max_size=40,
+)
+
+
+def envelope(address: Address, number: int) -> Envelope:
+    return Envelope(address, Value("t/text", f"m{number}".encode()))
+
+
+def apply(store: Store, outside: Store, operation: Operation, number: int) -> None:
+    kind, which, count = operation
+    address = ADDRESSES[which]
+    if kind == "ingress":
+        store.enqueue([envelope(address, number + i) for i in range(count)])
+    elif kind == "deliver":  # a response that also sends a message to the next address
+        batch = store.inbox(address, count)
+        sent = [envelope(ADDRESSES[(which + 1) % len(ADDRESSES)], number)]
+        store.apply(Effects(address, [q.seq for q in batch], [], sent, [], [], [], []))
+    elif kind == "dead-letter":
+        store.dead_letter(address, store.inbox(address, count), "test")
+    elif kind == "replay":
+        store.replay()
+    elif kind == "delayed":
+        delayed = Delayed(0.0, address, "", envelope(address, number))
+        store.apply(Effects(address, [], [], [], [delayed], [], [], []))
+        store.fire_due(1.0)
+    elif kind == "outside":  # another process's write; the runtime resyncs when it notices
+        outside.enqueue([envelope(address, number)])
+    else:
+        store.resync_inboxes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(operations, st.sampled_from([1, 3, 1000]))
+def test_the_mirror_matches_sqlite(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[Operation], limit: int
+) -> None:
+    folder = tmp_path_factory.mktemp("inboxes")
+    store, outside = Store.in_directory(folder), Store.in_directory(folder)
+    store.inboxes.limit = limit
+    try:
+        store.resync_inboxes()
+        for number, operation in enumerate(steps):
+            apply(store, outside, operation, number * 10)
+            if operation[0] == "outside":
+                store.resync_inboxes()
+            for address in ADDRESSES:
+                for size in (1, 2, 100):
+                    assert store.inbox(address, size) == store._select_inbox(address, size)
+            assert store.inboxes.size == sum(map(len, store.inboxes.queues.values())) <= limit
+    finally:
+        store.close()
+        outside.close()
+
+
+def test_rows_written_by_another_process_wait_for_a_resync(tmp_path: Path) -> None:
+    store, outside = Store.in_directory(tmp_path), Store.in_directory(tmp_path)
+    address = ADDRESSES[0]
+    store.resync_inboxes()
+    outside.enqueue([envelope(address, 1)])
+    assert store.inbox(address, 10) == []  # known empty: the router is woken by the resync, not by polling
+    assert store.resync_inboxes() == [address]
+    assert [q.argument.data for q in store.inbox(address, 10)] == [b"m1"]
+    store.close()
+    outside.close()
