@@ -19,15 +19,17 @@ shown to the reader. Pages with their own tests are checked to have them.
 from __future__ import annotations
 
 import ast
+import fcntl
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,7 @@ from statefun_faas.runtime.module import load_module
 from tests.deploy.module_cli import console_script
 from tests.deploy.test_docs import NOT_RUN, Block, blocks
 from tests.runtime.processes import wait_for_port
+from tests.venvs import cache_root
 
 ROOT = Path(__file__).resolve().parents[2]
 # Pages whose blocks another test runs, with that test.
@@ -139,6 +142,7 @@ class Reader:
         assert done.returncode == 0, f"{self.page}:\n{shown}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
 
     def start(self, text: str, port: int) -> None:
+        assert port_is_free(port), f"{self.page}: port {port} is taken by another process; stop it and run again"
         log = self.work / f"background-{len(self.servers)}.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
@@ -166,11 +170,32 @@ class Reader:
 
 @contextmanager
 def reading(page: str, work: Path) -> Iterator[Reader]:
-    reader = Reader(page, work)
-    try:
-        yield reader
-    finally:
-        reader.stop()
+    """A reader of ``page``; pages that start servers on the docs' fixed ports take turns across processes."""
+    uses_ports = any(BACKGROUND.fullmatch(block.marker or "") for block in blocks(ROOT / page))
+    with ports_lock() if uses_ports else nullcontext():
+        reader = Reader(page, work)
+        try:
+            yield reader
+        finally:
+            reader.stop()
+
+
+@contextmanager
+def ports_lock() -> Iterator[None]:
+    """Held while a page's servers listen on 8000, 8090, 8091, 8092: another docs run waits for it."""
+    path = cache_root() / "docs-ports.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.mark.parametrize("page", list(page_params()))
