@@ -71,7 +71,7 @@ async def go_shopping(shopper: Shopper, cart_idle: timedelta) -> list[dict[str, 
     receipts.append(await shopper.receipt())
     print(f"carol adds socks, then waits {cart_idle.total_seconds():g}s (her cart expires) before checking out")
     await shopper.send("shop/user/carol", "shop/AddToCart", {"item": "socks", "quantity": 1})
-    await asyncio.sleep(cart_idle.total_seconds() + 1)
+    await asyncio.sleep(cart_idle.total_seconds() + 2)  # idle from her cart's last call: the inventory's answer
     await shopper.send("shop/user/carol", "shop/Checkout", {})
     receipts.append(await shopper.receipt())
     return receipts
