@@ -69,9 +69,10 @@ async def go_shopping(shopper: Shopper, cart_idle: timedelta) -> list[dict[str, 
     await shopper.send("shop/user/bob", "shop/AddToCart", {"item": "hat", "quantity": 1})
     await shopper.send("shop/user/bob", "shop/Checkout", {})
     receipts.append(await shopper.receipt())
-    print(f"carol adds socks, then waits {cart_idle.total_seconds():g}s (her cart expires) before checking out")
+    idle = cart_idle.total_seconds() + 2  # counted from the cart's last call: the inventory's answer
+    print(f"carol adds socks, then waits {idle:g}s (her cart expires after {cart_idle.total_seconds():g}s idle)")
     await shopper.send("shop/user/carol", "shop/AddToCart", {"item": "socks", "quantity": 1})
-    await asyncio.sleep(cart_idle.total_seconds() + 2)  # idle from her cart's last call: the inventory's answer
+    await asyncio.sleep(idle)
     await shopper.send("shop/user/carol", "shop/Checkout", {})
     receipts.append(await shopper.receipt())
     return receipts
