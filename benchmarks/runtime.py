@@ -7,14 +7,20 @@ Scenarios (a greeter-like counter that writes one playground egress record per m
 (b) the same over HTTP to our ASGI app under uvicorn (its own process);
 (c) 16 clients on one hot key over HTTP (the hot key's queue is batched);
 (d) one call at a time over HTTP.
-Clients PUT to the playground ingress over HTTP from their own process, each payload carrying its send
-time; latency is stamped where the record reaches the egress sink (a runtime sink hook), not by polling.
+Clients PUT to the playground ingress over HTTP from their own process (lean keep-alive clients, one
+request in flight each, so the load generator does not eat the CPU the runtime needs), each payload
+carrying its send time; latency is stamped where the record reaches the egress sink (a runtime sink
+hook), not by polling. Row (a0) hands the messages to the router in-process (no HTTP ingress): the
+router's own ceiling. The machine may be busy: "runtime CPU us/msg" (CPU time of the runtime process
+per message) is the number that load disturbs least.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import importlib.util
 import os
 import resource
 import socket
@@ -24,8 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from statefun_faas.runtime.app import Options, Runtime
 from statefun_faas.runtime.records import Address, EgressRecord, Envelope, Value
@@ -64,7 +69,10 @@ def start_function_server(port: int) -> subprocess.Popen[bytes]:
         "--port",
         str(port),
     ]
-    process = subprocess.Popen([*command, "--log-level", "warning", "--lifespan", "off"])
+    if importlib.util.find_spec("httptools") is not None:
+        command += ["--http", "httptools"]
+    environment = {**child_environment(), "STATEFUN_FAAS_REQUEST_LOG": "off"}
+    process = subprocess.Popen([*command, "--log-level", "warning", "--lifespan", "off"], env=environment)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with socket.socket() as sock:
@@ -74,21 +82,41 @@ def start_function_server(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the function server did not start")
 
 
-async def clients_main(url: str, clients: int, keys: int, messages: int) -> None:
-    """The ingress clients (their own process): each message's payload is its send time (monotonic ns)."""
-    headers = {"Content-Type": "application/vnd.bench/text"}
+def child_environment() -> dict[str, str]:
+    """Helper processes use the installed package even when PYTHONPATH points the runtime elsewhere."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
-    async def client(number: int, session: aiohttp.ClientSession) -> None:
+
+async def clients_main(url: str, clients: int, keys: int, messages: int, lockstep: bool) -> None:
+    """The ingress clients (their own process): each message's payload is its send time (monotonic ns).
+    In ``lockstep`` the next message waits for a line on stdin: the previous one reached the egress."""
+    parts = urlsplit(url)
+    delivered = asyncio.StreamReader()
+    if lockstep:
+        protocol = asyncio.StreamReaderProtocol(delivered)
+        await asyncio.get_running_loop().connect_read_pipe(lambda: protocol, sys.stdin)
+    head = f"PUT {parts.path}/k%d HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/vnd.bench/text\r\n"
+
+    async def client(number: int) -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         for i in range(number, messages, clients):
             stamp = str(time.monotonic_ns()).encode()
-            async with session.put(f"{url}/k{i % keys}", data=stamp, headers=headers) as response:
-                response.raise_for_status()
+            writer.write((head % (i % keys)).encode() + b"Content-Length: %d\r\n\r\n" % len(stamp) + stamp)
+            answer = await reader.readuntil(b"\r\n\r\n")
+            if not answer.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"the ingress answered {answer!r}")
+            length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            if lockstep:
+                await delivered.readline()
+        writer.close()
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
-        await asyncio.gather(*(client(n, session) for n in range(clients)))
+    await asyncio.gather(*(client(n) for n in range(clients)))
 
 
-async def drive(runtime: Runtime, clients: int, keys: int, messages: int) -> tuple[float, float, list[float]]:
+async def drive(
+    runtime: Runtime, clients: int, keys: int, messages: int, lockstep: bool = False
+) -> tuple[float, float, list[float]]:
     """Run the clients in a subprocess; latency is stamped when a record reaches the egress sink."""
     latencies: list[float] = []
     first, last = sys.maxsize, 0
@@ -100,14 +128,17 @@ async def drive(runtime: Runtime, clients: int, keys: int, messages: int) -> tup
         sent = int(record.payload)
         first = min(first, sent)
         latencies.append((last - sent) / 1e6)
+        if lockstep and process.stdin is not None:
+            process.stdin.write(b"\n")
         if len(latencies) == messages:
             done.set()
 
-    runtime.router.sinks.append(sink)
     url = f"http://127.0.0.1:{runtime.ports['ingress']}/bench/greeter"
     cpu = time.process_time()
-    command = [sys.executable, __file__, "--client", url, str(clients), str(keys), str(messages)]
-    process = await asyncio.create_subprocess_exec(*command)
+    command = [sys.executable, __file__, "--client", url, str(clients), str(keys), str(messages), str(int(lockstep))]
+    pipe = asyncio.subprocess.PIPE if lockstep else None
+    process = await asyncio.create_subprocess_exec(*command, env=child_environment(), stdin=pipe)
+    runtime.router.sinks.append(sink)
     await asyncio.wait_for(done.wait(), 300)
     await process.wait()
     cpu_us = (time.process_time() - cpu) / messages * 1e6
@@ -115,7 +146,36 @@ async def drive(runtime: Runtime, clients: int, keys: int, messages: int) -> tup
     return messages / ((last - first) / 1e9), cpu_us, latencies
 
 
-async def scenario(name: str, module_port: int | None, clients: int, keys: int, messages: int) -> str:
+async def drive_in_process(
+    runtime: Runtime, clients: int, keys: int, messages: int
+) -> tuple[float, float, list[float]]:
+    """Like :func:`drive`, but the clients are coroutines handing messages to the router (no HTTP ingress)."""
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    def sink(record: EgressRecord) -> None:
+        latencies.append((time.monotonic_ns() - int(record.payload)) / 1e6)
+        if len(latencies) == messages:
+            done.set()
+
+    async def client(number: int) -> None:
+        for i in range(number, messages, clients):
+            argument = Value("bench/text", str(time.monotonic_ns()).encode())
+            await runtime.router.submit_grouped([Envelope(Address("bench/greeter", f"k{i % keys}"), argument)])
+
+    runtime.router.sinks.append(sink)
+    cpu, started = time.process_time(), time.monotonic()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    await asyncio.wait_for(done.wait(), 300)
+    elapsed = time.monotonic() - started
+    runtime.router.sinks.remove(sink)
+    return messages / elapsed, (time.process_time() - cpu) / messages * 1e6, latencies
+
+
+async def scenario(
+    name: str, module_port: int | None, clients: int, keys: int, messages: int, http_ingress: bool = True
+) -> str:
+    """One row; one client means one call at a time (the next message is sent once the last one came out)."""
     with tempfile.TemporaryDirectory() as folder:
         module = Path(folder) / "module.yaml"
         module.write_text(MODULE.format(port=module_port or 9))
@@ -123,13 +183,22 @@ async def scenario(name: str, module_port: int | None, clients: int, keys: int, 
         runtime = Runtime([str(module)], functions, Options(state_dir=folder))
         await runtime.start()
         try:
-            await drive(runtime, clients, keys, min(200, messages))  # warm-up: registration, connections
-            rate, cpu_us, latencies = await drive(runtime, clients, keys, messages)
+            if http_ingress:
+                run = functools.partial(drive, runtime, clients, keys, lockstep=clients == 1)
+            else:
+                run = functools.partial(drive_in_process, runtime, clients, keys)
+            await run(min(200, messages))  # warm-up: registration, connections
+            load = os.getloadavg()[0]
+            rate, cpu_us, latencies = await run(messages)
         finally:
             await runtime.stop()
     quantiles = statistics.quantiles(latencies, n=100)
     p50, p99 = quantiles[49], quantiles[98]
-    return f"| {name} | {clients} | {keys} | {messages} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {cpu_us:.0f} |"
+    per_cpu_s = 1e6 / cpu_us
+    return (
+        f"| {name} | {clients} | {keys} | {messages} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {cpu_us:.0f} "
+        f"| {per_cpu_s:,.0f} | {load:.1f} |"
+    )
 
 
 def rss_mb() -> float:
@@ -170,6 +239,7 @@ async def main(messages: int) -> None:
     server = start_function_server(port)
     try:
         rows = [
+            await scenario("(a0) in-process, no HTTP ingress", None, 16, 1000, messages, http_ingress=False),
             await scenario("(a) in-process", None, 16, 1000, messages),
             await scenario("(b) HTTP, 1,000 keys", port, 16, 1000, messages),
             await scenario("(c) HTTP, one hot key", port, 16, 1, messages),
@@ -178,8 +248,13 @@ async def main(messages: int) -> None:
     finally:
         server.terminate()
         server.wait()
-    print("| scenario | clients | keys | messages | invocations/s | p50 ms | p99 ms | runtime CPU us/msg |")
-    print("|---|---|---|---|---|---|---|---|")
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    print(f"runtime from {Path(sys.modules['statefun_faas'].__file__ or '').parent}; function server: uvicorn, {http}")
+    print(
+        "| scenario | clients | keys | messages | invocations/s | p50 ms | p99 ms | runtime CPU us/msg "
+        "| msg per runtime CPU-s | load avg |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
     print()
@@ -198,10 +273,10 @@ def logging_off() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--client", nargs=4, metavar=("URL", "CLIENTS", "KEYS", "MESSAGES"), help=argparse.SUPPRESS)
+    parser.add_argument("--client", nargs=5, help=argparse.SUPPRESS)  # URL CLIENTS KEYS MESSAGES LOCKSTEP
     arguments = parser.parse_args()
     if arguments.client:
-        url, clients, keys, count = arguments.client
-        asyncio.run(clients_main(url, int(clients), int(keys), int(count)))
+        url, clients, keys, count, lockstep = arguments.client
+        asyncio.run(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
     else:
         asyncio.run(main(arguments.messages))
