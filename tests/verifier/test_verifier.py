@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,15 @@ def test_a_message_applied_twice_fails_the_run(tmp_path: Path) -> None:
     config = Config(tmp_path, SEED, messages=30, seconds=1.0, ids=4, faults=())
     with pytest.raises(VerificationError, match="root 3 was applied 2 times"):
         asyncio.run(Duplicating(config).run())
+
+
+def test_runnable_alone(tmp_path: Path) -> None:
+    """``python -m tests.verifier`` from the repository root, as RELIABILITY.md shows it (a tiny budget)."""
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "tests.verifier", "--messages", "20", "--seconds", "1", "--ids", "4"]
+    command += ["--faults", "error,runtime-kill", "--seed", "5", "--workdir", str(tmp_path)]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verifier seed 5" in done.stdout
+    assert "lost: 0" in done.stdout
+    assert done.stdout.rstrip().endswith("verifier: passed")
