@@ -12,6 +12,7 @@ import asyncio
 import base64
 import ssl
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from statefun_faas.runtime.http11 import Answer, AnswerParser, HttpFramingError
@@ -65,8 +66,7 @@ class _Connection(asyncio.Protocol):
         self.received = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)

@@ -12,6 +12,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 from statefun_faas.runtime.http11 import HttpFramingError, Request, RequestParser, RequestTooLargeError
 
@@ -52,8 +53,7 @@ class _Connection(asyncio.Protocol):
         self.paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
