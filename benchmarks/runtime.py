@@ -261,7 +261,9 @@ async def main(messages: int) -> None:
         server.terminate()
         server.wait()
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    print(f"runtime from {Path(sys.modules['statefun_faas'].__file__ or '').parent}; function server: uvicorn, {http}")
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    runtime_from = Path(sys.modules["statefun_faas"].__file__ or "").parent
+    print(f"runtime from {runtime_from} on {loop}; function server: uvicorn with {http}")
     print(
         "| scenario | clients | keys | messages | invocations/s | p50 ms | p99 ms | runtime CPU us/msg "
         "| msg per runtime CPU-s | function server CPU us/msg | load avg |"
@@ -285,10 +287,21 @@ def logging_off() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        help="the runtime's event loop (statefun-faas run uses uvloop when the [fast] extra installed it)",
+    )
     parser.add_argument("--client", nargs=5, help=argparse.SUPPRESS)  # URL CLIENTS KEYS MESSAGES LOCKSTEP
     arguments = parser.parse_args()
     if arguments.client:
         url, clients, keys, count, lockstep = arguments.client
         asyncio.run(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
     else:
-        asyncio.run(main(arguments.messages))
+        if arguments.loop == "uvloop":
+            import uvloop
+
+            uvloop.run(main(arguments.messages))
+        else:
+            asyncio.run(main(arguments.messages))
