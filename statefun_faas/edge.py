@@ -294,3 +294,26 @@ def _strip_token_prefix(path: str) -> str:
         return path
     rest = path.split("/", 3)
     return "/" + (rest[3] if len(rest) > 3 else "")
+
+
+_CREDENTIAL_PARAMS = ("token", "code")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its credentials (``/t/<token>/``, ``?token=``, Azure's ``?code=``) replaced by ``***``.
+
+    For logs and error texts: a function URL in module.yaml may carry a secret.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    path = parts.path
+    token = _path_token(path)
+    if token is not None:
+        path = "/t/***" + path[len("/t/") + len(token) :]
+    query = "&".join(
+        f"{name}=***" if name in _CREDENTIAL_PARAMS else pair
+        for pair in parts.query.split("&")
+        for name in [pair.partition("=")[0]]
+    )
+    return urlunsplit((parts.scheme, parts.netloc, path, query if parts.query else "", parts.fragment))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from statefun_faas.edge import redact_url
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.runtime import kinesis, sinks, watch
 from statefun_faas.runtime._model import (
@@ -208,7 +209,7 @@ class Runtime:
             logger.info(
                 "endpoint %s -> %s (maxNumBatchRequests %d, call timeout %gs)",
                 endpoint.functions,
-                endpoint.url_path_template,
+                redact_url(endpoint.url_path_template),
                 endpoint.max_num_batch_requests,
                 endpoint.timeouts.call,
             )

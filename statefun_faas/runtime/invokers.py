@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from statefun_faas.edge import redact_url
 from statefun_faas.runtime.httpclient import HttpClient, HttpFramingError, Target
 from statefun_faas.runtime.module import Endpoint, Module
 from statefun_faas.runtime.records import Address
@@ -31,9 +32,11 @@ class HttpInvoker:
         try:
             answer = await self.session.post(target, body, budget, timeouts.connect, timeouts.read)
         except TimeoutError:
-            raise InvocationError(f"POST {self.url} timed out", retryable=True) from None
+            raise InvocationError(f"POST {redact_url(self.url)} timed out", retryable=True) from None
         except (OSError, HttpFramingError) as error:
-            raise InvocationError(f"POST {self.url} failed: {type(error).__name__}: {error}", retryable=True) from None
+            raise InvocationError(
+                f"POST {redact_url(self.url)} failed: {type(error).__name__}: {error}", retryable=True
+            ) from None
         return _check(self.url, answer.status, answer.headers.get("content-type"), answer.body)
 
     def _target(self) -> Target:
@@ -45,14 +48,15 @@ def _check(url: str, status: int, content_type: str | None, payload: bytes) -> b
     if 200 <= status < 300:
         if content_type != OCTET_STREAM:
             raise InvocationError(
-                f"POST {url} answered {status} with Content-Type {content_type!r}; a StateFun function must "
+                f"POST {redact_url(url)} answered {status} with Content-Type {content_type!r}; "
+                f"a StateFun function must "
                 f"answer exactly {OCTET_STREAM!r}",
                 retryable=False,
             )
         return payload
     detail = payload[:200].decode("utf-8", "replace").strip()
     retryable = status >= 500 or status in RETRYABLE_4XX
-    raise InvocationError(f"POST {url} answered HTTP {status}: {detail}", retryable=retryable)
+    raise InvocationError(f"POST {redact_url(url)} answered HTTP {status}: {detail}", retryable=retryable)
 
 
 class EndpointRoutes:

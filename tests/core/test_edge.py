@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from statefun_faas.edge import Edge, parse_tokens
+from statefun_faas.edge import Edge, parse_tokens, redact_url
 from tests.adapters.conformance import CASES, FUNCTIONS, MAX_BODY, TOKENS, Case, check
 
 
@@ -89,3 +89,16 @@ def test_user_error_traceback_is_logged_not_answered(edge: Edge, caplog: pytest.
     assert "Traceback" in caplog.text
     assert "user code failed on purpose" in caplog.text
     assert "z9" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        ("https://h/t/s3cret/{function.name}", "https://h/t/***/{function.name}"),
+        ("https://h/fn?token=s3cret&x=1", "https://h/fn?token=***&x=1"),
+        ("https://app.azurewebsites.net/api/statefun?code=k3y", "https://app.azurewebsites.net/api/statefun?code=***"),
+        ("http://h:8000/{function.name}", "http://h:8000/{function.name}"),
+    ],
+)
+def test_redact_url_hides_credentials(url: str, redacted: str) -> None:
+    assert redact_url(url) == redacted
