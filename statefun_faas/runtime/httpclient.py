@@ -124,8 +124,8 @@ class _Connection(asyncio.Protocol):
 class HttpClient:
     """Keep-alive connections per host, at most ``limit`` in use at once."""
 
-    def __init__(self, limit: int = 256, keep_idle: int = 64) -> None:
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+    def __init__(self, limit: int = 256, keep_idle: int = 256) -> None:
+        self._idle: dict[tuple[str, str, int, str | None], list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._slots = asyncio.Semaphore(limit)
         self._keep_idle = keep_idle
@@ -168,7 +168,7 @@ class HttpClient:
         return result
 
     def _take_idle(self, target: Target) -> _Connection | None:
-        idle = self._idle.get((target.scheme, target.host, target.port))
+        idle = self._idle.get((target.scheme, target.host, target.port, target.socket))
         while idle:
             connection = idle.pop()
             if not connection.closed:
@@ -178,7 +178,7 @@ class HttpClient:
 
     def _put_idle(self, target: Target, connection: _Connection) -> None:
         connection.answer, connection.received = None, 0
-        idle = self._idle.setdefault((target.scheme, target.host, target.port), [])
+        idle = self._idle.setdefault((target.scheme, target.host, target.port, target.socket), [])
         if len(idle) < self._keep_idle:
             idle.append(connection)
         else:
