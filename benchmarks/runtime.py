@@ -6,7 +6,10 @@ Scenarios (a greeter-like counter that writes one playground egress record per m
 (a) in-process functions, 16 ingress clients over 1,000 keys;
 (b) the same over HTTP to our ASGI app under uvicorn (its own process);
 (c) 16 clients on one hot key over HTTP (the hot key's queue is batched);
-(d) one call at a time over HTTP.
+(d) one call at a time over HTTP: the next message is sent once the last one reached the egress.
+In (a)-(c) each client waits only for its ingress acknowledgement (the message is stored), so when
+delivery is slower than ingress a queue builds up and latency includes the time spent in it.
+uvicorn uses httptools when it is installed (pip install httptools): a faster function server.
 Clients PUT to the playground ingress over HTTP from their own process (lean keep-alive clients, one
 request in flight each, so the load generator does not eat the CPU the runtime needs), each payload
 carrying its send time; latency is stamped where the record reaches the egress sink (a runtime sink
