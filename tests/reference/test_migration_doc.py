@@ -63,7 +63,16 @@ def test_golden_regeneration_reproduces_the_committed_vectors(reference: Worker)
 
 @pytest.mark.slow
 def test_speed_benchmark_runs_and_checks_the_bytes() -> None:
-    command = [sys.executable, str(ROOT / "benchmarks" / "handler.py"), "--seconds", "0", "--corpus-size", "20"]
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "handler.py"),
+        "--seconds",
+        "0",
+        "--corpus-size",
+        "20",
+        "--rounds",
+        "1",
+    ]
     output = subprocess.run([*command, "--import-runs", "2"], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in output.splitlines() if line.startswith(("batch1 ", "batch100 ", "missing "))]
     assert len(rows) == 12, output
