@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import statefun_faas
@@ -52,6 +53,8 @@ def copy_target(target: str, root: Path) -> tuple[str, str]:
     if location.endswith(".py") or path.is_file():
         module = _module_name(path.stem, target)
         _copy(path, root / f"{module}.py")
+        for neighbour in _neighbours(path):
+            _copy(neighbour, root / f"{_module_name(neighbour.stem, str(neighbour))}.py")
         return module, attribute
     top = _module_name(location.split(".")[0], target)
     spec = importlib.util.find_spec(top)
@@ -63,6 +66,19 @@ def copy_target(target: str, root: Path) -> tuple[str, str]:
     else:
         _copy(Path(str(spec.origin)), root / f"{top}.py")
     return location, attribute
+
+
+def _neighbours(path: Path) -> list[Path]:
+    """The Python files next to ``path`` that loading it imported (its helpers, generated code)."""
+    folder, itself = path.resolve().parent, path.resolve()
+    found = set()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and file.endswith(".py"):
+            candidate = Path(file).resolve()
+            if candidate.parent == folder and candidate != itself:
+                found.add(candidate)
+    return sorted(found)
 
 
 def handler_source(module: str, attribute: str) -> str:
