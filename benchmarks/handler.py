@@ -14,6 +14,8 @@ with missing state. Contenders:
 Before timing, each contender's responses to the corpus are hashed: the table says whether
 every contender answered byte for byte like the floor. Then the import time of
 ``statefun_faas`` against protobuf plus our generated modules alone.
+Times are CPU time of the best of alternating rounds; ``--instructions N`` adds counts of
+instructions per request under valgrind (deterministic, whatever else the machine does).
 Targets: statefun_faas <= 1.5x the floor on both batch corpora, <= 2x on missing state,
 import <= 1.25x.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -72,6 +75,31 @@ def best_of_rounds(pythons: dict[str, Path], corpus: str, options: argparse.Name
     return best
 
 
+def instructions(python: Path, name: str, corpus: str, size: int) -> int:
+    """Instructions per request under valgrind's callgrind: deterministic, whatever the machine's load.
+
+    The difference between a run with two passes over the corpus and one with one pass, so
+    start-up and corpus building cancel out.
+    """
+    counts = []
+    for passes in (1, 2):
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(python), "-P"]
+        command += [str(HERE / "_handler_worker.py"), name, corpus, "0"]
+        env = {"PYTHONPATH": str(HERE), "BENCH_CORPUS_SIZE": str(size), "BENCH_PASSES": str(passes)}
+        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env, cwd=ROOT)
+        counts.append(int(re.search(r"Collected : (\d+)", done.stderr).group(1)))  # type: ignore[union-attr]
+    return (counts[1] - counts[0]) // size
+
+
+def print_instructions(pythons: dict[str, Path], size: int) -> None:
+    print(f"\n{'corpus':<10} {'contender':<20} {'instructions/request':>21} {'x floor':>8}   (callgrind)")
+    for corpus in CORPORA:
+        floor = instructions(pythons["floor"], "floor", corpus, size)
+        for name in ("floor", "statefun_faas", "reference-upb"):
+            count = floor if name == "floor" else instructions(pythons[name], name, corpus, size)
+            print(f"{corpus:<10} {name:<20} {count:>21,} {count / floor:>7.2f}x")
+
+
 IMPORT_PROBE = "import time; t = time.perf_counter(); {}; print(time.perf_counter() - t)"
 GENERATED = (
     "import sys; sys.path.insert(0, 'statefun_faas/_proto'); "
@@ -94,6 +122,13 @@ def main() -> None:
     parser.add_argument("--import-runs", type=int, default=21)
     parser.add_argument("--corpus-size", type=int, default=1000, help="distinct requests per corpus")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; each contender's best counts")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        metavar="N",
+        default=0,
+        help="also count instructions per request with valgrind over N requests per corpus (slow)",
+    )
     options = parser.parse_args()
     pythons = interpreters()
     print(f"{'corpus':<10} {'contender':<20} {'us/request':>11} {'x floor':>8}  same bytes as floor")
@@ -104,6 +139,8 @@ def main() -> None:
             ratio = float(str(result["us"])) / float(str(floor["us"]))
             same = "yes" if result["digest"] == floor["digest"] else "NO"
             print(f"{corpus:<10} {name:<20} {float(str(result['us'])):>11.1f} {ratio:>7.2f}x  {same}")
+    if options.instructions:
+        print_instructions(pythons, options.instructions)
     baseline = import_ms(GENERATED, options.import_runs)
     ours = import_ms("import statefun_faas", options.import_runs)
     print()
