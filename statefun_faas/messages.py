@@ -166,12 +166,13 @@ def message_builder(target_typename: str, target_id: str, **kwargs: Any) -> Mess
     ``str_value``, ``double_value``, ``bool_value``, or as ``value`` with ``value_type``.
     """
     split_typename(target_typename, "target typename")
-    if len(kwargs) == 1:  # the common case, one primitive keyword, without a helper call
+    value_type: Type[Any] | None = None
+    if len(kwargs) == 1:  # the common case, one primitive keyword, without the helper's checks
         keyword, value = next(iter(kwargs.items()))
-        value_type = _PRIMITIVE_KEYWORDS.get(keyword)
-        if value_type is not None and value is not None:
-            return Message(target_typename, target_id, to_typed_value(value_type, value))
-    value, value_type = _value_and_type(kwargs)
+        if value is not None:
+            value_type = _PRIMITIVE_KEYWORDS.get(keyword)
+    if value_type is None:  # anything else, errors included, goes through the helper
+        value, value_type = _value_and_type(kwargs)
     return Message(target_typename, target_id, to_typed_value(value_type, value))
 
 
