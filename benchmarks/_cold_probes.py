@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import sys
 import time
@@ -125,3 +126,21 @@ def warm_us(contender: str, seconds: float) -> float:
     if run.returncode != 0:
         raise RuntimeError(f"warm worker {contender} failed:\n{run.stderr}")
     return float(run.stdout)
+
+
+def warm_instructions(contender: str) -> int:
+    """Instructions per request of one warm contender under valgrind's callgrind: deterministic,
+    whatever the machine's load. The difference between runs of two passes and of one pass
+    over the corpus, so start-up and the corpus building cancel out."""
+    worker = str(Path(__file__).resolve().parent / "_lambda_warm.py")
+    python = os.path.realpath(sys.executable)  # the interpreter itself, not a launcher script
+    counts = []
+    for passes in (1, 2):
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-P", worker, contender]
+        env = {**os.environ, "BENCH_PASSES": str(passes)}
+        run = subprocess.run([*command, "0"], capture_output=True, text=True, env=env)
+        found = re.search(r"Collected : (\d+)", run.stderr)
+        if run.returncode != 0 or found is None:
+            raise RuntimeError(f"callgrind on warm worker {contender} failed:\n{run.stderr[-2000:]}")
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) // 1000

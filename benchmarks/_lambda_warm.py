@@ -1,7 +1,8 @@
 """Worker of benchmarks/cold_start.py: warm per-request cost of one contender, in its own process.
 
 ``python benchmarks/_lambda_warm.py CONTENDER SECONDS`` prints CPU microseconds per request
-over 1,000 distinct 1-invocation requests, best of the passes made in SECONDS (at least 5).
+over 1,000 distinct 1-invocation requests, best of the passes made in SECONDS (at least 5);
+with ``BENCH_PASSES=N`` in the environment, exactly N passes (for counting instructions).
 The request log line is on (its default sink, stderr, pointed at os.devnull) for the
 adapters except "aws_lambda_quiet"; "core" calls RequestReplyHandler.handle_sync directly.
 """
@@ -69,7 +70,8 @@ def us_per_request(contender: str, seconds: float) -> float:
         assert isinstance(result, bytes) or result["statusCode"] == 200, result
     passes: list[float] = []  # CPU time per pass over the corpus; the best one counts
     deadline = time.perf_counter() + seconds
-    while len(passes) < 5 or time.perf_counter() < deadline:
+    exact = int(os.environ.get("BENCH_PASSES", "0"))  # for instruction counting under callgrind
+    while (len(passes) < exact) if exact else (len(passes) < 5 or time.perf_counter() < deadline):
         started = time.process_time()
         for call in work:
             call()

@@ -18,7 +18,9 @@ Run: ``python benchmarks/cold_start.py [--runs N] [--e2e-runs N] [--warm-runs N]
    request log line on) against calling the core directly on 1-invocation batches, each
    contender in its own process (benchmarks/_lambda_warm.py); each process reports its
    best pass and the table the best process, the steadiest figure on a shared machine.
-   Target: <= 1.5x.
+   Target: <= 1.5x. ``--instructions`` adds instructions per request under valgrind's
+   callgrind (deterministic, whatever else the shared machine does); ``--warm-only`` skips
+   parts 1 and 2.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
 
-from benchmarks._cold_probes import build_package, first_answer_ms, import_ms, importable, interleaved, warm_us
+from benchmarks._cold_probes import (
+    build_package,
+    first_answer_ms,
+    import_ms,
+    importable,
+    interleaved,
+    warm_instructions,
+    warm_us,
+)
 from benchmarks.handler import GENERATED
 
 BASELINE = "protobuf + generated modules (baseline)"
@@ -133,14 +143,18 @@ def end_to_end_table(folder: Path, runs: int) -> None:
         print(f"{name:<42} {median:>8.1f} {median / floor:>8.2f}x {median - floor:>8.1f}")
 
 
-def warm_table(seconds: float, runs: int) -> None:
+def warm_table(seconds: float, runs: int, instructions: bool) -> None:
     samples = interleaved({name: partial(warm_us, name, seconds) for name in WARM}, runs)
+    counts = {name: warm_instructions(name) for name in WARM} if instructions else {}
     core = min(samples["core"])
     print(f"\nwarm CPU time, 1-invocation batches, 1,000 distinct requests cycled; best of {runs} processes")
-    print(f"{'contender':<42} {'us/req':>8} {'x core':>9}")
+    print(f"{'contender':<42} {'us/req':>8} {'x core':>9}" + (f" {'instr/req':>11} {'x core':>9}" if counts else ""))
     for name, label in WARM.items():
         best = min(samples[name])
-        print(f"{label:<42} {best:>8.1f} {best / core:>8.2f}x")
+        row = f"{label:<42} {best:>8.1f} {best / core:>8.2f}x"
+        if counts:
+            row += f" {counts[name]:>11,} {counts[name] / counts['core']:>8.2f}x"
+        print(row)
 
 
 def main() -> None:
@@ -149,11 +163,16 @@ def main() -> None:
     parser.add_argument("--e2e-runs", type=int, default=11, help="runtime spawns per end-to-end contender")
     parser.add_argument("--warm-seconds", type=float, default=1.0, help="timing per warm measurement")
     parser.add_argument("--warm-runs", type=int, default=3, help="processes per warm contender")
+    parser.add_argument("--warm-only", action="store_true", help="only the warm per-request table")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count warm instructions per request with valgrind (slow)"
+    )
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="statefun-faas-cold-start-") as folder:
-        import_table(build_package(Path(folder) / "package"), options.runs)
-        end_to_end_table(Path(folder), options.e2e_runs)
-    warm_table(options.warm_seconds, options.warm_runs)
+    if not options.warm_only:
+        with tempfile.TemporaryDirectory(prefix="statefun-faas-cold-start-") as folder:
+            import_table(build_package(Path(folder) / "package"), options.runs)
+            end_to_end_table(Path(folder), options.e2e_runs)
+    warm_table(options.warm_seconds, options.warm_runs, options.instructions)
 
 
 if __name__ == "__main__":
