@@ -247,19 +247,20 @@ async def memory(addresses: int) -> str:
     return f"resident memory as addresses gain state ({held:,} values held): " + ", ".join(marks)
 
 
-async def main(messages: int) -> None:
+async def main(messages: int, only: list[str]) -> None:
     logging_off()
     port = free_port()
     server = start_function_server(port)
     SERVER_PID[0] = server.pid
     try:
-        rows = [
-            await scenario("(a0) in-process, no HTTP ingress", None, 16, 1000, messages, http_ingress=False),
-            await scenario("(a) in-process", None, 16, 1000, messages),
-            await scenario("(b) HTTP, 1,000 keys", port, 16, 1000, messages),
-            await scenario("(c) HTTP, one hot key", port, 16, 1, messages),
-            await scenario("(d) HTTP, one at a time", port, 1, 1000, messages // 4),
-        ]
+        plans = {
+            "a0": ("(a0) in-process, no HTTP ingress", None, 16, 1000, messages, False),
+            "a": ("(a) in-process", None, 16, 1000, messages, True),
+            "b": ("(b) HTTP, 1,000 keys", port, 16, 1000, messages, True),
+            "c": ("(c) HTTP, one hot key", port, 16, 1, messages, True),
+            "d": ("(d) HTTP, one at a time", port, 1, 1000, messages // 4, True),
+        }
+        rows = [await scenario(*plans[name]) for name in only if name in plans]
     finally:
         server.terminate()
         server.wait()
@@ -274,8 +275,9 @@ async def main(messages: int) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
-    print()
-    print(await memory(100_000))
+    if "m" in only:
+        print()
+        print(await memory(100_000))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load = os.getloadavg()[0]
     print(f"\nruntime process peak RSS: {rss:.0f} MB; cpus: {os.cpu_count()}; load average: {load:.1f}")
@@ -290,6 +292,7 @@ def logging_off() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--only", default="a0,a,b,c,d,m", help="what to run, e.g. b,c (m: the memory run)")
     parser.add_argument(
         "--loop",
         choices=["asyncio", "uvloop"],
@@ -305,6 +308,6 @@ if __name__ == "__main__":
         if arguments.loop == "uvloop":
             import uvloop
 
-            uvloop.run(main(arguments.messages))
+            uvloop.run(main(arguments.messages, arguments.only.split(",")))
         else:
-            asyncio.run(main(arguments.messages))
+            asyncio.run(main(arguments.messages, arguments.only.split(",")))

@@ -62,13 +62,13 @@ def delayed_row(delayed: Delayed) -> tuple[object, ...]:
         sender.typename,
         sender.id,
         delayed.token,
-        *target_key(target),
+        *key(target),
         argument.typename,
         argument.data,
     )
 
 
-def target_key(address: Address) -> tuple[str, str]:
+def key(address: Address) -> tuple[str, str]:
     return address.typename, address.id
 
 

@@ -128,7 +128,7 @@ class Translation:
     ) -> None:
         self.address, self.specs, self.now = address, specs, now
         self.egresses, self.token_pending = egresses, token_pending
-        self.effects = Effects(address, [q.seq for q in batch], [], [], [], [], [], [])
+        self.effects = Effects(address, [q.seq for q in batch], [], [], [], [], [], [], now)
 
     def translate(self, response: _wire.FromFunction) -> Effects:
         result = response.invocation_result  # an empty FromFunction counts as a result without effects

@@ -115,7 +115,8 @@ class Effects:
     delayed: list[Delayed]
     cancelled: list[str]
     egress: list[EgressRecord]
-    touched: list[tuple[str, float]]
+    touched: list[tuple[str, float]]  # AFTER_INVOKE states unexpired at ``now``: their new expiry time
+    now: float = 0.0  # when the batch was invoked (epoch seconds)
 
 
 @dataclass(frozen=True, slots=True)

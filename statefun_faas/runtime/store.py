@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, row
+from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
 from statefun_faas.runtime.inboxes import InboxCache
 from statefun_faas.runtime.records import (
     Address,
@@ -25,6 +25,7 @@ from statefun_faas.runtime.records import (
     Spec,
     Value,
 )
+from statefun_faas.runtime.statecache import StateCache, StateRow
 
 DB_NAME = "runtime.sqlite3"
 
@@ -42,6 +43,7 @@ class Store:
         self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.inboxes = InboxCache()
+        self.states = StateCache()
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -73,7 +75,7 @@ class Store:
 
     # -- inbox -------------------------------------------------------------------------------------
 
-    def enqueue(self, envelopes: Iterable[Envelope]) -> None:
+    def enqueue(self, envelopes: Sequence[Envelope]) -> None:
         """Store messages for their targets; committed when this returns."""
         self.commit(envelopes, ())
 
@@ -127,12 +129,14 @@ class Store:
 
     def state(self, address: Address, now: float) -> dict[str, Value]:
         """The address's unexpired values by state name."""
+        return self.states.read(address, now, lambda: self._select_state(address))
+
+    def _select_state(self, address: Address) -> dict[str, StateRow]:
         rows = self.db.execute(
-            "SELECT name, value_typename, value FROM state WHERE typename = ? AND id = ? "
-            "AND (expires_at IS NULL OR expires_at > ?)",
-            (address.typename, address.id, now),
+            "SELECT name, value_typename, value, expires_at FROM state WHERE typename = ? AND id = ?",
+            (address.typename, address.id),
         ).fetchall()
-        return {name: Value(typename, value) for name, typename, value in rows}
+        return {name: (typename, value, expires_at) for name, typename, value, expires_at in rows}
 
     def expire(self, now: float) -> int:
         with self.transaction() as db:
@@ -147,54 +151,51 @@ class Store:
         """Apply responses and drop their batches from the inboxes, all in one transaction."""
         self.commit((), responses)
 
-    def commit(self, envelopes: Iterable[Envelope], responses: Sequence[Effects]) -> None:
+    def commit(self, envelopes: Sequence[Envelope], responses: Sequence[Effects]) -> None:
         """Store ingress messages and apply responses in one transaction (a group commit); each response
         is still applied whole or not at all, as the transaction is."""
         added: list[tuple[Address, Queued]] = []
         with self.transaction() as db:
-            for effects in responses:
-                self._apply(db, effects, added)
-            self._insert(db, envelopes, added)
+            if responses:
+                self._apply(db, responses)
+            self._insert(db, [m for effects in responses for m in effects.messages] + list(envelopes), added)
         for effects in responses:
             self.inboxes.removed(effects.address, effects.done)
+            self.states.applied(effects)
         for target, queued in added:
             self.inboxes.added(target, [queued])
 
-    def _apply(self, db: sqlite3.Connection, effects: Effects, added: list[tuple[Address, Queued]]) -> None:
-        address = effects.address
-        key = (address.typename, address.id)
-        db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for seq in effects.done])
-        self._insert(db, effects.messages, added)
-        for token in effects.cancelled:
-            db.execute("DELETE FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ?", (*key, token))
-        if effects.delayed:
+    @staticmethod
+    def _apply(db: sqlite3.Connection, responses: Sequence[Effects]) -> None:
+        """Each kind of write of all the responses in one statement; a group holds one response per
+        address at most (one request in flight per address), so their rows never meet."""
+        db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for e in responses for seq in e.done])
+        cancelled = [(*key(e.address), token) for e in responses for token in e.cancelled]
+        if cancelled:  # before this group's new delayed messages, which may reuse a cancelled token
+            db.executemany("DELETE FROM delayed WHERE sender_typename = ? AND sender_id = ? AND token = ?", cancelled)
+        delayed = [delayed_row(d) for e in responses for d in e.delayed]
+        if delayed:
             db.executemany(
                 "INSERT INTO delayed (fire_at, sender_typename, sender_id, token, typename, id, arg_typename, arg) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [delayed_row(d) for d in effects.delayed],
+                delayed,
             )
-        self._apply_state(db, effects)
-
-    @staticmethod
-    def _apply_state(db: sqlite3.Connection, effects: Effects) -> None:
-        key = (effects.address.typename, effects.address.id)
-        if effects.egress:
+        egress = [(r.egress_id, r.topic, r.typename, r.payload) for e in responses for r in e.egress]
+        if egress:
+            db.executemany("INSERT INTO egress (egress_id, topic, typename, payload) VALUES (?, ?, ?, ?)", egress)
+        writes = {(*key(e.address), m.name): m for e in responses for m in e.mutations}  # the last one wins
+        db.executemany(
+            "DELETE FROM state WHERE typename = ? AND id = ? AND name = ?",
+            [k for k, m in writes.items() if m.data is None],
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)",
+            [(*k, m.typename, m.data, m.expires_at) for k, m in writes.items() if m.data is not None],
+        )
+        touched = [(at, *key(e.address), name, e.now) for e in responses for name, at in e.touched]
+        if touched:
             db.executemany(
-                "INSERT INTO egress (egress_id, topic, typename, payload) VALUES (?, ?, ?, ?)",
-                [(r.egress_id, r.topic, r.typename, r.payload) for r in effects.egress],
-            )
-        for m in effects.mutations:
-            if m.data is None:
-                db.execute("DELETE FROM state WHERE typename = ? AND id = ? AND name = ?", (*key, m.name))
-            else:
-                db.execute(
-                    "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)",
-                    (*key, m.name, m.typename, m.data, m.expires_at),
-                )
-        for name, expires_at in effects.touched:
-            db.execute(
-                "UPDATE state SET expires_at = ? WHERE typename = ? AND id = ? AND name = ?",
-                (expires_at, *key, name),
+                "UPDATE state SET expires_at = ? WHERE typename = ? AND id = ? AND name = ? AND expires_at > ?", touched
             )
 
     # -- delayed messages --------------------------------------------------------------------------
