@@ -5,7 +5,7 @@ Standard library only, so the in-memory tester can use the router without the ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 NO_EXPIRY, AFTER_WRITE, AFTER_INVOKE = 0, 1, 2
 
@@ -57,6 +57,8 @@ class Queued:
     seq: int
     caller: Address | None
     argument: Value
+    #: when it was stored, time.monotonic() of this process (0.0 when read back from SQLite)
+    at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from statefun_faas.runtime.grouping import GroupCommit
 from statefun_faas.runtime.records import Address, Effects, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
 from statefun_faas.runtime.scheduler import Scheduler
 from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.valve import Valve
 
 logger = logging.getLogger("statefun_faas.runtime")
 
@@ -79,6 +80,7 @@ class Router:
         self.scheduler = Scheduler(self._drain)
         self._timer_wakeup: asyncio.Event | None = None
         self._group = GroupCommit[Envelope | Effects](self._commit)
+        self.valve = Valve(lambda: store.pending)
 
     # -- entry points --------------------------------------------------------------------------------
 
@@ -90,8 +92,13 @@ class Router:
 
     async def submit_grouped(self, envelopes: Sequence[Envelope]) -> None:
         """:meth:`submit` for concurrent ingress requests: one transaction per loop turn, shared with the
-        responses applied in that turn; returns once committed."""
-        await self._group.add(envelopes)
+        responses applied in that turn; returns once committed. Waits first while the inboxes are full
+        (see :mod:`valve`), so an ingress faster than the functions holds its clients back."""
+        await self.valve.admit(len(envelopes))
+        try:
+            await self._group.add(envelopes)
+        finally:
+            self.valve.stored(len(envelopes))
 
     def _commit(self, items: list[Envelope | Effects]) -> None:
         envelopes = [item for item in items if isinstance(item, Envelope)]
@@ -158,6 +165,7 @@ class Router:
 
     async def _deliver(self, address: Address, batch: list[Queued], route: FunctionRoute) -> None:
         specs = self._specs_of(address.typename)
+        sent_at = time.monotonic()
         while True:
             body = protocol.request(address, batch, specs, self.store.state(address, self.clock()))
             try:
@@ -176,6 +184,9 @@ class Router:
             failpoints.hit("before-apply")
             await self._group.add([effects])
             self._applied(batch, effects.messages, effects.egress, bool(effects.delayed))
+            if batch[0].at:
+                applied_at = time.monotonic()
+                self.valve.observe(applied_at - batch[0].at, applied_at - sent_at)
             return
 
     def _applied(
@@ -190,6 +201,7 @@ class Router:
                 sink(record)
         if messages:
             self.wake(envelope.target for envelope in messages)
+        self.valve.changed()
         if delayed and self._timer_wakeup is not None:
             self._timer_wakeup.set()
 
@@ -236,3 +248,4 @@ class Router:
         logger.error("%s: %d message(s) to the dead letters: %s", address, len(batch), reason)
         self.store.dead_letter(address, batch, reason, self.clock())
         self.counters.dead_letters += len(batch)
+        self.valve.changed()

@@ -44,10 +44,12 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=5000")
         self.inboxes = InboxCache()
         self.states = StateCache()
+        self.pending = 0  # messages in the inboxes, as far as this process knows (see resync_inboxes)
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+        self.pending = self.inbox_size()
 
     @classmethod
     def in_directory(cls, directory: str | Path, synchronous: str = "NORMAL") -> Store:
@@ -93,15 +95,17 @@ class Store:
 
     @staticmethod
     def _insert(db: sqlite3.Connection, envelopes: Iterable[Envelope], into: list[tuple[Address, Queued]]) -> None:
+        at = time.monotonic()
         for envelope in envelopes:
             seq = db.execute(INBOX_INSERT, row(envelope)).lastrowid
             assert seq is not None
-            into.append((envelope.target, Queued(seq, envelope.caller, envelope.argument)))
+            into.append((envelope.target, Queued(seq, envelope.caller, envelope.argument, at)))
 
     def resync_inboxes(self) -> list[Address]:
         """The addresses with waiting messages, read afresh (after a restart or another process's write)."""
         waiting = self.waiting_addresses()
         self.inboxes.resync(waiting)
+        self.pending = self.inbox_size()
         return waiting
 
     def waiting_addresses(self) -> list[Address]:
@@ -162,6 +166,8 @@ class Store:
         for effects in responses:
             self.inboxes.removed(effects.address, effects.done)
             self.states.applied(effects)
+            self.pending -= len(effects.done)
+        self.pending += len(added)
         for target, queued in added:
             self.inboxes.added(target, [queued])
 
@@ -223,6 +229,7 @@ class Store:
             db.executemany("DELETE FROM delayed WHERE seq = ?", [(row[0],) for row in rows])
         targets = [Address(row[3], row[4]) for row in rows]
         self.inboxes.unsure(targets)
+        self.pending += len(rows)
         return targets
 
     def count_delayed(self) -> int:
@@ -283,6 +290,7 @@ class Store:
                 [(*row(Envelope(address, q.argument, q.caller)), reason, at) for q in batch],
             )
         self.inboxes.removed(address, [queued.seq for queued in batch])
+        self.pending -= len(batch)
 
     def dead_letters(self) -> list[DeadLetter]:
         rows = self.db.execute("SELECT * FROM dead_letters ORDER BY seq").fetchall()
@@ -300,4 +308,5 @@ class Store:
             db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(letter.seq,) for letter in letters])
         targets = list(dict.fromkeys(letter.envelope.target for letter in letters))
         self.inboxes.unsure(targets)
+        self.pending += len(letters)
         return targets
