@@ -127,6 +127,7 @@ class Runtime:
         self.module_paths = list(module_paths)
         self.module = load_module(*self.module_paths) if self.module_paths else Module()
         self.store = Store.in_directory(self.options.state_dir, self.options.synchronous)
+        self.store.checkpoint_in_background()
         self.functions = functions
         self.servers: list[LocalServer] = []
         self._plans: list[PortPlan] = []

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
+from statefun_faas.runtime.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
+from statefun_faas.runtime.checkpoints import Checkpointer
 from statefun_faas.runtime.inboxes import InboxCache
 from statefun_faas.runtime.records import (
     Address,
@@ -44,6 +46,7 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=5000")
         self.inboxes = InboxCache()
         self.states = StateCache()
+        self._checkpointer: Checkpointer | None = None
         self.pending = 0  # messages in the inboxes, as far as this process knows (see resync_inboxes)
         with self.transaction():
             for statement in SCHEMA.split(";"):
@@ -57,7 +60,16 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         return cls(folder / DB_NAME, synchronous)
 
+    def checkpoint_in_background(self, interval: float = CHECKPOINT_INTERVAL_S) -> None:
+        """For the long-running runtime: WAL checkpoints leave this connection (see :mod:`checkpoints`)."""
+        if self.path != ":memory:" and self._checkpointer is None:
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = Checkpointer(self.path, interval)
+
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.db.close()
 
     @contextmanager

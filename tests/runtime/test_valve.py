@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from statefun_faas.runtime import valve
+from statefun_faas.runtime.records import Effects, Envelope
 from statefun_faas.runtime.valve import Valve
 from tests.runtime.apps import functions
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, running, take
@@ -77,13 +79,14 @@ async def _held(tmp_path: Path) -> tuple[int, list[str]]:
     async with server.serving():
         url = f"http://127.0.0.1:{server.port}/statefun"
         async with running(tmp_path, endpoint("test/*", url) + PLAYGROUND_IO) as runtime:
-            most = 0
+            most, commit = 0, runtime.store.commit
 
-            def sample() -> None:
+            def counting_commit(envelopes: Sequence[Envelope], responses: Sequence[Effects]) -> None:
                 nonlocal most
+                commit(envelopes, responses)
                 most = max(most, runtime.store.pending)
 
-            runtime.router.sinks.append(lambda _: sample())
+            runtime.store.commit = counting_commit  # type: ignore[method-assign]
             port = runtime.ports["ingress"]
             async with aiohttp.ClientSession() as session:
                 statuses = await asyncio.gather(
