@@ -6,6 +6,7 @@ Standard library only, so the in-memory tester can use the router without the ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 NO_EXPIRY, AFTER_WRITE, AFTER_INVOKE = 0, 1, 2
 
@@ -14,9 +15,9 @@ class ProtocolViolationError(Exception):
     """A function's response breaks the StateFun protocol; its batch is dead-lettered, never applied."""
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
-    """One function instance: its function type (``namespace/name``) and its id."""
+class Address(NamedTuple):
+    """One function instance: its function type (``namespace/name``) and its id (a tuple: hashing it, as
+    every inbox, mirror and scheduler lookup does, costs no Python call)."""
 
     typename: str
     id: str

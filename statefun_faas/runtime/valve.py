@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 FLOOR, START, CEILING = 16, 64, 100_000
@@ -27,8 +28,7 @@ class Valve:
         self.pending, self.clock = pending, clock
         self.limit = START
         self.admitting = 0  # admitted messages not stored yet
-        self._open = asyncio.Event()
-        self._open.set()
+        self._waiting: deque[tuple[asyncio.Future[None], int]] = deque()  # first come, first in
         self._held = False  # ingress waited during this interval
         self._interval_start = clock()
         self._shortest = float("inf")  # stored-to-applied, this interval
@@ -36,20 +36,34 @@ class Valve:
 
     async def admit(self, count: int) -> None:
         """Wait until ``count`` more messages fit; the caller must call :meth:`stored` once it stored them."""
-        while self.pending() + self.admitting >= self.limit:
-            self._held = True
-            self._open.clear()
-            await self._open.wait()
-        self.admitting += count
+        if not self._waiting and self._fits():
+            self.admitting += count
+            return
+        self._held = True
+        admitted = asyncio.get_running_loop().create_future()
+        self._waiting.append((admitted, count))
+        try:
+            await admitted
+        except asyncio.CancelledError:
+            if admitted.done() and not admitted.cancelled():  # let in, then cancelled: give the room back
+                self.stored(count)
+            raise
 
     def stored(self, count: int) -> None:
         self.admitting -= count
         self.changed()
 
     def changed(self) -> None:
-        """The inboxes shrank or the limit moved: let waiting ingress in if it fits now."""
-        if self.pending() + self.admitting < self.limit:
-            self._open.set()
+        """The inboxes shrank or the limit moved: let in the waiting ingress that fits now, oldest first."""
+        waiting = self._waiting
+        while waiting and self._fits():
+            admitted, count = waiting.popleft()
+            if not admitted.done():  # not cancelled while it waited
+                self.admitting += count
+                admitted.set_result(None)
+
+    def _fits(self) -> bool:
+        return self.pending() + self.admitting < self.limit
 
     def observe(self, stored_to_applied: float, call: float) -> None:
         """One applied batch: how long its oldest message took since stored, and its function call."""

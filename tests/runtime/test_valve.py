@@ -43,6 +43,30 @@ async def _admission() -> None:
     assert gate.admitting == 1
 
 
+def test_waiting_ingress_goes_in_first_come_first_in_and_a_cancelled_one_takes_no_room() -> None:
+    asyncio.run(_order())
+
+
+async def _order() -> None:
+    pending = [valve.START]
+    gate = Valve(lambda: pending[0])
+    order: list[str] = []
+
+    async def ingress(name: str) -> None:
+        await gate.admit(1)
+        order.append(name)
+
+    first, quitter, second = (asyncio.ensure_future(ingress(name)) for name in ("first", "quitter", "second"))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    pending[0] -= 2  # room for two
+    gate.changed()
+    await asyncio.wait_for(asyncio.gather(first, second), 1)
+    assert order == ["first", "second"]
+    assert quitter.cancelled()
+    assert gate.admitting == 2
+
+
 def test_a_standing_queue_shrinks_the_limit_down_to_the_floor_only() -> None:
     clock = Clock()
     gate = Valve(lambda: 0, clock)
