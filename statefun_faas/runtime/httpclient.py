@@ -153,13 +153,18 @@ class HttpClient:
             return await self._exchange(target, connection, request, min(deadline, loop.time() + read))
 
     async def _exchange(self, target: Target, connection: _Connection, request: bytes, until: float) -> Answer:
+        timer = None  # a bare timer on the answer: a fraction of what asyncio.timeout costs per call
         try:
-            async with asyncio.timeout_at(until):
-                result = await connection.send(request)
+            answer = connection.send(request)
+            timer = asyncio.get_running_loop().call_at(until, _time_out, answer)
+            result = await answer
         except BaseException:
             connection.close()
             self._open.discard(connection)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         if result.keep_alive and not connection.closed:
             self._put_idle(target, connection)
         else:
@@ -212,3 +217,8 @@ class HttpClient:
         self._open.clear()
         self._idle.clear()
         await asyncio.sleep(0)  # let the transports finish closing
+
+
+def _time_out(answer: asyncio.Future[Answer]) -> None:
+    if not answer.done():
+        answer.set_exception(TimeoutError())
