@@ -137,7 +137,7 @@ def warm_instructions(contender: str) -> int:
     counts = []
     for passes in (1, 2):
         command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-P", worker, contender]
-        env = {**os.environ, "BENCH_PASSES": str(passes)}
+        env = {**os.environ, "BENCH_PASSES": str(passes), "PYTHONHASHSEED": "0"}  # same dict layouts each run
         run = subprocess.run([*command, "0"], capture_output=True, text=True, env=env)
         found = re.search(r"Collected : (\d+)", run.stderr)
         if run.returncode != 0 or found is None:
