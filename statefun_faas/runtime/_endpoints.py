@@ -20,13 +20,13 @@ from statefun_faas.runtime._model import (
     Timeouts,
 )
 from statefun_faas.runtime._yaml_lines import Located
+from statefun_faas.runtime.tls import TLS_FILES
 
 _ENDPOINT_KEYS = ("functions", "urlPathTemplate", "maxNumBatchRequests")
 _TRANSPORTS = (ASYNC_TRANSPORT, OKHTTP_TRANSPORT)
 _TIMEOUT_NAMES = ("call", "connect", "read", "write")
 _URL_SCHEMES = ("http", "https", "http+unix", "https+unix")
 _BRACES = re.compile(r"\{[^{}]*\}")
-_TLS_FILES = ("trust_cacerts", "client_cert", "client_key", "client_key_password")
 #: The fields each endpoint kind and transport reads; StateFun ignores others, we warn about them.
 SPEC_FIELDS = {
     ENDPOINTS_V1: (*_ENDPOINT_KEYS, "timeouts"),
@@ -34,7 +34,7 @@ SPEC_FIELDS = {
 }
 TRANSPORT_FIELDS = {
     OKHTTP_TRANSPORT: ("type", "timeouts"),
-    ASYNC_TRANSPORT: ("type", "call", "connect", "timeouts", "pool_ttl", "pool_size", "payload_max_bytes", *_TLS_FILES),
+    ASYNC_TRANSPORT: ("type", "call", "connect", "timeouts", "pool_ttl", "pool_size", "payload_max_bytes", *TLS_FILES),
 }
 
 
@@ -157,6 +157,6 @@ def _check_pool(properties: Located) -> None:
     for name in ("pool_size", "payload_max_bytes"):
         if (node := properties.get(name)) is not None and node.integer() <= 0:
             node.fail("must be positive", "give a whole number above zero or remove the field for the default")
-    for name in _TLS_FILES:
+    for name in TLS_FILES:
         if (node := properties.get(name)) is not None:
             node.text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 ENDPOINTS_V2 = "io.statefun.endpoints.v2/http"
@@ -80,6 +81,11 @@ class Endpoint:
         if self.is_namespace:
             return bool(name) and namespace == self.functions[:-2]
         return typename == self.functions
+
+    @property
+    def directory(self) -> Path:
+        """The folder of the module file that declares the endpoint (relative TLS files are read there)."""
+        return Path(self.source.rpartition(":")[0] or ".").parent
 
     def url_for(self, typename: str) -> str:
         """The URL for one function type: every ``{function.name}`` becomes its name part."""

@@ -116,10 +116,16 @@ def keep_alive(version: str, headers: Headers) -> bool:
     return "close" not in connection
 
 
-class AnswerParser:
-    """Parses one answer to a request; informational (1xx) answers are skipped."""
+class AnswerTooLargeError(HttpFramingError):
+    """The answer's body is larger than the client takes."""
 
-    def __init__(self) -> None:
+
+class AnswerParser:
+    """Parses one answer to a request; informational (1xx) answers are skipped; ``max_body`` (None: no limit)
+    bounds the body as received and once inflated."""
+
+    def __init__(self, max_body: int | None = None) -> None:
+        self.max_body = max_body
         self.buffer = bytearray()
         self.head: tuple[int, str, Headers] | None = None
         self.body: Body | None = None
@@ -135,7 +141,13 @@ class AnswerParser:
             self._start(bytes(self.buffer[:end]))
             del self.buffer[: end + 4]
         assert self.body is not None
+        if self.max_body is not None:
+            self._check_size(max(self.body.length or 0, len(self.buffer) + sum(map(len, self.body.parts))))
         return self._finish() if self.body.take(self.buffer) else None
+
+    def _check_size(self, size: int) -> None:
+        if self.max_body is not None and size > self.max_body:
+            raise AnswerTooLargeError(f"the answer's body is larger than {self.max_body} bytes")
 
     def feed_eof(self) -> Answer | None:
         """The connection ended: an answer running to the end is complete now, any other is cut short."""
@@ -164,6 +176,7 @@ class AnswerParser:
             body = inflate(self.body.data(), headers.get("content-encoding", ""))
         except zlib.error as error:
             raise HttpFramingError(f"the compressed body does not inflate: {error}") from None
+        self._check_size(len(body))
         return Answer(status, headers, body, keep_alive(version, headers) and not self.body.until_end)
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
-from statefun_faas.runtime.http11 import Answer, AnswerParser, HttpFramingError
+from statefun_faas.runtime.http11 import Answer, AnswerParser, AnswerTooLargeError, HttpFramingError
 
-__all__ = ["Answer", "HttpClient", "HttpFramingError", "Target"]
+__all__ = ["Answer", "AnswerTooLargeError", "HttpClient", "HttpFramingError", "Target"]
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,13 @@ class Target:
     port: int
     head: bytes  # request line and fixed headers, up to "Content-Length: "
     socket: str | None = None
+    tls: ssl.SSLContext | None = None  # None: the system's trust store
+    max_answer: int | None = None  # bytes of an answer's body; None: no limit
 
     @classmethod
-    def of(cls, url: str, headers: dict[str, str]) -> Target:
+    def of(
+        cls, url: str, headers: dict[str, str], tls: ssl.SSLContext | None = None, max_answer: int | None = None
+    ) -> Target:
         """``http``/``https`` URLs, and StateFun's ``http+unix:///path/to/file.sock/path`` form."""
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -52,7 +56,12 @@ class Target:
             user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             lines.append("Authorization: Basic " + base64.b64encode(user.encode()).decode("ascii"))
         head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
-        return cls(scheme, host, port, head, socket)
+        return cls(scheme, host, port, head, socket, tls, max_answer)
+
+    @property
+    def pool(self) -> tuple[object, ...]:
+        """Which kept connections this target may reuse."""
+        return (self.scheme, self.host, self.port, self.socket, self.tls)
 
 
 class _Connection(asyncio.Protocol):
@@ -110,11 +119,11 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def send(self, request: bytes) -> asyncio.Future[Answer]:
+    def send(self, request: bytes, max_answer: int | None) -> asyncio.Future[Answer]:
         assert self.transport is not None
         if self.closed or self.transport.is_closing():
             raise ConnectionResetError("the kept connection was closed by the server")
-        self.parser = AnswerParser()
+        self.parser = AnswerParser(max_answer)
         self.received = 0
         self.answer = asyncio.get_running_loop().create_future()
         self.transport.write(request)
@@ -125,7 +134,7 @@ class HttpClient:
     """Keep-alive connections per host, at most ``limit`` in use at once."""
 
     def __init__(self, limit: int = 256, keep_idle: int = 256) -> None:
-        self._idle: dict[tuple[str, str, int, str | None], list[_Connection]] = {}
+        self._idle: dict[tuple[object, ...], list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._slots = asyncio.Semaphore(limit)
         self._keep_idle = keep_idle
@@ -155,7 +164,7 @@ class HttpClient:
     async def _exchange(self, target: Target, connection: _Connection, request: bytes, until: float) -> Answer:
         timer = None  # a bare timer on the answer: a fraction of what asyncio.timeout costs per call
         try:
-            answer = connection.send(request)
+            answer = connection.send(request, target.max_answer)
             timer = asyncio.get_running_loop().call_at(until, _time_out, answer)
             result = await answer
         except BaseException:
@@ -173,7 +182,7 @@ class HttpClient:
         return result
 
     def _take_idle(self, target: Target) -> _Connection | None:
-        idle = self._idle.get((target.scheme, target.host, target.port, target.socket))
+        idle = self._idle.get(target.pool)
         while idle:
             connection = idle.pop()
             if not connection.closed:
@@ -183,7 +192,7 @@ class HttpClient:
 
     def _put_idle(self, target: Target, connection: _Connection) -> None:
         connection.answer, connection.received = None, 0
-        idle = self._idle.setdefault((target.scheme, target.host, target.port, target.socket), [])
+        idle = self._idle.setdefault(target.pool, [])
         if len(idle) < self._keep_idle:
             idle.append(connection)
         else:
@@ -192,7 +201,7 @@ class HttpClient:
 
     async def _connect(self, target: Target, until: float) -> _Connection:
         loop = asyncio.get_running_loop()
-        context = self._tls() if target.scheme == "https" else None
+        context = (target.tls or self._tls()) if target.scheme == "https" else None
         hostname = target.host if context else None
         async with asyncio.timeout_at(until):
             if target.socket is not None:

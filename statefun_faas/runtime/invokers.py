@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from statefun_faas.edge import redact_url
-from statefun_faas.runtime.httpclient import HttpClient, HttpFramingError, Target
-from statefun_faas.runtime.module import Endpoint, Module
+from statefun_faas.runtime import tls
+from statefun_faas.runtime.httpclient import AnswerTooLargeError, HttpClient, HttpFramingError, Target
+from statefun_faas.runtime.module import ASYNC_TRANSPORT, Endpoint, Module
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.router import FunctionRoute, InvocationError, Routes
 
@@ -12,6 +13,8 @@ OCTET_STREAM = "application/octet-stream"
 REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-Agent": "statefun-faas"}
 # Statuses StateFun's OkHttp transport retries besides 5xx; every other 4xx is final.
 RETRYABLE_4XX = frozenset({408, 409, 420, 429, 499})
+#: the async transport's default bound on an answer (``payload_max_bytes``); OkHttp has none
+PAYLOAD_MAX_BYTES = 32 * 1024 * 1024
 
 
 def new_session(limit: int = 256) -> HttpClient:
@@ -33,6 +36,10 @@ class HttpInvoker:
             answer = await self.session.post(target, body, budget, timeouts.connect, timeouts.read)
         except TimeoutError:
             raise InvocationError(f"POST {redact_url(self.url)} timed out", retryable=True) from None
+        except AnswerTooLargeError as error:
+            raise InvocationError(
+                f"POST {redact_url(self.url)}: {error} (payload_max_bytes); raise it in module.yaml", retryable=False
+            ) from None
         except (OSError, HttpFramingError) as error:
             raise InvocationError(
                 f"POST {redact_url(self.url)} failed: {type(error).__name__}: {error}", retryable=True
@@ -40,7 +47,13 @@ class HttpInvoker:
         return _check(self.url, answer.status, answer.headers.get("content-type"), answer.body)
 
     def _target(self) -> Target:
-        self.target = Target.of(self.url, REQUEST_HEADERS)
+        endpoint = self.endpoint
+        where = f"{endpoint.functions} ({endpoint.source})"
+        context = tls.context_for(endpoint.spec, endpoint.directory, where)
+        limit = None
+        if endpoint.transport == ASYNC_TRANSPORT:
+            limit = int(endpoint.spec.get("payload_max_bytes", PAYLOAD_MAX_BYTES))
+        self.target = Target.of(self.url, REQUEST_HEADERS, context, limit)
         return self.target
 
 

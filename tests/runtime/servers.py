@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -54,6 +55,7 @@ class FunctionServer:
     paths: list[str] = field(default_factory=list)
     port: int = 0
     pause: float = 0.0
+    tls: ssl.SSLContext | None = None  # serve https
 
     def __post_init__(self) -> None:
         self.edge = Edge.create(self.functions, "asgi", tokens=())
@@ -76,7 +78,7 @@ class FunctionServer:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=self.tls).start()
         try:
             yield self
         finally:
