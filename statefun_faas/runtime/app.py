@@ -11,9 +11,10 @@ from pathlib import Path
 
 from statefun_faas.edge import redact_url
 from statefun_faas.functions import StatefulFunctions
-from statefun_faas.runtime import kinesis, sinks, watch
+from statefun_faas.runtime import kafka, kinesis, sinks, watch
 from statefun_faas.runtime._model import (
     KAFKA_EGRESS,
+    KAFKA_INGRESS,
     KINESIS_EGRESS,
     KINESIS_INGRESS,
     PLAYGROUND_EGRESS,
@@ -25,7 +26,7 @@ from statefun_faas.runtime._model import (
 from statefun_faas.runtime.egress import EgressBinding, KafkaLocalEgress, KinesisLocalEgress, PlaygroundEgress
 from statefun_faas.runtime.inprocess import in_process_routes
 from statefun_faas.runtime.invokers import EndpointRoutes, first_of, new_session
-from statefun_faas.runtime.module import Module, load_module
+from statefun_faas.runtime.module import Egress, Ingress, Module, load_module
 from statefun_faas.runtime.playground import EgressTopics, LocalServer, PortPlan
 from statefun_faas.runtime.router import Router
 from statefun_faas.runtime.store import Store
@@ -33,7 +34,6 @@ from statefun_faas.runtime.store import Store
 logger = logging.getLogger("statefun_faas.runtime")
 
 LOCAL_IO_PORT = 8092
-PLAYGROUND = "io.statefun.playground."
 
 
 @dataclass
@@ -44,13 +44,18 @@ class Options:
     local_io_port: int = LOCAL_IO_PORT
     egress_overrides: Sequence[str] = ()
     poll_s: float = 0.5
-    #: bind Kinesis kinds to local topics too (Kafka kinds always are, for now), not to AWS through boto3
+    #: bind Kafka and Kinesis kinds to local topics, not to their brokers (Kafka kinds whose broker does
+    #: not answer at start are bound to local topics anyway)
     local_io: bool = False
     #: ``dev`` without a module.yaml: playground ingress on 8090 and egress (any topic) on 8091.
     playground_ports: tuple[int, int] | None = None
 
 
-def port_plans(module: Module, options: Options) -> list[PortPlan]:
+#: (kind, id) of the Kafka components bound to their broker (see kafka.bind)
+Brokers = frozenset[tuple[str, str]]
+
+
+def port_plans(module: Module, options: Options, brokers: Brokers = frozenset()) -> list[PortPlan]:
     """Which port serves what; components declared on the same non-zero port share it."""
     plans: list[PortPlan] = []
     local = PortPlan(options.local_io_port, local_io=True)
@@ -68,39 +73,43 @@ def port_plans(module: Module, options: Options) -> list[PortPlan]:
     for ingress in module.ingresses:
         if ingress.kind == PLAYGROUND_INGRESS:
             plan_for(PLAYGROUND_INGRESS_PORT if ingress.port is None else ingress.port).playground_ingress = True
-        elif is_local(ingress.kind, options):
+        elif is_local(ingress, options, brokers):
             local.routes.extend(ingress.routes)
     for egress in module.egresses:
         if egress.kind == PLAYGROUND_EGRESS:
             port = PLAYGROUND_EGRESS_PORT if egress.port is None else egress.port
             plan_for(port).egresses.append(EgressTopics(egress.id, egress.topics))
-        elif is_local(egress.kind, options):
+        elif is_local(egress, options, brokers):
             local.egresses.append(EgressTopics(egress.id, None))
     if local.routes or local.egresses:
         plans.append(local)
     return plans
 
 
-def is_local(kind: str, options: Options) -> bool:
-    """Kafka kinds run on local topics (aiokafka is not wired yet); Kinesis ones with --local-io."""
-    return kind not in (KINESIS_INGRESS, KINESIS_EGRESS) or options.local_io
+def is_local(component: Ingress | Egress, options: Options, brokers: Brokers = frozenset()) -> bool:
+    """Kafka kinds run on local topics unless bound to their broker; Kinesis ones with --local-io."""
+    if component.kind in (KAFKA_INGRESS, KAFKA_EGRESS):
+        return (component.kind, component.id) not in brokers
+    return component.kind not in (KINESIS_INGRESS, KINESIS_EGRESS) or options.local_io
 
 
-def broker_tasks(router: Router, module: Module, options: Options) -> list[asyncio.Task[None]]:
-    """Kinesis pollers and forwarders, for the Kinesis kinds that are not bound locally."""
+def broker_tasks(router: Router, module: Module, options: Options, brokers: Brokers) -> list[asyncio.Task[None]]:
+    """Kinesis and Kafka consumers and forwarders, for the kinds that are not bound locally."""
     tasks = []
-    if options.local_io:
-        return []
     for ingress in module.ingresses:
-        if ingress.kind == KINESIS_INGRESS:
+        if ingress.kind == KINESIS_INGRESS and not options.local_io:
             tasks.append(asyncio.create_task(kinesis.poll_ingress(router, ingress)))
+        elif ingress.kind == KAFKA_INGRESS and not is_local(ingress, options, brokers):
+            tasks.append(asyncio.create_task(kafka.consume_ingress(router, ingress)))
     for egress in module.egresses:
-        if egress.kind == KINESIS_EGRESS:
+        if egress.kind == KINESIS_EGRESS and not options.local_io:
             tasks.append(asyncio.create_task(kinesis.forward_egress(router, egress)))
+        elif egress.kind == KAFKA_EGRESS and not is_local(egress, options, brokers):
+            tasks.append(asyncio.create_task(kafka.forward_egress(router, egress)))
     return tasks
 
 
-def egress_bindings(module: Module, options: Options) -> dict[str, EgressBinding]:
+def egress_bindings(module: Module, options: Options, brokers: Brokers = frozenset()) -> dict[str, EgressBinding]:
     bindings: dict[str, EgressBinding] = {}
     if options.playground_ports is not None:
         bindings[PLAYGROUND_EGRESS_ID] = PlaygroundEgress(None)
@@ -108,7 +117,7 @@ def egress_bindings(module: Module, options: Options) -> dict[str, EgressBinding
         if egress.kind == PLAYGROUND_EGRESS:
             bindings[egress.id] = PlaygroundEgress(egress.topics)
         elif egress.kind == KAFKA_EGRESS:
-            bindings[egress.id] = KafkaLocalEgress()
+            bindings[egress.id] = KafkaLocalEgress() if is_local(egress, options, brokers) else kafka.KafkaEgress()
         elif egress.kind == KINESIS_EGRESS:
             bindings[egress.id] = KinesisLocalEgress() if options.local_io else kinesis.KinesisEgress()
     return bindings
@@ -134,6 +143,7 @@ class Runtime:
         self._egresses: dict[str, EgressBinding] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._broker_tasks: list[asyncio.Task[None]] = []
+        self._kafka: kafka.Bindings = {}
         self.router = Router(self.store, lambda typename: None, lambda egress_id: self._egresses.get(egress_id))
         self.router.sinks.extend(sinks.parse_overrides(self.options.egress_overrides))
 
@@ -172,10 +182,12 @@ class Runtime:
         """Use ``module`` from now on; state, inboxes and unchanged ports stay as they are."""
         self.module = module
         self._endpoints.reload(module)
-        self._egresses = egress_bindings(module, self.options)
+        self._kafka = await kafka.bind(module, self.options.local_io, self._kafka)
+        brokers = kafka.bound(self._kafka)
+        self._egresses = egress_bindings(module, self.options, brokers)
         await _cancel(self._broker_tasks)
-        self._broker_tasks = broker_tasks(self.router, module, self.options)
-        plans = port_plans(module, self.options)
+        self._broker_tasks = broker_tasks(self.router, module, self.options, brokers)
+        plans = port_plans(module, self.options, brokers)
         if plans != self._plans:
             await self._stop_servers()
             for plan in plans:
@@ -216,10 +228,11 @@ class Runtime:
             )
         if self.functions is not None:
             logger.info("in-process functions: %s", ", ".join(self.functions.typenames) or "none")
-        kinds = [(i.id, i.kind) for i in self.module.ingresses] + [(e.id, e.kind) for e in self.module.egresses]
-        brokers = [name for name, kind in kinds if not kind.startswith(PLAYGROUND) and is_local(kind, self.options)]
-        if brokers:
-            logger.info("%s on local topics (Kafka through aiokafka is not built yet)", ", ".join(brokers))
+        kinesis_kinds = (KINESIS_INGRESS, KINESIS_EGRESS)
+        components: list[Ingress | Egress] = [*self.module.ingresses, *self.module.egresses]
+        local = [c.id for c in components if c.kind in kinesis_kinds]
+        if local and self.options.local_io:
+            logger.info("%s on local topics (--local-io)", ", ".join(local))
         waiting, delayed = self.store.inbox_size(), self.store.count_delayed()
         if waiting or delayed:
             logger.info("recovering %d waiting and %d delayed message(s)", waiting, delayed)
