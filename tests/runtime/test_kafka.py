@@ -31,14 +31,14 @@ def shout(context: Context, message: Message) -> None:
     context.send_egress(record)
 
 
-def module(address: str, start: str = "earliest", egress_properties: str = "[]", extra: str = "") -> str:
+def module(address: str, start: str = "{type: earliest}", egress_properties: str = "[]", extra: str = "") -> str:
     return f"""
 kind: io.statefun.kafka.v1/ingress
 spec:
   id: test/in
   address: {address}
   consumerGroupId: shouters
-  startupPosition: {{type: {start}}}
+  startupPosition: {start}
   topics:
     - topic: loud
       valueType: test/text
@@ -72,13 +72,13 @@ async def broker_with(loud_partitions: int = 1) -> AsyncIterator[KafkaBroker]:
         await broker.stop()
 
 
-async def produce(broker: KafkaBroker, *records: tuple[str, str]) -> None:
+async def produce(broker: KafkaBroker, *records: tuple[str | None, str]) -> None:
     """Write records to topic ``loud`` through aiokafka's producer, as any Kafka client would."""
     producer = AIOKafkaProducer(bootstrap_servers=broker.address, acks="all")
     await producer.start()
     try:
         for key, value in records:
-            await producer.send_and_wait("loud", value.encode(), key=key.encode())
+            await producer.send_and_wait("loud", value.encode(), key=None if key is None else key.encode())
     finally:
         await producer.stop()
 
@@ -128,7 +128,7 @@ def test_a_restart_resumes_where_the_stored_records_end(tmp_path: Path) -> None:
     async def go() -> tuple[list[tuple[str, str]], int, int]:
         async with broker_with() as broker:
             await produce(broker, ("old", "before the first start"))
-            text = module(broker.address, start="latest")
+            text = module(broker.address, start="{type: latest}")
             async with running(tmp_path, text, functions) as first:
                 await until(lambda: first.store.offset("kafka:test/in:loud:0") is not None)
                 await produce(broker, ("ann", "one"))
@@ -145,15 +145,43 @@ def test_a_restart_resumes_where_the_stored_records_end(tmp_path: Path) -> None:
     assert (first_messages, second_messages) == (1, 2)
 
 
-def test_group_offsets_start_at_the_groups_committed_offset(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("{type: earliest}", ["a", "b", "c"]),
+        ("{type: group-offsets}", ["b", "c"]),  # the group committed offset 1
+        ('{type: specific-offsets, offsets: [{"loud/0": 2}]}', ["c"]),
+        ('{type: date, date: "2000-01-01 00:00:00.000 +0000"}', ["a", "b", "c"]),
+        ('{type: date, date: "2999-01-01 00:00:00.000 +0000"}', []),
+    ],
+)
+def test_startup_positions(tmp_path: Path, start: str, expected: list[str]) -> None:
+    """Where a first start reads from; the record written after the start comes last, so whatever was
+    read before it is all there is."""
+
+    async def go() -> list[str]:
+        async with broker_with() as broker:
+            await produce(broker, ("a", "0"), ("b", "1"), ("c", "2"))
+            broker.committed[("shouters", "loud", 0)] = 1
+            async with running(tmp_path, module(broker.address, start=start), functions) as runtime:
+                await until(lambda: runtime.store.offset("kafka:test/in:loud:0") is not None)
+                await produce(broker, ("z", "after the start"))
+                return [key for key, _ in await results(broker, len(expected) + 1)]
+
+    assert asyncio.run(go()) == [*expected, "z"]
+
+
+def test_a_record_without_a_key_is_skipped_and_said_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, "statefun_faas.runtime")
+
     async def go() -> list[tuple[str, str]]:
         async with broker_with() as broker:
-            await produce(broker, ("ann", "seen by an earlier job"), ("bob", "b"), ("cy", "c"))
-            broker.committed[("shouters", "loud", 0)] = 1
-            async with running(tmp_path, module(broker.address, start="group-offsets"), functions):
-                return await results(broker, 2)
+            await produce(broker, (None, "no id"), ("ann", "hello"))
+            async with running(tmp_path, module(broker.address), functions):
+                return await results(broker, 1)
 
-    assert asyncio.run(go()) == [("bob", "bob:b"), ("cy", "cy:c")]
+    assert asyncio.run(go()) == [("ann", "ann:hello")]
+    assert "ingress test/in: record loud/0@0 skipped: its key (the function id) is missing" in caplog.text
 
 
 def test_an_unreachable_broker_falls_back_to_local_topics(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
