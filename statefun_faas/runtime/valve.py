@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-FLOOR, START, CEILING = 16, 64, 100_000
+FLOOR, START, CEILING = 8, 64, 100_000
 INTERVAL_S = 0.05
 SLACK_S = 0.005  # queueing up to twice the best call time plus this counts as no queue
 BASE_WINDOW_S = 10.0  # how long the best call time is remembered
