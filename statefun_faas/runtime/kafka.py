@@ -2,8 +2,8 @@
 they stay on local topics): one consumer per ingress, one producer per egress.
 
 Ingress is at-least-once: a partition's position is saved in the store after its records are committed
-to the inboxes, so a restart resumes there. Where a partition starts when nothing is saved yet (a saved
-position always wins, as a restored Flink checkpoint does): ``earliest`` and ``latest`` seek there,
+to the inboxes, so a restart resumes there. With nothing saved yet (a saved position always wins, as a
+restored Flink checkpoint does): ``earliest`` and ``latest`` seek there,
 ``date`` to the first record at or after it, ``specific-offsets`` to the listed offset; ``group-offsets``
 and unlisted partitions start at the group's committed offset when ``consumerGroupId`` is set, else at
 ``autoOffsetResetPosition`` (default latest). The starting position is saved at once, so records
@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +73,7 @@ async def bind(module: Module, local_io: bool, earlier: Bindings) -> Bindings:
     """Which Kafka components run on their broker; a component keeps the choice made when it first
     appeared (a reload does not move it), a new one is probed. Logs each choice and why."""
     bindings: Bindings = {}
+    probed: dict[str, str | None] = {}  # address -> why it is not reachable
     components: list[Ingress | Egress] = [*module.ingresses, *module.egresses]
     for component in components:
         if component.kind not in (KAFKA_INGRESS, KAFKA_EGRESS):
@@ -82,7 +83,9 @@ async def bind(module: Module, local_io: bool, earlier: Bindings) -> Bindings:
             bindings[key] = earlier[key]
             continue
         what = f"Kafka {'ingress' if component.kind == KAFKA_INGRESS else 'egress'} {component.id}"
-        reason = "--local-io" if local_io else await probe(component.spec)
+        if not local_io and key[2] not in probed:
+            probed[key[2]] = await probe(component.spec)
+        reason = "--local-io" if local_io else probed[key[2]]
         bindings[key] = reason is None
         if reason is None:
             logger.info("%s: broker %s reachable, bound through aiokafka", what, key[2])
@@ -246,18 +249,20 @@ def _source(ingress: Ingress, tp: Any) -> str:
 async def _retrying(
     name: str, spec: Mapping[str, Any], make: Callable[[], Any], work: Callable[[Any], Awaitable[None]]
 ) -> None:
-    """Start a client and ``work`` with it; on a Kafka or connection error log it, wait (doubling, up to
-    LAST_RETRY_S) and start afresh. Nothing is lost: positions and egress records stay in the store."""
+    """Start a client and ``work`` with it; on a Kafka or connection error log it, wait and start afresh.
+    The wait doubles up to LAST_RETRY_S, and starts over once a client worked for that long. Nothing is
+    lost: positions and egress records stay in the store."""
     from aiokafka.errors import KafkaError
 
+    loop = asyncio.get_running_loop()
     delay = FIRST_RETRY_S
     while True:
-        client = make()
+        client, began = make(), loop.time()
         try:
             await client.start()
-            delay = FIRST_RETRY_S
             await work(client)
         except (KafkaError, OSError) as error:
+            delay = FIRST_RETRY_S if loop.time() - began > LAST_RETRY_S else delay
             logger.warning("%s: Kafka at %s failed, retrying in %gs: %s", name, ",".join(servers(spec)), delay, error)
         finally:
             await client.stop()
@@ -269,18 +274,13 @@ def client_options(component: Ingress | Egress, cls: Any) -> dict[str, Any]:
     """``bootstrap_servers`` plus the spec's ``properties`` that aiokafka's ``cls`` takes (others: logged)."""
     accepted = set(inspect.signature(cls).parameters) - {"bootstrap_servers", "group_id", "enable_auto_commit", "acks"}
     options: dict[str, Any] = {"bootstrap_servers": servers(component.spec)}
-    for key, value in _properties(component.spec.get("properties") or []):
+    for key, value in (pair for item in component.spec.get("properties") or [] for pair in item.items()):
         name = key.replace(".", "_").replace("-", "_")
         if name in accepted:
             options[name] = _plain(value)
         else:
             logger.warning("%s: Kafka property %r has no aiokafka counterpart here; ignored", component.id, key)
     return options
-
-
-def _properties(items: Iterable[Mapping[str, Any]]) -> Iterable[tuple[str, Any]]:
-    for item in items:
-        yield from item.items()
 
 
 def _plain(value: Any) -> Any:
