@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -92,10 +92,10 @@ async def results(broker: KafkaBroker, expected: int, timeout: float = 15.0) -> 
     return [((r.key or b"").decode(), (r.value or b"").decode()) for r in broker.records("results")]
 
 
-async def until(check: object, timeout: float = 15.0) -> None:
+async def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not check() and loop.time() < deadline:  # type: ignore[operator]
+    while not check() and loop.time() < deadline:
         await asyncio.sleep(0.02)
 
 
@@ -239,4 +239,4 @@ def test_a_broker_that_goes_away_and_comes_back_loses_nothing(tmp_path: Path, ca
                 return await results(broker, 3)
 
     assert asyncio.run(go()) == [("ann", "ann:before"), ("dan", "dan:while away"), ("eve", "eve:after")]
-    assert "test/out: Kafka at 127.0.0.1:" in caplog.text
+    assert "egress test/out: Kafka at 127.0.0.1:" in caplog.text
