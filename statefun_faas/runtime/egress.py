@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from google.protobuf.message import DecodeError
 
 from statefun_faas import _wire
-from statefun_faas.runtime.records import ProtocolViolationError, Value
+from statefun_faas.runtime.records import EgressRecord, ProtocolViolationError, Value
+
+if TYPE_CHECKING:
+    from statefun_faas.runtime.store import Store
 
 PLAYGROUND_RECORD = "io.statefun.playground/EgressRecord"
 KAFKA_RECORD = "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"
@@ -76,3 +80,10 @@ def parse_record(egress_id: str, argument: Value, typename: str, cls: Any) -> An
         return cls.FromString(argument.data or b"")
     except DecodeError:
         raise ProtocolViolationError(f"egress {egress_id!r}: the record is not a valid {typename}") from None
+
+
+async def oldest_record(store: Store, egress_id: str, idle_s: float) -> tuple[int, EgressRecord]:
+    """The oldest stored record of an egress and its seq (to delete once delivered), once there is one."""
+    while (found := store.peek_egress(egress_id)) is None:
+        await asyncio.sleep(idle_s)
+    return found

@@ -28,7 +28,7 @@ from typing import Any
 
 from statefun_faas import _wire
 from statefun_faas.runtime._model import KAFKA_EGRESS, KAFKA_INGRESS
-from statefun_faas.runtime.egress import KAFKA_RECORD, parse_record
+from statefun_faas.runtime.egress import KAFKA_RECORD, oldest_record, parse_record
 from statefun_faas.runtime.module import Egress, Ingress, Module, Route
 from statefun_faas.runtime.records import Address, Envelope, ProtocolViolationError, Value
 from statefun_faas.runtime.router import Router
@@ -124,11 +124,7 @@ async def forward_egress(router: Router, egress: Egress) -> None:
 
 async def _forward(router: Router, egress: Egress, producer: Any) -> None:
     while True:
-        found = router.store.peek_egress(egress.id)
-        if found is None:
-            await asyncio.sleep(IDLE_S)
-            continue
-        seq, stored = found
+        seq, stored = await oldest_record(router.store, egress.id, IDLE_S)
         record = _wire.KafkaProducerRecord.FromString(stored.payload)
         await producer.send_and_wait(record.topic, record.value_bytes, key=record.key.encode() or None)
         router.store.delete_egress(seq)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from statefun_faas import _wire
-from statefun_faas.runtime.egress import KINESIS_RECORD, parse_record
+from statefun_faas.runtime.egress import KINESIS_RECORD, oldest_record, parse_record
 from statefun_faas.runtime.module import Egress, Ingress, Route
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.router import Router
@@ -66,11 +66,7 @@ async def forward_egress(router: Router, egress: Egress) -> None:
 
 
 async def _forward_one(router: Router, egress: Egress, kinesis: Any) -> None:
-    found = router.store.peek_egress(egress.id)
-    if found is None:
-        await asyncio.sleep(POLL_S)
-        return
-    seq, stored = found
+    seq, stored = await oldest_record(router.store, egress.id, POLL_S)
     record = _wire.KinesisEgressRecord.FromString(stored.payload)
     put: dict[str, Any] = {
         "StreamName": record.stream,
