@@ -16,6 +16,8 @@ carrying its send time; latency is stamped where the record reaches the egress s
 hook), not by polling. Row (a0) hands the messages to the router in-process (no HTTP ingress): the
 router's own ceiling. The machine may be busy: "runtime CPU us/msg" (CPU time of the runtime process
 per message) is the number that load disturbs least.
+``--peer restate`` adds rows (b)-(d) for the same greeter on Restate to the table (benchmarks/_restate.py
+says how it is set up and how it differs).
 """
 
 from __future__ import annotations
@@ -247,7 +249,7 @@ async def memory(addresses: int) -> str:
     return f"resident memory as addresses gain state ({held:,} values held): " + ", ".join(marks)
 
 
-async def main(messages: int, only: list[str]) -> None:
+async def main(messages: int, only: list[str], peer: str = "", sdk_server: str = "uvicorn") -> None:
     logging_off()
     port = free_port()
     server = start_function_server(port)
@@ -264,6 +266,13 @@ async def main(messages: int, only: list[str]) -> None:
     finally:
         server.terminate()
         server.wait()
+    note = ""
+    if peer == "restate":  # the side-by-side peer: the same greeter on Restate, after ours (benchmarks/_restate.py)
+        sys.path.append(str(HERE.parent))
+        from benchmarks._restate import peer_rows
+
+        peer_table, note = await asyncio.to_thread(peer_rows, messages, only, sdk_server)
+        rows += peer_table
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     runtime_from = Path(sys.modules["statefun_faas"].__file__ or "").parent
@@ -275,6 +284,8 @@ async def main(messages: int, only: list[str]) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
+    if note:
+        print(note)
     if "m" in only:
         print()
         print(await memory(100_000))
@@ -299,15 +310,23 @@ if __name__ == "__main__":
         default="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         help="the runtime's event loop (statefun-faas run uses uvloop when the [fast] extra installed it)",
     )
+    parser.add_argument("--peer", choices=["restate"], help="also run (b), (c), (d) on Restate (npm and PyPI needed)")
+    parser.add_argument(
+        "--restate-sdk-server",
+        choices=["uvicorn", "hypercorn"],
+        default="uvicorn",
+        help="the Restate greeter's server: uvicorn with httptools over HTTP/1.1 (like ours), or hypercorn over HTTP/2",
+    )
     parser.add_argument("--client", nargs=5, help=argparse.SUPPRESS)  # URL CLIENTS KEYS MESSAGES LOCKSTEP
     arguments = parser.parse_args()
     if arguments.client:
         url, clients, keys, count, lockstep = arguments.client
         asyncio.run(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
     else:
+        only = arguments.only.split(",")
         if arguments.loop == "uvloop":
             import uvloop
 
-            uvloop.run(main(arguments.messages, arguments.only.split(",")))
+            uvloop.run(main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server))
         else:
-            asyncio.run(main(arguments.messages, arguments.only.split(",")))
+            asyncio.run(main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server))
