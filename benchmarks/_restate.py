@@ -3,25 +3,26 @@
     python benchmarks/runtime.py --peer restate [--only b,c,d] [--restate-sdk-server uvicorn|hypercorn]
 
 Set-up: restate-server 1.7.12 from npm (``npm install --prefix ~/.cache/statefun-faas/restate``, reused when
-present), restate-sdk 1.2.0 from PyPI in its own venv (tests/venvs.py). The server runs on free loopback
-ports with its data in a temporary folder and its defaults otherwise (durable: RocksDB and its log with the
-WAL fsynced; 24 partitions); RESTATE_* variables in the environment reach it (for example
-RESTATE_DEFAULT_NUM_PARTITIONS=2). The greeter (benchmarks/restate_greeter.py) is a virtual object keyed by
-id whose state "visits" counts the messages, in its own process, served by uvicorn with httptools over
-HTTP/1.1 (the request-response protocol, registered with ``use_http_11``: the same server as our function
-server) or by hypercorn over HTTP/2 (the bidirectional protocol, as Restate's Python docs run it), and
-registered through the admin API (``POST /deployments``).
+present), restate-sdk 1.2.0 from PyPI in its own venv (tests/venvs.py). The server runs on free loopback ports
+with its data in a temporary folder and its defaults otherwise (durable: its log server fsyncs each record
+before it counts as written, and the partition state is rebuilt from that log; 24 partitions); RESTATE_*
+variables in the environment reach it (for example RESTATE_DEFAULT_NUM_PARTITIONS=2). The greeter
+(benchmarks/restate_greeter.py) is a virtual object keyed by id whose state "visits" counts the messages, in
+its own process, served by uvicorn with httptools over HTTP/1.1 (the request-response protocol, registered
+with ``use_http_11``: the same server as our function server) or by hypercorn over HTTP/2 (the bidirectional
+protocol, as Restate's Python docs run it), and registered through the admin API (``POST /deployments``).
 
-How the Restate path differs: Restate has no egress, so each client calls ``POST /greeter/k<n>/greet``
-through the request-response ingress: the answer comes once the invocation has completed and its state
-change is stored, and the greeter returns the message (the record StateFun's greeter writes to egress).
-Latency is that call's round trip, stamped by the client when the answer arrives (ours: when the record
-reaches the egress sink, without the hop back to a client). Each client has one call in flight, so in (b)
-and (c) at most 16 messages are in the system, while our clients only wait for the ingress to store the
-message, so our queues can grow and our latency includes the time spent in them. (d) is the same shape on
-both: the next message goes once the last one came out. "runtime CPU" is the restate-server process's,
-"function server CPU" the SDK process's. When Restate cannot be installed or started here, the rows are
-replaced by a note saying why.
+How the Restate path differs: Restate has no egress, so each client calls ``POST /greeter/k<n>/greet`` through
+the request-response ingress: the answer comes once the invocation has completed and its state change is
+stored, and the greeter returns the message (the record StateFun's greeter writes to egress). Latency is that
+call's round trip, stamped by the client when the answer arrives (ours: when the record reaches the egress
+sink, without the hop back to a client). Each client has one call in flight, so in (b) and (c) at most 16
+messages are in the system, while our clients only wait for the ingress to store the message, so our queues
+can grow and our latency includes the time spent in them. (d) is the same shape on both: the next message goes
+once the last one came out. In (c) Restate runs the hot key's calls one after another (an exclusive handler of
+a virtual object; nothing batches them), so its rate there is about (d)'s, where ours hands the hot key's
+queue to the function in batches. "runtime CPU" is the restate-server process's, "function server CPU" the SDK
+process's. When Restate cannot be installed or started here, the rows are replaced by a note saying why.
 """
 
 from __future__ import annotations
