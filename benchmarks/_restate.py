@@ -12,17 +12,21 @@ its own process, served by uvicorn with httptools over HTTP/1.1 (the request-res
 with ``use_http_11``: the same server as our function server) or by hypercorn over HTTP/2 (the bidirectional
 protocol, as Restate's Python docs run it), and registered through the admin API (``POST /deployments``).
 
-How the Restate path differs: Restate has no egress, so each client calls ``POST /greeter/k<n>/greet`` through
+How the Restate path differs: Restate has no egress. The main rows call ``POST /greeter/k<n>/greet`` through
 the request-response ingress: the answer comes once the invocation has completed and its state change is
 stored, and the greeter returns the message (the record StateFun's greeter writes to egress). Latency is that
 call's round trip, stamped by the client when the answer arrives (ours: when the record reaches the egress
-sink, without the hop back to a client). Each client has one call in flight, so in (b) and (c) at most 16
-messages are in the system, while our clients only wait for the ingress to store the message, so our queues
-can grow and our latency includes the time spent in them. (d) is the same shape on both: the next message goes
-once the last one came out. In (c) Restate runs the hot key's calls one after another (an exclusive handler of
-a virtual object; nothing batches them), so its rate there is about (d)'s, where ours hands the hot key's
-queue to the function in batches. "runtime CPU" is the restate-server process's, "function server CPU" the SDK
-process's. When Restate cannot be installed or started here, the rows are replaced by a note saying why.
+sink, without the hop back to a client). Each client has one call in flight, so at most 16 messages are in the
+system, while our clients only wait for the ingress to store the message, so our queues can grow and our
+latency includes the time spent in them. The "one-way" rows of (b) and (c) have our shape:
+``POST /greeter/k<n>/record/send`` is answered (202) once Restate stored the invocation, and the handler ``record``
+reports the message to this process by a UDP datagram, the egress stand-in, where latency is stamped; the
+report leaves when the handler returns, before Restate stores the invocation's end (one log append), which
+favours Restate a little. (d) is the same shape on both: the next message goes once the last one came out. In
+(c) Restate runs the hot key's calls one after another (an exclusive handler of a virtual object; nothing
+batches them), so its rate there is about (d)'s, where ours hands the hot key's queue to the function in
+batches. "runtime CPU" is the restate-server process's, "function server CPU" the SDK process's. When Restate
+cannot be installed or started here, the rows are replaced by a note saying why.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -54,11 +59,13 @@ HERE = Path(__file__).resolve().parent
 SERVER_PACKAGE = "@restatedev/restate-server@1.7.12"
 BINARIES = "node_modules/@restatedev/restate-server-*/bin/restate-server"  # one package per platform
 SDK_REQUIREMENTS = ("restate-sdk==1.2.0", "hypercorn==0.18.0", "uvicorn==0.54.0", "httptools==0.9.0")
-SCENARIOS = {  # name: (label, clients, keys, share of --messages)
-    "b": ("1,000 keys", 16, 1000, 1),
-    "c": ("one hot key", 16, 1, 1),
-    "d": ("one at a time", 1, 1000, 4),
-}
+PLANS = (  # scenario, label, clients, keys, share of --messages, ingress: "call" (greet) or "send" (record/send)
+    ("b", "1,000 keys", 16, 1000, 1, "call"),
+    ("b", "1,000 keys, one-way", 16, 1000, 1, "send"),
+    ("c", "one hot key", 16, 1, 1, "call"),
+    ("c", "one hot key, one-way", 16, 1, 1, "send"),
+    ("d", "one at a time", 1, 1000, 4, "call"),
+)
 
 
 class UnavailableError(Exception):
@@ -69,6 +76,7 @@ class Peer(NamedTuple):
     ingress: str
     server_pid: int
     sdk_pid: int
+    records: socket.socket  # where the greeter's ``record`` handler reports each message (UDP)
 
 
 def server_binary() -> Path:
@@ -145,24 +153,31 @@ def restate(sdk_server: str) -> Iterator[Peer]:
         "RESTATE_BIND_ADDRESS": f"127.0.0.1:{node}",
         "RESTATE_DISABLE_TELEMETRY": "true",
     }
-    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+    records = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    records.bind(("127.0.0.1", 0))
+    records.settimeout(0.5)
+    report_to = {**child_environment(), "GREETER_RECORDS_PORT": str(records.getsockname()[1])}
+    with records, tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         logs = [Path(folder) / "restate-server.log", Path(folder) / "greeter.log"]
         server_command = [str(binary), "--no-logo", "--base-dir", folder, "--listen-mode", "tcp"]
         server = stack.enter_context(running(server_command, logs[0], environment))
         greeter_command = [str(python), str(HERE / "restate_greeter.py"), str(sdk), sdk_server]
-        greeter = stack.enter_context(running(greeter_command, logs[1], child_environment()))
+        greeter = stack.enter_context(running(greeter_command, logs[1], report_to))
         until_ok("GET", f"http://127.0.0.1:{admin}/health", None, "restate-server start", logs)
         deployment = {"uri": f"http://127.0.0.1:{sdk}", "use_http_11": sdk_server == "uvicorn", "force": True}
         until_ok("POST", f"http://127.0.0.1:{admin}/deployments", deployment, "registering the greeter", logs)
         url = f"http://127.0.0.1:{ingress}/greeter"
         until_ok("POST", f"{url}/warm-up/greet", 1, "a first call through the ingress", logs)
-        yield Peer(url, server.pid, greeter.pid)
+        yield Peer(url, server.pid, greeter.pid, records)
 
 
-async def clients_main(url: str, clients: int, keys: int, messages: int) -> None:
-    """The ingress clients (their own process): keep-alive, one call in flight each; prints the round trips."""
+async def clients_main(url: str, clients: int, keys: int, messages: int, ingress: str) -> None:
+    """The ingress clients (their own process): keep-alive, one call in flight each; prints the round trips.
+    A one-way ``send`` is answered (202) once Restate stored the invocation; a ``call`` when it completed."""
     parts = urlsplit(url)
-    head = f"POST {parts.path}/k%d/greet HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+    path = f"{parts.path}/k%d/" + ("greet" if ingress == "call" else "record/send")
+    head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+    status = b"HTTP/1.1 200" if ingress == "call" else b"HTTP/1.1 202"
     latencies: list[float] = []
     ends: list[int] = []
 
@@ -175,7 +190,7 @@ async def clients_main(url: str, clients: int, keys: int, messages: int) -> None
             length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
             body = await reader.readexactly(length)
             ends.append(time.monotonic_ns())
-            if not answer.startswith(b"HTTP/1.1 200") or body != stamp:
+            if not answer.startswith(status) or (ingress == "call" and body != stamp):
                 raise SystemExit(f"the Restate ingress answered {answer!r} {body!r} to {stamp!r}")
             latencies.append((ends[-1] - int(stamp)) / 1e6)
         writer.close()
@@ -185,22 +200,46 @@ async def clients_main(url: str, clients: int, keys: int, messages: int) -> None
     print(json.dumps({"seconds": (max(ends) - started) / 1e9, "latencies": latencies}))
 
 
-def drive(peer: Peer, clients: int, keys: int, messages: int) -> tuple[float, list[float]]:
-    command = [sys.executable, __file__, "--client", peer.ingress, str(clients), str(keys), str(messages)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=child_environment())
-    if result.returncode != 0:
-        raise UnavailableError(f"the Restate clients failed ({clients} clients, {keys} keys): {result.stderr}")
-    report = json.loads(result.stdout)
-    return messages / report["seconds"], report["latencies"]
+def drive(peer: Peer, clients: int, keys: int, messages: int, ingress: str) -> tuple[float, list[float]]:
+    """Run the clients; for ``send``, latency ends when the greeter reports the message (before Restate stores
+    the invocation's end: in Restate's favour, by one log append)."""
+    arguments = [peer.ingress, str(clients), str(keys), str(messages), ingress]
+    with subprocess.Popen([sys.executable, __file__, "--client", *arguments], stdout=subprocess.PIPE) as process:
+        reported = records(peer.records, messages, process) if ingress == "send" else {}
+        output = process.communicate()[0]
+    if process.returncode != 0:
+        raise UnavailableError(f"the Restate clients failed ({clients} clients, {keys} keys, {ingress})")
+    if ingress == "send" and len(reported) < messages:
+        raise UnavailableError(f"the greeter reported {len(reported)} of {messages} one-way messages in 300 s")
+    if ingress == "call":
+        report = json.loads(output)
+        return messages / report["seconds"], report["latencies"]
+    first, last = min(reported), max(reported.values())
+    return messages / ((last - first) / 1e9), [(end - sent) / 1e6 for sent, end in reported.items()]
 
 
-def row(peer: Peer, name: str, messages: int) -> str:
-    label, clients, keys, share = SCENARIOS[name]
+def records(sink: socket.socket, messages: int, clients: subprocess.Popen[bytes]) -> dict[int, int]:
+    """Send stamp -> arrival of each message's report (UDP, first copy counts), until all came or the clients failed."""
+    reported: dict[int, int] = {}
+    deadline = time.monotonic() + 300
+    while len(reported) < messages and time.monotonic() < deadline:
+        try:
+            stamp = int(sink.recv(64))
+        except TimeoutError:
+            if clients.poll():  # they failed
+                break
+            continue
+        reported.setdefault(stamp, time.monotonic_ns())
+    return reported
+
+
+def row(peer: Peer, plan: tuple[str, str, int, int, int, str], messages: int) -> str:
+    name, label, clients, keys, share, ingress = plan
     messages //= share
-    drive(peer, clients, keys, min(200, messages))  # warm-up
+    drive(peer, clients, keys, min(200, messages), ingress)  # warm-up
     load = os.getloadavg()[0]
     server_cpu, sdk_cpu = process_cpu(peer.server_pid), process_cpu(peer.sdk_pid)
-    rate, latencies = drive(peer, clients, keys, messages)
+    rate, latencies = drive(peer, clients, keys, messages, ingress)
     server_us = (process_cpu(peer.server_pid) - server_cpu) / messages * 1e6
     sdk_us = (process_cpu(peer.sdk_pid) - sdk_cpu) / messages * 1e6
     quantiles = statistics.quantiles(latencies, n=100)
@@ -212,23 +251,23 @@ def row(peer: Peer, name: str, messages: int) -> str:
 
 def peer_rows(messages: int, only: list[str], sdk_server: str = "uvicorn") -> tuple[list[str], str]:
     """The Restate rows for the scenarios in ``only`` (b, c, d), and a note on how they ran or why they did not."""
-    names = [name for name in only if name in SCENARIOS]
-    if not names:
+    plans = [plan for name in only for plan in PLANS if plan[0] == name]
+    if not plans:
         return [], ""
     rows: list[str] = []
     try:
         with restate(sdk_server) as peer:
-            for name in names:
-                rows.append(row(peer, name, messages))
+            for plan in plans:
+                rows.append(row(peer, plan, messages))
     except UnavailableError as error:
         return rows, f"Restate peer not run{' to the end' if rows else ''}: {error}"
     served = "hypercorn, HTTP/2" if sdk_server == "hypercorn" else "uvicorn with httptools, HTTP/1.1"
     return rows, (
-        f"Restate rows: restate-server 1.7.12, restate-sdk 1.2.0 under {served}; request-response ingress, "
-        "latency is the call's round trip (see benchmarks/_restate.py)"
+        f"Restate rows: restate-server 1.7.12, restate-sdk 1.2.0 under {served}; latency is the call's round trip, "
+        "one-way: from the send to the greeter's report (see benchmarks/_restate.py)"
     )
 
 
 if __name__ == "__main__":
-    url, clients, keys, count = sys.argv[2:6]
-    asyncio.run(clients_main(url, int(clients), int(keys), int(count)))
+    url, clients, keys, count, ingress = sys.argv[2:7]
+    asyncio.run(clients_main(url, int(clients), int(keys), int(count), ingress))
