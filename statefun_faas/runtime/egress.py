@@ -82,8 +82,9 @@ def parse_record(egress_id: str, argument: Value, typename: str, cls: Any) -> An
         raise ProtocolViolationError(f"egress {egress_id!r}: the record is not a valid {typename}") from None
 
 
-async def oldest_record(store: Store, egress_id: str, idle_s: float) -> tuple[int, EgressRecord]:
-    """The oldest stored record of an egress and its seq (to delete once delivered), once there is one."""
-    while (found := store.peek_egress(egress_id)) is None:
+async def oldest_records(store: Store, egress_id: str, idle_s: float, limit: int) -> list[tuple[int, EgressRecord]]:
+    """Up to ``limit`` of the oldest stored records of an egress with their seqs (to delete once
+    delivered), once there is one."""
+    while not (found := store.peek_egress(egress_id, limit)):
         await asyncio.sleep(idle_s)
     return found

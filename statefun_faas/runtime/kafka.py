@@ -28,7 +28,7 @@ from typing import Any
 
 from statefun_faas import _wire
 from statefun_faas.runtime._model import KAFKA_EGRESS, KAFKA_INGRESS
-from statefun_faas.runtime.egress import KAFKA_RECORD, oldest_record, parse_record
+from statefun_faas.runtime.egress import KAFKA_RECORD, oldest_records, parse_record
 from statefun_faas.runtime.module import Egress, Ingress, Module, Route
 from statefun_faas.runtime.records import Address, Envelope, ProtocolViolationError, Value
 from statefun_faas.runtime.router import Router
@@ -39,6 +39,7 @@ PROBE_S = 1.0
 POLL_MS = 500
 MAX_RECORDS = 1000
 IDLE_S = 0.2
+SEND_BATCH = 500  # stored egress records sent at once; deleted together once the broker acknowledged all
 FIRST_RETRY_S, LAST_RETRY_S = 0.5, 30.0
 #: (kind, id, address) of a Kafka component -> bound to its broker (True) or to local topics (False)
 Bindings = dict[tuple[str, str, str], bool]
@@ -124,10 +125,13 @@ async def forward_egress(router: Router, egress: Egress) -> None:
 
 async def _forward(router: Router, egress: Egress, producer: Any) -> None:
     while True:
-        seq, stored = await oldest_record(router.store, egress.id, IDLE_S)
-        record = _wire.KafkaProducerRecord.FromString(stored.payload)
-        await producer.send_and_wait(record.topic, record.value_bytes, key=record.key.encode() or None)
-        router.store.delete_egress(seq)
+        batch = await oldest_records(router.store, egress.id, IDLE_S, SEND_BATCH)
+        sent = []  # queued in order, so each partition keeps the stored order
+        for _, stored in batch:
+            record = _wire.KafkaProducerRecord.FromString(stored.payload)
+            sent.append(await producer.send(record.topic, record.value_bytes, key=record.key.encode() or None))
+        await asyncio.gather(*sent)
+        router.store.delete_egress(seq for seq, _ in batch)
 
 
 async def consume_ingress(router: Router, ingress: Ingress) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from statefun_faas import _wire
-from statefun_faas.runtime.egress import KINESIS_RECORD, oldest_record, parse_record
+from statefun_faas.runtime.egress import KINESIS_RECORD, oldest_records, parse_record
 from statefun_faas.runtime.module import Egress, Ingress, Route
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.router import Router
@@ -66,7 +66,7 @@ async def forward_egress(router: Router, egress: Egress) -> None:
 
 
 async def _forward_one(router: Router, egress: Egress, kinesis: Any) -> None:
-    seq, stored = await oldest_record(router.store, egress.id, POLL_S)
+    [(seq, stored)] = await oldest_records(router.store, egress.id, POLL_S, 1)
     record = _wire.KinesisEgressRecord.FromString(stored.payload)
     put: dict[str, Any] = {
         "StreamName": record.stream,
@@ -81,7 +81,7 @@ async def _forward_one(router: Router, egress: Egress, kinesis: Any) -> None:
         logger.warning("egress %s: Kinesis put_record to %s failed, retrying: %s", egress.id, record.stream, error)
         await asyncio.sleep(RETRY_S)
         return
-    router.store.delete_egress(seq)
+    router.store.delete_egress([seq])
 
 
 async def poll_ingress(router: Router, ingress: Ingress) -> None:

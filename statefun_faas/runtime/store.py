@@ -260,16 +260,18 @@ class Store:
             db.execute("DELETE FROM egress WHERE seq = ?", (row[0],))
         return EgressRecord(egress_id, topic, row[1], row[2])
 
-    def peek_egress(self, egress_id: str) -> tuple[int, EgressRecord] | None:
-        """The oldest record of an egress, left in place (for forwarders that delete it once delivered)."""
-        row = self.db.execute(
-            "SELECT seq, topic, typename, payload FROM egress WHERE egress_id = ? ORDER BY seq LIMIT 1", (egress_id,)
-        ).fetchone()
-        return None if row is None else (row[0], EgressRecord(egress_id, row[1], row[2], row[3]))
+    def peek_egress(self, egress_id: str, limit: int) -> list[tuple[int, EgressRecord]]:
+        """The oldest records of an egress with their seqs, left in place (for forwarders that delete them
+        once delivered)."""
+        rows = self.db.execute(
+            "SELECT seq, topic, typename, payload FROM egress WHERE egress_id = ? ORDER BY seq LIMIT ?",
+            (egress_id, limit),
+        ).fetchall()
+        return [(seq, EgressRecord(egress_id, topic, typename, payload)) for seq, topic, typename, payload in rows]
 
-    def delete_egress(self, seq: int) -> None:
+    def delete_egress(self, seqs: Iterable[int]) -> None:
         with self.transaction() as db:
-            db.execute("DELETE FROM egress WHERE seq = ?", (seq,))
+            db.executemany("DELETE FROM egress WHERE seq = ?", [(seq,) for seq in seqs])
 
     def offset(self, source: str) -> str | None:
         """Where an external ingress (e.g. one Kinesis shard) was read up to."""
