@@ -131,10 +131,10 @@ def _v2_body(edge: Edge, event: Mapping[str, Any]) -> bytes | None:
     methods, missing fields or unusual types, a failed check, bad base64), which then takes
     the general path of :func:`_serve` and gets its answer or its error there.
     """
-    if event.__class__ is not dict:
+    if event.__class__ is not dict or event.get("version") != "2.0":  # no exception for the other shapes
         return None
     try:
-        if event["version"] != "2.0" or event["requestContext"]["http"]["method"] != "POST":
+        if event["requestContext"]["http"]["method"] != "POST":
             return None
         raw, path, query = event["body"], event["rawPath"], event["rawQueryString"]
         plain = event["isBase64Encoded"] is not True

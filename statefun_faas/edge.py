@@ -78,13 +78,7 @@ def parse_tokens(raw: str | None) -> tuple[str, ...]:
     return tokens
 
 
-class _Cold:
-    """``first`` is True until the process has served its first request."""
-
-    first = True
-
-
-_cold = _Cold()
+_cold_start = True  # until the process has served its first request
 
 
 LineSink = Callable[[str], object]
@@ -262,9 +256,8 @@ class Edge:
         return response
 
     def _log(self, status: int, trace: RequestTrace, started: int) -> None:
-        cold = _cold.first
-        if cold:
-            _cold.first = False
+        global _cold_start
+        cold, _cold_start = _cold_start, False
         sink = self.request_log
         if sink is None:
             return
