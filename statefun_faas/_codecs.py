@@ -51,21 +51,21 @@ class FixedIntSerializer(WrapperSerializer[int]):
     reference SDK's protobuf accepts bools in integer fields, protobuf 7 refuses them.
     """
 
-    __slots__ = ("_prefix", "_size", "_struct", "_tag")
+    __slots__ = ("_pack", "_size", "_struct", "_tag")
 
     def __init__(self, wrapper: WrapperClass, layout: str) -> None:
         super().__init__(wrapper)
         self._struct = struct.Struct(layout)
         self._size = 1 + self._struct.size
         self._tag = 0x0D if self._struct.size == 4 else 0x09  # field 1, fixed32 / fixed64
-        self._prefix = bytes((self._tag,))
+        self._pack = struct.Struct(layout[0] + "B" + layout[1:]).pack  # the tag, then the number
 
     def serialize(self, value: int) -> bytes:
         number = operator.index(value)
         if not number:
             return b""
         try:
-            return self._prefix + self._struct.pack(number)
+            return self._pack(self._tag, number)
         except struct.error:  # out of range: let protobuf raise its own error
             return super().serialize(number)
 
@@ -103,6 +103,10 @@ class BoolSerializer(TypeSerializer[bool]):
         return self._fallback.deserialize(byte)
 
 
+# Field 1, length-delimited, and each one-byte length.
+_STRING_PREFIXES = [bytes((0x0A, size)) for size in range(0x80)]
+
+
 class StringSerializer(TypeSerializer[str]):
     """string: ``0a``, the UTF-8 length as a varint, the UTF-8 bytes (nothing for "")."""
 
@@ -118,7 +122,7 @@ class StringSerializer(TypeSerializer[str]):
             return self._fallback.serialize(value)
         data = value.encode("utf-8")
         if len(data) < 0x80:  # a one-byte length; longer strings take protobuf's varint path
-            return b"\x0a" + bytes((len(data),)) + data if data else b""
+            return _STRING_PREFIXES[len(data)] + data if data else b""
         return self._fallback.serialize(value)
 
     def deserialize(self, byte: bytes) -> str:

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.messages import EgressMessage, Message
-from statefun_faas.storage import AddressStorage, Cell
+from statefun_faas.storage import AddressStorage
 
 
 class SdkAddress(NamedTuple):
@@ -39,14 +39,13 @@ class Context:
 
     # Plain attributes rather than the reference's read-only properties: functions read
     # them several times per message.
-    __slots__ = ("address", "caller", "cells", "delayed", "egress", "outgoing", "storage")
+    __slots__ = ("address", "caller", "delayed", "egress", "outgoing", "storage")
 
-    def __init__(self, address: SdkAddress, cells: dict[str, Cell]) -> None:
+    def __init__(self, address: SdkAddress, storage: AddressStorage) -> None:
         #: the address of the function being invoked
         self.address = address
-        self.cells = cells
         #: the address-scoped state: ``context.storage.<state name>``
-        self.storage: Any = AddressStorage(address.typename, cells)
+        self.storage: Any = storage
         #: the address of the sender, ``None`` when the message came from an ingress
         self.caller: SdkAddress | None = None
         self.outgoing: list[Message] = []

@@ -110,13 +110,15 @@ def _takes_context_and_message(fun: Callable[..., Any]) -> bool:
 class StatefulFunction:
     """A registered function: the callable, its specs, and whether it is a coroutine function."""
 
-    __slots__ = ("fun", "is_async", "persisted_specs", "specs", "typename")
+    __slots__ = ("fun", "is_async", "persisted_specs", "specs", "state_types", "typename")
 
     def __init__(self, typename: str, fun: FunctionCallable, specs: list[ValueSpec]) -> None:
         self.typename = typename
         self.fun = fun
         self.specs = specs
         self.is_async = _is_coroutine_function(fun)
+        #: the type of each state, by name, in declaration order
+        self.state_types: dict[str, Type[Any]] = {spec.name: spec.type for spec in specs}
         #: each spec as the runtime must register it, built once here rather than per request
         self.persisted_specs = {spec.name: _persisted_value_spec(spec) for spec in specs}
 

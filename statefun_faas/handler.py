@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import DecodeError
 
 from statefun_faas import _wire
-from statefun_faas.context import Context, DelayedMessage, SdkAddress
+from statefun_faas._response import invocation_result
+from statefun_faas.context import Context, SdkAddress
 from statefun_faas.errors import BadRequestError, FunctionInvocationError, StatefunFaasError, clip
-from statefun_faas.functions import StatefulFunction, StatefulFunctions, ValueSpec
+from statefun_faas.functions import StatefulFunction, StatefulFunctions
 from statefun_faas.messages import Message
-from statefun_faas.storage import Cell, resolve
-from statefun_faas.types import split_typename
+from statefun_faas.storage import address_storage
 
 if TYPE_CHECKING:
     import asyncio
 
-_MODIFY = _wire.FromFunction.PersistedValueMutation.MutationType.MODIFY
-_DELETE = _wire.FromFunction.PersistedValueMutation.MutationType.DELETE
+# A request ready to run: the function, the batch's context and the invocations.
+_Opened = tuple[StatefulFunction, Context, Any]
 
 
 class RequestTrace:
@@ -34,34 +33,6 @@ class RequestTrace:
         self.batch_size = 0
 
 
-class _Batch:
-    """One InvocationBatchRequest whose states are all present."""
-
-    __slots__ = ("context", "function", "invocations")
-
-    def __init__(self, function: StatefulFunction, context: Context, invocations: Any) -> None:
-        self.function = function
-        self.context = context
-        self.invocations = invocations
-
-    def messages(self) -> Iterator[Message]:
-        """The batch's messages in order, setting the context's caller before each."""
-        context = self.context
-        typename, id_ = context.address.typename, context.address.id
-        incoming = Message.incoming
-        for invocation in self.invocations:
-            context.caller = _sdk_address(invocation.caller) if invocation.HasField("caller") else None
-            yield incoming(typename, id_, invocation.argument)
-
-    def failed(self, error: Exception) -> FunctionInvocationError:
-        """The error to raise for an exception from user code."""
-        address = self.context.address
-        return FunctionInvocationError(address.typename, address.id, error)
-
-    def response(self) -> bytes:
-        return _invocation_result(self.context).SerializeToString()
-
-
 def _sdk_address(address: _wire.Address) -> SdkAddress | None:
     namespace, name, id_ = address.namespace, address.type, address.id
     if not namespace and not name and not id_:
@@ -70,73 +41,44 @@ def _sdk_address(address: _wire.Address) -> SdkAddress | None:
 
 
 _new_address = tuple.__new__  # SdkAddress is a named tuple; this skips its Python-level __new__
+_new_message = object.__new__  # a received message is valid as it is: built without Message's checks
 
 
-# Filling fields one by one is faster than keyword constructors in upb (measured with
-# benchmarks/handler.py).
+def _receive(context: Context, invocation: Any) -> Message:
+    """The message of one invocation, after setting the context's caller to its sender."""
+    context.caller = _sdk_address(invocation.caller) if invocation.HasField("caller") else None
+    message = _new_message(Message)
+    message.target_typename, message.target_id = context.address.typename, context.address.id
+    message._typed_value = invocation.argument
+    return message
 
 
-def _set_target(target: _wire.Address, message: Message) -> None:
-    target.namespace, target.type = split_typename(message.target_typename, "target typename")
-    target.id = message.target_id
+def _failed(context: Context, error: Exception) -> FunctionInvocationError:
+    """The error to raise for an exception from user code."""
+    return FunctionInvocationError(context.address.typename, context.address.id, error)
 
 
-def _invocation_result(context: Context) -> _wire.FromFunction:
+def _incomplete_context(function: StatefulFunction, received: dict[str, Any]) -> bytes:
     from_function = _wire.FromFunction()
-    result = from_function.invocation_result
-    if context.outgoing:
-        add = result.outgoing_messages.add
-        for message in context.outgoing:
-            outgoing = add()
-            _set_target(outgoing.target, message)
-            outgoing.argument.CopyFrom(message.typed_value)
-    if context.delayed:
-        for delayed in context.delayed:
-            _add_delayed(result.delayed_invocations.add(), delayed)
-    if context.egress:
-        add_egress = result.outgoing_egresses.add
-        for egress in context.egress:
-            outgoing_egress = add_egress()
-            outgoing_egress.egress_namespace = egress.egress_namespace
-            outgoing_egress.egress_type = egress.egress_type
-            outgoing_egress.argument.CopyFrom(egress.typed_value)
-    _add_mutations(result.state_mutations, context.cells)
-    return from_function
-
-
-def _add_delayed(outgoing: Any, delayed: DelayedMessage) -> None:
-    message = delayed.message
-    if message is None:
-        outgoing.cancellation_token = delayed.cancellation_token
-        outgoing.is_cancellation_request = True
-        return
-    _set_target(outgoing.target, message)
-    outgoing.delay_in_ms = delayed.delay_ms
-    outgoing.argument.CopyFrom(message.typed_value)
-    outgoing.cancellation_token = delayed.cancellation_token
-
-
-def _add_mutations(mutations: Any, cells: dict[str, Cell]) -> None:
-    for name, cell in cells.items():
-        if not cell.dirty:
-            continue
-        mutation = mutations.add()
-        mutation.state_name = name
-        if cell.written is None:
-            mutation.mutation_type = _DELETE
-        else:
-            mutation.mutation_type = _MODIFY
-            state_value = mutation.state_value
-            state_value.typename = cell.type.typename
-            state_value.has_value = True
-            state_value.value = cell.written
-
-
-def _incomplete_context(function: StatefulFunction, missing: list[ValueSpec]) -> bytes:
-    from_function = _wire.FromFunction()
-    persisted = function.persisted_specs
-    from_function.incomplete_invocation_context.missing_values.extend([persisted[spec.name] for spec in missing])
+    missing = [spec for name, spec in function.persisted_specs.items() if name not in received]
+    from_function.incomplete_invocation_context.missing_values.extend(missing)
     return from_function.SerializeToString()
+
+
+def _body_bytes(request_bytes: object) -> bytes:
+    if not isinstance(request_bytes, bytes | bytearray | memoryview):
+        raise BadRequestError(
+            f"the request body must be bytes, got {type(request_bytes).__name__}; "
+            f"pass the raw HTTP body, never decoded text"
+        )
+    return bytes(request_bytes)
+
+
+def _unusable_target(to_function: _wire.ToFunction) -> BadRequestError:
+    if not to_function.HasField("invocation"):
+        return BadRequestError("the ToFunction message carries no invocation batch")
+    target = to_function.invocation.target
+    return BadRequestError(f"the invocation batch has no usable target address: {clip(repr(target))}")
 
 
 class _OwnedLoop:
@@ -181,83 +123,82 @@ class RequestReplyHandler:
         self.functions = functions
         self._loops = _ThreadLoop()
 
-    def _open(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None) -> _Batch | bytes:
+    def _open(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None) -> _Opened | bytes:
         """Parse and resolve a request: a batch ready to run, or the final response bytes."""
-        if not isinstance(request_bytes, bytes | bytearray | memoryview):
-            raise BadRequestError(
-                f"the request body must be bytes, got {type(request_bytes).__name__}; "
-                f"pass the raw HTTP body, never decoded text"
-            )
         if type(request_bytes) is not bytes:
-            request_bytes = bytes(request_bytes)
+            request_bytes = _body_bytes(request_bytes)
         try:
             to_function = _wire.ToFunction.FromString(request_bytes)
         except DecodeError as error:
             raise BadRequestError(f"the request body is not a ToFunction protobuf message: {error}") from None
-        if not to_function.HasField("invocation"):
-            raise BadRequestError("the ToFunction message carries no invocation batch")
         batch = to_function.invocation
-        address = _sdk_address(batch.target)
-        if address is None or not address.namespace or not address.name:
-            raise BadRequestError(f"the invocation batch has no usable target address: {clip(repr(batch.target))}")
+        target = batch.target
+        namespace, name, id_ = target.namespace, target.type, target.id
+        if not namespace or not name:
+            raise _unusable_target(to_function)
+        typename = f"{namespace}/{name}"
+        invocations = batch.invocations
         if trace is not None:
-            trace.typename, trace.id, trace.batch_size = address.typename, address.id, len(batch.invocations)
-        function = self.functions.for_typename(address.typename)
-        received = {state.state_name: state.state_value for state in batch.state}
-        resolved = resolve(function.specs, received)
-        if isinstance(resolved, list):
-            return _incomplete_context(function, resolved)
-        if not address.id and batch.invocations:
-            raise BadRequestError(f"the invocation batch's target {address.typename!r} has an empty id")
-        return _Batch(function, Context(address, resolved), batch.invocations)
+            trace.typename, trace.id, trace.batch_size = typename, id_, len(invocations)
+        function = self.functions.for_typename(typename)
+        received = {}
+        for state in batch.state:
+            received[state.state_name] = state.state_value
+        for state_name in function.state_types:
+            if state_name not in received:
+                return _incomplete_context(function, received)
+        if not id_ and invocations:
+            raise BadRequestError(f"the invocation batch's target {typename!r} has an empty id")
+        address = _new_address(SdkAddress, (namespace, name, id_, typename))
+        return function, Context(address, address_storage(function, received)), invocations
 
     def handle_sync(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None) -> bytes:
         """Handle one request synchronously; see the class docstring."""
-        batch = self._open(request_bytes, trace)
-        if isinstance(batch, bytes):
-            return batch
-        if batch.function.is_async:
+        opened = self._open(request_bytes, trace)
+        if isinstance(opened, bytes):
+            return opened
+        function, context, invocations = opened
+        if function.is_async:
             import asyncio
 
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
-                return self._loops.get().run_until_complete(self._run_async(batch))
+                return self._loops.get().run_until_complete(self._run_async(opened))
             raise RuntimeError(
-                f"function {batch.function.typename!r} is async and handle_sync() was called inside a "
+                f"function {function.typename!r} is async and handle_sync() was called inside a "
                 f"running event loop: use 'await handler.handle_async(request)' there"
             )
-        fun = batch.function.fun
-        context = batch.context
+        fun = function.fun
         try:
-            for message in batch.messages():
-                fun(context, message)
+            for invocation in invocations:
+                fun(context, _receive(context, invocation))
         except StatefunFaasError:
             raise
         except Exception as error:
-            raise batch.failed(error) from error
-        return batch.response()
+            raise _failed(context, error) from error
+        return invocation_result(context)
 
     async def handle_async(
         self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None
     ) -> bytes:
         """Handle one request inside the running event loop."""
-        batch = self._open(request_bytes, trace)
-        if isinstance(batch, bytes):
-            return batch
-        return await self._run_async(batch)
+        opened = self._open(request_bytes, trace)
+        if isinstance(opened, bytes):
+            return opened
+        return await self._run_async(opened)
 
-    async def _run_async(self, batch: _Batch) -> bytes:
-        fun: Any = batch.function.fun
-        context = batch.context
-        is_async = batch.function.is_async
+    async def _run_async(self, opened: _Opened) -> bytes:
+        function, context, invocations = opened
+        fun: Any = function.fun
+        is_async = function.is_async
         try:
-            for message in batch.messages():
-                result = fun(context, message)
+            for invocation in invocations:
+                result = fun(context, _receive(context, invocation))
                 if is_async:
                     await result
         except StatefunFaasError:
             raise
         except Exception as error:
-            raise batch.failed(error) from error
-        return batch.response()
+            raise _failed(context, error) from error
+        return invocation_result(context)

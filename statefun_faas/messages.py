@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from statefun_faas import _wire
 from statefun_faas.errors import ConfigurationError
@@ -16,7 +16,6 @@ from statefun_faas.types import (
     StringType,
     Type,
     split_typename,
-    to_typed_value,
 )
 
 T = TypeVar("T")
@@ -25,10 +24,55 @@ KAFKA_PRODUCER_RECORD_TYPENAME = "type.googleapis.com/io.statefun.sdk.egress.Kaf
 KINESIS_EGRESS_RECORD_TYPENAME = "type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord"
 
 
+# Message and EgressMessage hold their value in these slots. A message received, or made by
+# the user from a TypedValue, holds that TypedValue. One built here (message_builder,
+# egress_message_builder) holds the typename and the bytes, _typed_value None, until the
+# response is built: writing them straight into the response's own TypedValue (write_value)
+# saves building one more protobuf message and copying it. typed_value builds one on demand.
+_VALUE_SLOTS = ("_typed_value", "_value", "_value_typename")
+
+
+class _Carrier(Protocol):
+    _typed_value: _wire.TypedValue | None
+    _value: bytes
+    _value_typename: str
+
+
+def _hold(item: _Carrier, value_type: Type[Any], value: Any) -> None:
+    item._typed_value = None
+    item._value_typename = value_type.typename
+    item._value = value_type._encode(value)
+
+
+def _typed_value(item: _Carrier) -> _wire.TypedValue:
+    typed_value = item._typed_value
+    if typed_value is None:
+        typed_value = item._typed_value = _wire.TypedValue()
+        typed_value.typename = item._value_typename
+        typed_value.has_value = True
+        typed_value.value = item._value
+    return typed_value
+
+
+def write_value(item: Message | EgressMessage, argument: _wire.TypedValue) -> None:
+    """Fill ``argument`` (a field of the response) with the value ``item`` carries."""
+    typed_value = item._typed_value
+    if typed_value is None:
+        argument.typename = item._value_typename
+        argument.has_value = True
+        argument.value = item._value
+    else:
+        argument.CopyFrom(typed_value)
+
+
 class Message:
     """A message to or from a function: a target address and a typed value."""
 
-    __slots__ = ("target_id", "target_typename", "typed_value")
+    __slots__ = ("target_id", "target_typename", *_VALUE_SLOTS)
+
+    _typed_value: _wire.TypedValue | None
+    _value: bytes
+    _value_typename: str
 
     def __init__(self, target_typename: str, target_id: str, typed_value: _wire.TypedValue) -> None:
         if not target_typename:
@@ -39,26 +83,36 @@ class Message:
             raise ConfigurationError("typed_value can not be missing")
         self.target_typename = target_typename
         self.target_id = target_id
-        self.typed_value = typed_value
+        self._typed_value = typed_value
 
     @classmethod
     def incoming(cls, target_typename: str, target_id: str, typed_value: _wire.TypedValue) -> Message:
         """A message as the handler received it: already valid, so built without checks."""
-        message = cls.__new__(cls)
+        message = _new(cls)
         message.target_typename = target_typename
         message.target_id = target_id
-        message.typed_value = typed_value
+        message._typed_value = typed_value
         return message
 
     def is_type(self, tpe: Type[Any]) -> bool:
-        return bool(self.typed_value.typename == tpe.typename)
+        typed_value = self._typed_value
+        if typed_value is None:
+            return bool(self._value_typename == tpe.typename)
+        return bool(typed_value.typename == tpe.typename)
 
     def as_type(self, tpe: Type[T]) -> T | None:
         """Decode the value with ``tpe``; ``None`` when the message carries no value."""
-        typed_value = self.typed_value
+        typed_value = self._typed_value
+        if typed_value is None:
+            return tpe._decode(self._value)
         if not typed_value.has_value:
             return None
         return tpe._decode(typed_value.value)
+
+    @property
+    def typed_value(self) -> _wire.TypedValue:
+        """The value as the wire carries it."""
+        return _typed_value(self)
 
     def value_typename(self) -> str:
         return str(self.typed_value.typename)
@@ -104,13 +158,17 @@ class Message:
         return self.as_type(StringType)
 
     def __repr__(self) -> str:
-        return f"Message(target={self.target_typename}/{self.target_id}, typename={self.typed_value.typename!r})"
+        return f"Message(target={self.target_typename}/{self.target_id}, typename={self.value_typename()!r})"
 
 
 class EgressMessage:
     """A record for the egress whose id (``namespace/name``) is ``typename``."""
 
-    __slots__ = ("egress_namespace", "egress_type", "typed_value", "typename")
+    __slots__ = ("egress_namespace", "egress_type", "typename", *_VALUE_SLOTS)
+
+    _typed_value: _wire.TypedValue | None
+    _value: bytes
+    _value_typename: str
 
     def __init__(self, typename: str, typed_value: _wire.TypedValue) -> None:
         #: the two halves of the egress id, as the wire carries them
@@ -118,7 +176,12 @@ class EgressMessage:
         if typed_value is None:
             raise ConfigurationError("typed_value can not be missing")
         self.typename = typename
-        self.typed_value = typed_value
+        self._typed_value = typed_value
+
+    @property
+    def typed_value(self) -> _wire.TypedValue:
+        """The value as the wire carries it."""
+        return _typed_value(self)
 
     def value_typename(self) -> str:
         return str(self.typed_value.typename)
@@ -126,6 +189,9 @@ class EgressMessage:
     def raw_value(self) -> bytes | None:
         typed_value = self.typed_value
         return bytes(typed_value.value) if typed_value.has_value else None
+
+
+_new = object.__new__  # builds a message without the checks its constructor makes for users
 
 
 _PRIMITIVE_KEYWORDS: dict[str, Type[Any]] = {
@@ -173,7 +239,13 @@ def message_builder(target_typename: str, target_id: str, **kwargs: Any) -> Mess
             value_type = _PRIMITIVE_KEYWORDS.get(keyword)
     if value_type is None:  # anything else, errors included, goes through the helper
         value, value_type = _value_and_type(kwargs)
-    return Message(target_typename, target_id, to_typed_value(value_type, value))
+    if not target_id:
+        raise ConfigurationError("target_id can not be missing")
+    message = _new(Message)
+    message.target_typename = target_typename
+    message.target_id = target_id
+    _hold(message, value_type, value)
+    return message
 
 
 def egress_message_builder(target_typename: str, value: T, value_type: Type[T]) -> EgressMessage:
@@ -182,7 +254,11 @@ def egress_message_builder(target_typename: str, value: T, value_type: Type[T]) 
         raise ConfigurationError("target typename is missing")
     if value is None:
         raise ConfigurationError("value can not be missing (None)")
-    return EgressMessage(target_typename, to_typed_value(value_type, value))
+    message = _new(EgressMessage)
+    message.egress_namespace, message.egress_type = split_typename(target_typename, "egress typename")
+    message.typename = target_typename
+    _hold(message, value_type, value)
+    return message
 
 
 def _record_bytes(value: Any, value_type: Type[Any] | None, what: str) -> bytes:
