@@ -187,3 +187,43 @@ def test_decoded_size_is_known_before_decoding(size: int) -> None:
 def test_a_body_exactly_at_the_limit_is_not_413(handler: LambdaHandler) -> None:
     event = event_for("function_url", "POST", "/statefun", f"token={GOOD}", b"\x00" * MAX_BODY)
     assert unpack(handler(event, None))[0] == 400  # read and parsed: zeros are no ToFunction
+
+
+def _v2_event(**changes: Any) -> dict[str, Any]:
+    event = event_for("function_url", "POST", "/statefun", f"token={GOOD}", COUNTER_OK)
+    http = event["requestContext"]["http"]
+    for key, value in changes.items():
+        (http if key == "method" else event)[key] = value
+    return event
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({}, 200),
+        ({"method": "post"}, 200),
+        ({"rawPath": ""}, 200),
+        ({"rawQueryString": None}, 401),
+        ({"rawPath": f"/t/{GOOD}/statefun", "rawQueryString": ""}, 200),
+        ({"body": base64.b64encode(b"\x00" * (MAX_BODY + 1)).decode("ascii")}, 413),
+        ({"body": "!!!!"}, 400),
+        ({"isBase64Encoded": False}, 415),
+    ],
+    ids=["plain", "lowercase method", "empty rawPath", "null query", "path token", "too large", "bad base64", "text"],
+)
+def test_function_url_events_off_the_fast_path_get_the_general_answer(
+    handler: LambdaHandler, changes: dict[str, Any], status: int
+) -> None:
+    assert unpack(handler(_v2_event(**changes), None))[0] == status
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"rawPath": 7}, {"rawQueryString": ["token", GOOD]}, {"body": 12}, {"isBase64Encoded": "true"}, {"method": 1}],
+    ids=["rawPath", "rawQueryString", "body", "isBase64Encoded", "method"],
+)
+def test_function_url_events_with_odd_field_types_are_clear_errors(
+    handler: LambdaHandler, changes: dict[str, Any]
+) -> None:
+    with pytest.raises(UnsupportedEventError, match=r"function URL / HTTP API payload 2\.0"):
+        handler(_v2_event(**changes), None)
