@@ -130,7 +130,6 @@ class Edge:
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
         self._line_head = f'{{"platform": {_json_string(platform)}, "status": '  # each request line's start
-        self._line_fd = request_log.fd if isinstance(request_log, _FdSink) else None  # written by _log itself
         self._token_bytes = tuple(token.encode("utf-8", "surrogatepass") for token in tokens)
 
     @classmethod
@@ -269,10 +268,10 @@ class Edge:
             f'"batch": {trace.batch_size}, "duration_ms": {(perf_counter_ns() - started) / 1e6:.3f}, '
             f'"cold_start": {"true" if cold else "false"}}}\n'
         )
-        if self._line_fd is None:
-            sink(line[:-1])
+        if sink.__class__ is _FdSink:
+            _write(sink.fd, line.encode())  # one unbuffered write: lines never interleave
         else:
-            _write(self._line_fd, line.encode())  # one unbuffered write: lines never interleave
+            sink(line[:-1])
 
 
 def _failure(error: Exception) -> EdgeResponse:
