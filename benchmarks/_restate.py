@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -109,7 +108,10 @@ def sdk_python() -> Path:
 @contextmanager
 def running(command: list[str], log: Path, environment: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=environment)
+        try:
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=environment)
+        except OSError as error:  # for example a binary for another platform
+            raise UnavailableError(f"could not start {command[0]}: {error}") from error
     try:
         yield process
     finally:
@@ -134,7 +136,7 @@ def until_ok(method: str, url: str, body: object, what: str, logs: list[Path]) -
     while True:
         try:
             return http(method, url, body)
-        except (OSError, urllib.error.HTTPError) as error:
+        except OSError as error:  # refused while starting, or an HTTP error status
             if time.monotonic() > deadline:
                 tails = "\n".join(f"--- {log.name}:\n{log.read_text(errors='replace')[-2000:]}" for log in logs)
                 raise UnavailableError(f"{what} failed: {error}\n{tails}") from error
