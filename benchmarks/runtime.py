@@ -16,8 +16,8 @@ carrying its send time; latency is stamped where the record reaches the egress s
 hook), not by polling. Row (a0) hands the messages to the router in-process (no HTTP ingress): the
 router's own ceiling. The machine may be busy: "runtime CPU us/msg" (CPU time of the runtime process
 per message) is the number that load disturbs least.
-``--peer restate`` adds rows (b)-(d) for the same greeter on Restate to the table (benchmarks/_restate.py
-says how it is set up and how it differs).
+``--peer restate`` adds rows (b)-(d), and one-way variants of (b) and (c), for the same greeter on Restate
+to the table (benchmarks/_restate.py says how it is set up and how it differs).
 """
 
 from __future__ import annotations
