@@ -12,7 +12,7 @@ from statefun_faas._response import invocation_result
 from statefun_faas.context import Context, SdkAddress
 from statefun_faas.errors import BadRequestError, FunctionInvocationError, StatefunFaasError, clip
 from statefun_faas.functions import StatefulFunction, StatefulFunctions
-from statefun_faas.messages import Message
+from statefun_faas.messages import Message, received_message
 from statefun_faas.storage import address_storage
 
 if TYPE_CHECKING:
@@ -41,16 +41,13 @@ def _sdk_address(address: _wire.Address) -> SdkAddress | None:
 
 
 _new_address = tuple.__new__  # SdkAddress is a named tuple; this skips its Python-level __new__
-_new_message = object.__new__  # a received message is valid as it is: built without Message's checks
 
 
 def _receive(context: Context, invocation: Any) -> Message:
     """The message of one invocation, after setting the context's caller to its sender."""
     context.caller = _sdk_address(invocation.caller) if invocation.HasField("caller") else None
-    message = _new_message(Message)
-    message.target_typename, message.target_id = context.address.typename, context.address.id
-    message._typed_value = invocation.argument
-    return message
+    address = context.address
+    return received_message(address.typename, address.id, invocation.argument)
 
 
 def _failed(context: Context, error: Exception) -> FunctionInvocationError:

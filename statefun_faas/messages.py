@@ -88,11 +88,7 @@ class Message:
     @classmethod
     def incoming(cls, target_typename: str, target_id: str, typed_value: _wire.TypedValue) -> Message:
         """A message as the handler received it: already valid, so built without checks."""
-        message = _new(cls)
-        message.target_typename = target_typename
-        message.target_id = target_id
-        message._typed_value = typed_value
-        return message
+        return received_message(target_typename, target_id, typed_value, cls)
 
     def is_type(self, tpe: Type[Any]) -> bool:
         typed_value = self._typed_value
@@ -192,6 +188,17 @@ class EgressMessage:
 
 
 _new = object.__new__  # builds a message without the checks its constructor makes for users
+
+
+def received_message(
+    target_typename: str, target_id: str, typed_value: _wire.TypedValue, cls: type[Message] = Message
+) -> Message:
+    """:meth:`Message.incoming` as a plain function, cheaper to call on the handler's hot path."""
+    message: Message = _new(cls)
+    message.target_typename = target_typename
+    message.target_id = target_id
+    message._typed_value = typed_value
+    return message
 
 
 _PRIMITIVE_KEYWORDS: dict[str, Type[Any]] = {
