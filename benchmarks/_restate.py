@@ -32,7 +32,6 @@ cannot be installed or started here, the rows are replaced by a note saying why.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import os
 import shutil
@@ -52,7 +51,7 @@ from urllib.parse import urlsplit
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
 
 from benchmarks.runtime import child_environment, free_port, process_cpu
-from tests.venvs import cache_root, ensure_venv
+from tests.venvs import cache_root, ensure_venv, locked
 
 HERE = Path(__file__).resolve().parent
 SERVER_PACKAGE = "@restatedev/restate-server@1.7.12"
@@ -87,9 +86,7 @@ def server_binary() -> Path:
     npm = shutil.which("npm")
     if npm is None:
         raise UnavailableError("npm is not on PATH; install Node.js (npm) to run the Restate peer")
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(folder / ".lock"):
         command = [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", SERVER_PACKAGE]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     found = sorted(folder.glob(BINARIES))

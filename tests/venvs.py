@@ -42,7 +42,8 @@ def _python(folder: Path) -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on the file ``path`` (made if missing), held by one process at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -75,7 +76,7 @@ def ensure_venv(name: str, requirements: Sequence[str]) -> Path:
     """Return the interpreter of a venv holding exactly ``requirements``, building it if needed."""
     folder = venv_path(name, requirements)
     if not _ready(folder):
-        with _locked(folder.with_name(folder.name + ".lock")):
+        with locked(folder.with_name(folder.name + ".lock")):
             if not _ready(folder):
                 _build(folder, requirements)
     return _python(folder)

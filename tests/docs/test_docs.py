@@ -19,7 +19,6 @@ shown to the reader. Pages with their own tests are checked to have them.
 from __future__ import annotations
 
 import ast
-import fcntl
 import json
 import os
 import re
@@ -39,7 +38,7 @@ from statefun_faas.runtime.module import load_module
 from tests.deploy.module_cli import console_script
 from tests.deploy.test_docs import NOT_RUN, Block, blocks
 from tests.runtime.processes import wait_for_port
-from tests.venvs import cache_root
+from tests.venvs import cache_root, locked
 
 ROOT = Path(__file__).resolve().parents[2]
 # Pages whose blocks another test runs, with that test.
@@ -183,14 +182,8 @@ def reading(page: str, work: Path) -> Iterator[Reader]:
 @contextmanager
 def ports_lock() -> Iterator[None]:
     """Held while a page's servers listen on 8000, 8090, 8091, 8092: another docs run waits for it."""
-    path = cache_root() / "docs-ports.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locked(cache_root() / "docs-ports.lock"):
+        yield
 
 
 def port_is_free(port: int) -> bool:
