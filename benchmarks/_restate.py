@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
 
-from benchmarks.runtime import child_environment, free_port, process_cpu
+from benchmarks.runtime import child_environment, exchange, free_port, process_cpu
 from tests.venvs import cache_root, ensure_venv, locked
 
 HERE = Path(__file__).resolve().parent
@@ -183,11 +183,7 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, ingress
     async def client(number: int) -> None:
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         for i in range(number, messages, clients):
-            stamp = str(time.monotonic_ns()).encode()
-            writer.write((head % (i % keys)).encode() + b"Content-Length: %d\r\n\r\n" % len(stamp) + stamp)
-            answer = await reader.readuntil(b"\r\n\r\n")
-            length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            body = await reader.readexactly(length)
+            stamp, answer, body = await exchange(reader, writer, head % (i % keys))
             ends.append(time.monotonic_ns())
             if not answer.startswith(status) or (ingress == "call" and body != stamp):
                 raise SystemExit(f"the Restate ingress answered {answer!r} {body!r} to {stamp!r}")

@@ -101,6 +101,16 @@ def child_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: str) -> tuple[bytes, bytes, bytes]:
+    """One request on a kept connection, ``head`` (request line and headers) with the send time (monotonic ns)
+    as its body; returns that body, the answer's head and the answer's body."""
+    stamp = str(time.monotonic_ns()).encode()
+    writer.write(head.encode() + b"Content-Length: %d\r\n\r\n" % len(stamp) + stamp)
+    answer = await reader.readuntil(b"\r\n\r\n")
+    length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    return stamp, answer, await reader.readexactly(length)
+
+
 async def clients_main(url: str, clients: int, keys: int, messages: int, lockstep: bool) -> None:
     """The ingress clients (their own process): each message's payload is its send time (monotonic ns).
     In ``lockstep`` the next message waits for a line on stdin: the previous one reached the egress."""
@@ -114,13 +124,9 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, lockste
     async def client(number: int) -> None:
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         for i in range(number, messages, clients):
-            stamp = str(time.monotonic_ns()).encode()
-            writer.write((head % (i % keys)).encode() + b"Content-Length: %d\r\n\r\n" % len(stamp) + stamp)
-            answer = await reader.readuntil(b"\r\n\r\n")
+            _, answer, _ = await exchange(reader, writer, head % (i % keys))
             if not answer.startswith(b"HTTP/1.1 200"):
                 raise SystemExit(f"the ingress answered {answer!r}")
-            length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
             if lockstep:
                 await delivered.readline()
         writer.close()
