@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Callable
+
 from statefun_faas.edge import redact_url
 from statefun_faas.runtime import tls
 from statefun_faas.runtime.httpclient import AnswerTooLargeError, HttpClient, HttpFramingError, Target
@@ -25,8 +28,10 @@ def new_session(limit: int = 256) -> HttpClient:
 class HttpInvoker:
     """POSTs ToFunction bytes to one URL; checks the answer as StateFun's transports do."""
 
-    def __init__(self, session: HttpClient, url: str, endpoint: Endpoint) -> None:
-        self.session, self.url, self.endpoint = session, url, endpoint
+    def __init__(
+        self, session: HttpClient, url: str, endpoint: Endpoint, tls_of: Callable[[Endpoint], ssl.SSLContext | None]
+    ) -> None:
+        self.session, self.url, self.endpoint, self.tls_of = session, url, endpoint, tls_of
         self.target: Target | None = None
 
     async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
@@ -48,8 +53,7 @@ class HttpInvoker:
 
     def _target(self) -> Target:
         endpoint = self.endpoint
-        where = f"{endpoint.functions} ({endpoint.source})"
-        context = tls.context_for(endpoint.spec, endpoint.directory, where)
+        context = self.tls_of(endpoint)
         limit = None
         if endpoint.transport == ASYNC_TRANSPORT:
             limit = int(endpoint.spec.get("payload_max_bytes", PAYLOAD_MAX_BYTES))
@@ -79,10 +83,12 @@ class EndpointRoutes:
         self.session = session
         self.module = module
         self._cache: dict[str, FunctionRoute | None] = {}
+        self._tls: dict[Endpoint, ssl.SSLContext | None] = {}  # one per endpoint: its types share connections
 
     def reload(self, module: Module) -> None:
         self.module = module
         self._cache.clear()
+        self._tls.clear()  # TLS files are read again
 
     def __call__(self, typename: str) -> FunctionRoute | None:
         route = self._cache.get(typename)
@@ -94,8 +100,16 @@ class EndpointRoutes:
         endpoint = self.module.endpoint_for(typename)
         if endpoint is None:
             return None
-        invoker = HttpInvoker(self.session, endpoint.url_for(typename), endpoint)
+        invoker = HttpInvoker(self.session, endpoint.url_for(typename), endpoint, self._tls_of)
         return FunctionRoute(invoker, endpoint.max_num_batch_requests, endpoint.timeouts.call)
+
+    def _tls_of(self, endpoint: Endpoint) -> ssl.SSLContext | None:
+        """The endpoint's SSL context, made on first use; raises ValueError (a dead letter) while its files
+        are unusable."""
+        if endpoint not in self._tls:
+            where = f"{endpoint.functions} ({endpoint.source})"
+            self._tls[endpoint] = tls.context_for(endpoint.spec, endpoint.directory, where)
+        return self._tls[endpoint]
 
 
 def first_of(*routes: Routes) -> Routes:

@@ -15,6 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from statefun_faas.runtime.httpclient import HttpClient
+from statefun_faas.runtime.invokers import EndpointRoutes, HttpInvoker
+from statefun_faas.runtime.module import load_module
 from tests.runtime.apps import functions
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, raw, running, take
 
@@ -119,3 +122,19 @@ def test_an_answer_over_payload_max_bytes_is_a_dead_letter(tmp_path: Path) -> No
     assert "larger than 1000 bytes" in reason
     assert "payload_max_bytes" in reason
     assert len(server.paths) == 1  # not retried
+
+
+def test_the_function_types_of_one_endpoint_share_its_tls_context(tmp_path: Path) -> None:
+    write_pki(tmp_path)
+    module = tmp_path / "module.yaml"
+    module.write_text(endpoint("test/*", "https://127.0.0.1:9/{function.name}", ASYNC_TLS.format(extra=MUTUAL)))
+    routes = EndpointRoutes(HttpClient(), load_module(module))
+    targets = []
+    for typename in ("test/counter", "test/forwarder"):
+        route = routes(typename)
+        assert route is not None
+        assert isinstance(route.invoker, HttpInvoker)
+        targets.append(route.invoker._target())
+    assert targets[0].tls is not None
+    assert targets[0].tls is targets[1].tls
+    assert targets[0].pool == targets[1].pool  # so their calls reuse the same kept connections
