@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
 
-from benchmarks.runtime import child_environment, exchange, free_port, process_cpu
+from benchmarks.runtime import Connection, child_environment, free_port, process_cpu, run_clients
 from tests.venvs import cache_root, ensure_venv, locked
 
 HERE = Path(__file__).resolve().parent
@@ -181,14 +181,14 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, ingress
     ends: list[int] = []
 
     async def client(number: int) -> None:
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        connection = await Connection.open(parts.hostname or "127.0.0.1", parts.port or 80)
         for i in range(number, messages, clients):
-            stamp, answer, body = await exchange(reader, writer, head % (i % keys))
+            stamp, answer, body = await connection.exchange(head % (i % keys))
             ends.append(time.monotonic_ns())
             if not answer.startswith(status) or (ingress == "call" and body != stamp):
                 raise SystemExit(f"the Restate ingress answered {answer!r} {body!r} to {stamp!r}")
             latencies.append((ends[-1] - int(stamp)) / 1e6)
-        writer.close()
+        connection.close()
 
     started = time.monotonic_ns()
     await asyncio.gather(*(client(n) for n in range(clients)))
@@ -265,4 +265,4 @@ def peer_rows(messages: int, only: list[str], sdk_server: str = "uvicorn") -> tu
 
 if __name__ == "__main__":
     url, clients, keys, count, ingress = sys.argv[2:7]
-    asyncio.run(clients_main(url, int(clients), int(keys), int(count), ingress))
+    run_clients(clients_main(url, int(clients), int(keys), int(count), ingress))

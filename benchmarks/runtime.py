@@ -10,7 +10,7 @@ Scenarios (a greeter-like counter that writes one playground egress record per m
 In (a)-(c) each client waits only for its ingress acknowledgement (the message is stored), so when
 delivery is slower than ingress a queue builds up and latency includes the time spent in it.
 uvicorn uses httptools when it is installed (pip install httptools): a faster function server.
-Clients PUT to the playground ingress over HTTP from their own process (lean keep-alive clients, one
+Clients PUT to the playground ingress over HTTP from their own process (lean keep-alive clients on uvloop, one
 request in flight each, so the load generator does not eat the CPU the runtime needs), each payload
 carrying its send time; latency is stamped where the record reaches the egress sink (a runtime sink
 hook), not by polling. Row (a0) hands the messages to the router in-process (no HTTP ingress): the
@@ -34,7 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from statefun_faas.runtime.app import Options, Runtime
@@ -101,14 +103,62 @@ def child_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
 
 
-async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: str) -> tuple[bytes, bytes, bytes]:
-    """One request on a kept connection, ``head`` (request line and headers) with the send time (monotonic ns)
-    as its body; returns that body, the answer's head and the answer's body."""
-    stamp = str(time.monotonic_ns()).encode()
-    writer.write(head.encode() + b"Content-Length: %d\r\n\r\n" % len(stamp) + stamp)
-    answer = await reader.readuntil(b"\r\n\r\n")
-    length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-    return stamp, answer, await reader.readexactly(length)
+class Connection(asyncio.Protocol):
+    """A kept HTTP/1.1 client connection, one request in flight: the load generator's, lean so that it leaves
+    the CPU to what is measured (asyncio streams cost about twice as much per request)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.answer: asyncio.Future[tuple[bytes, bytes]] | None = None
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        _, connection = await asyncio.get_running_loop().create_connection(cls, host, port)
+        return connection
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n") + 4
+        if end < 4:
+            return
+        head = bytes(self.buffer[:end])
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        if len(self.buffer) >= end + length and self.answer is not None:
+            body = bytes(self.buffer[end : end + length])
+            del self.buffer[: end + length]
+            self.answer.set_result((head, body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_exception(ConnectionError(f"the server closed the connection ({exc})"))
+
+    async def exchange(self, head: str) -> tuple[bytes, bytes, bytes]:
+        """One request, ``head`` (request line and headers) with the send time (monotonic ns) as its body;
+        returns that body, the answer's head and the answer's body."""
+        assert self.transport is not None
+        stamp = str(time.monotonic_ns()).encode()
+        self.answer = asyncio.get_running_loop().create_future()
+        self.transport.write(head.encode() + b"Content-Length: %d\r\n\r\n" % len(stamp) + stamp)
+        answer, body = await self.answer
+        return stamp, answer, body
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def run_clients(main: Coroutine[Any, Any, None]) -> None:
+    """Run a client process's coroutine on uvloop when it is installed, like the runtime."""
+    if importlib.util.find_spec("uvloop") is not None:
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
 
 
 async def clients_main(url: str, clients: int, keys: int, messages: int, lockstep: bool) -> None:
@@ -122,14 +172,14 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, lockste
     head = f"PUT {parts.path}/k%d HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/vnd.bench/text\r\n"
 
     async def client(number: int) -> None:
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        connection = await Connection.open(parts.hostname or "127.0.0.1", parts.port or 80)
         for i in range(number, messages, clients):
-            _, answer, _ = await exchange(reader, writer, head % (i % keys))
+            _, answer, _ = await connection.exchange(head % (i % keys))
             if not answer.startswith(b"HTTP/1.1 200"):
                 raise SystemExit(f"the ingress answered {answer!r}")
             if lockstep:
                 await delivered.readline()
-        writer.close()
+        connection.close()
 
     await asyncio.gather(*(client(n) for n in range(clients)))
 
@@ -327,7 +377,7 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     if arguments.client:
         url, clients, keys, count, lockstep = arguments.client
-        asyncio.run(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
+        run_clients(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
     else:
         only = arguments.only.split(",")
         if arguments.loop == "uvloop":
