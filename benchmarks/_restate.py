@@ -190,14 +190,16 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, ingress
             latencies.append((ends[-1] - int(stamp)) / 1e6)
         connection.close()
 
-    started = time.monotonic_ns()
+    started, cpu = time.monotonic_ns(), time.process_time()
     await asyncio.gather(*(client(n) for n in range(clients)))
-    print(json.dumps({"seconds": (max(ends) - started) / 1e9, "latencies": latencies}))
+    cpu = time.process_time() - cpu
+    print(json.dumps({"seconds": (max(ends) - started) / 1e9, "latencies": latencies, "cpu": cpu}))
 
 
-def drive(peer: Peer, clients: int, keys: int, messages: int, ingress: str) -> tuple[float, list[float]]:
-    """Run the clients; for ``send``, latency ends when the greeter reports the message (before Restate stores
-    the invocation's end: in Restate's favour, by one log append)."""
+def drive(peer: Peer, clients: int, keys: int, messages: int, ingress: str) -> tuple[float, list[float], float]:
+    """Run the clients: the rate, the latencies and the clients' CPU seconds. For ``send``, latency ends when the
+    greeter reports the message (before Restate stores the invocation's end: in Restate's favour, by one log
+    append)."""
     arguments = [peer.ingress, str(clients), str(keys), str(messages), ingress]
     with subprocess.Popen([sys.executable, __file__, "--client", *arguments], stdout=subprocess.PIPE) as process:
         reported = records(peer.records, messages, process) if ingress == "send" else {}
@@ -206,11 +208,11 @@ def drive(peer: Peer, clients: int, keys: int, messages: int, ingress: str) -> t
         raise UnavailableError(f"the Restate clients failed ({clients} clients, {keys} keys, {ingress})")
     if ingress == "send" and len(reported) < messages:
         raise UnavailableError(f"the greeter reported {len(reported)} of {messages} one-way messages in 300 s")
+    report = json.loads(output)
     if ingress == "call":
-        report = json.loads(output)
-        return messages / report["seconds"], report["latencies"]
+        return messages / report["seconds"], report["latencies"], report["cpu"]
     first, last = min(reported), max(reported.values())
-    return messages / ((last - first) / 1e9), [(end - sent) / 1e6 for sent, end in reported.items()]
+    return messages / ((last - first) / 1e9), [(end - sent) / 1e6 for sent, end in reported.items()], report["cpu"]
 
 
 def records(sink: socket.socket, messages: int, clients: subprocess.Popen[bytes]) -> dict[int, int]:
@@ -234,13 +236,15 @@ def row(peer: Peer, plan: tuple[str, str, int, int, int, str], messages: int) ->
     drive(peer, clients, keys, min(200, messages), ingress)  # warm-up
     load = os.getloadavg()[0]
     server_cpu, sdk_cpu = process_cpu(peer.server_pid), process_cpu(peer.sdk_pid)
-    rate, latencies = drive(peer, clients, keys, messages, ingress)
+    rate, latencies, clients_cpu = drive(peer, clients, keys, messages, ingress)
+    clients_us = clients_cpu / messages * 1e6
     server_us = (process_cpu(peer.server_pid) - server_cpu) / messages * 1e6
     sdk_us = (process_cpu(peer.sdk_pid) - sdk_cpu) / messages * 1e6
     quantiles = statistics.quantiles(latencies, n=100)
     return (
         f"| ({name}) Restate, {label} | {clients} | {keys} | {messages} | {rate:,.0f} | {quantiles[49]:.2f} "
-        f"| {quantiles[98]:.2f} | {server_us:.0f} | {1e6 / server_us:,.0f} | {sdk_us:.0f} | {load:.1f} |"
+        f"| {quantiles[98]:.2f} | {server_us:.0f} | {1e6 / server_us:,.0f} | {sdk_us:.0f} | {clients_us:.0f} "
+        f"| {load:.1f} |"
     )
 
 

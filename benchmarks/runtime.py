@@ -15,7 +15,9 @@ request in flight each, so the load generator does not eat the CPU the runtime n
 carrying its send time; latency is stamped where the record reaches the egress sink (a runtime sink
 hook), not by polling. Row (a0) hands the messages to the router in-process (no HTTP ingress): the
 router's own ceiling. The machine may be busy: "runtime CPU us/msg" (CPU time of the runtime process
-per message) is the number that load disturbs least.
+per message) is the number that load disturbs least. The three processes share the machine's cores:
+runtime, function server and clients CPU per message together bound the rate (at 10,000/s, 100 us per
+message is a whole core).
 ``--peer restate`` adds rows (b)-(d), and one-way variants of (b) and (c), for the same greeter on Restate
 to the table (benchmarks/_restate.py says how it is set up and how it differs).
 """
@@ -90,6 +92,7 @@ def start_function_server(port: int) -> subprocess.Popen[bytes]:
 
 
 SERVER_PID = [0]
+CLIENTS_US = [0.0]  # the last HTTP run's client process: CPU us per message, its start-up left out
 
 
 def process_cpu(pid: int) -> float:
@@ -181,7 +184,9 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, lockste
                 await delivered.readline()
         connection.close()
 
+    cpu = time.process_time()
     await asyncio.gather(*(client(n) for n in range(clients)))
+    print(time.process_time() - cpu)  # the clients' CPU seconds, start-up left out
 
 
 async def drive(
@@ -207,11 +212,14 @@ async def drive(
     cpu = time.process_time()
     command = [sys.executable, __file__, "--client", url, str(clients), str(keys), str(messages), str(int(lockstep))]
     pipe = asyncio.subprocess.PIPE if lockstep else None
-    process = await asyncio.create_subprocess_exec(*command, env=child_environment(), stdin=pipe)
+    process = await asyncio.create_subprocess_exec(
+        *command, env=child_environment(), stdin=pipe, stdout=asyncio.subprocess.PIPE
+    )
     runtime.router.sinks.append(sink)
     await asyncio.wait_for(done.wait(), 300)
-    await process.wait()
+    output, _ = await process.communicate()
     cpu_us = (time.process_time() - cpu) / messages * 1e6
+    CLIENTS_US[0] = float(output) / messages * 1e6
     runtime.router.sinks.remove(sink)
     return messages / ((last - first) / 1e9), cpu_us, latencies
 
@@ -260,6 +268,7 @@ async def scenario(
             await run(min(200, messages))  # warm-up: registration, connections
             load = os.getloadavg()[0]
             server_cpu = process_cpu(SERVER_PID[0]) if module_port else 0.0
+            CLIENTS_US[0] = 0.0
             rate, cpu_us, latencies = await run(messages)
             server_us = (process_cpu(SERVER_PID[0]) - server_cpu) / messages * 1e6 if module_port else 0.0
         finally:
@@ -269,7 +278,7 @@ async def scenario(
     per_cpu_s = 1e6 / cpu_us
     return (
         f"| {name} | {clients} | {keys} | {messages} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {cpu_us:.0f} "
-        f"| {per_cpu_s:,.0f} | {server_us:.0f} | {load:.1f} |"
+        f"| {per_cpu_s:,.0f} | {server_us:.0f} | {CLIENTS_US[0]:.0f} | {load:.1f} |"
     )
 
 
@@ -335,9 +344,9 @@ async def main(messages: int, only: list[str], peer: str = "", sdk_server: str =
     print(f"runtime from {runtime_from} on {loop}; function server: uvicorn with {http}")
     print(
         "| scenario | clients | keys | messages | invocations/s | p50 ms | p99 ms | runtime CPU us/msg "
-        "| msg per runtime CPU-s | function server CPU us/msg | load avg |"
+        "| msg per runtime CPU-s | function server CPU us/msg | clients CPU us/msg | load avg |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
     if note:
