@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
+from statefun_faas.runtime._sql import INBOX_INSERT, INBOX_INSERT_AT, SCHEMA, caller, delayed_row, key, row
 from statefun_faas.runtime.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
 from statefun_faas.runtime.checkpoints import Checkpointer
 from statefun_faas.runtime.inboxes import InboxCache
@@ -106,12 +106,18 @@ class Store:
         return [Queued(seq, caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, envelopes: Iterable[Envelope], into: list[tuple[Address, Queued]]) -> None:
+    def _insert(db: sqlite3.Connection, envelopes: Sequence[Envelope], into: list[tuple[Address, Queued]]) -> None:
+        """Insert inbox rows in one statement. The transaction holds the write lock, so the seqs after the
+        largest one are free: the ones SQLite would have given, one by one."""
+        if not envelopes:
+            return
+        first = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM inbox").fetchone()[0]
+        db.executemany(INBOX_INSERT_AT, [(first + i, *row(envelope)) for i, envelope in enumerate(envelopes)])
         at = time.monotonic()
-        for envelope in envelopes:
-            seq = db.execute(INBOX_INSERT, row(envelope)).lastrowid
-            assert seq is not None
-            into.append((envelope.target, Queued(seq, envelope.caller, envelope.argument, at)))
+        into.extend(
+            (envelope.target, Queued(first + i, envelope.caller, envelope.argument, at))
+            for i, envelope in enumerate(envelopes)
+        )
 
     def resync_inboxes(self) -> list[Address]:
         """The addresses with waiting messages, read afresh (after a restart or another process's write)."""
