@@ -23,7 +23,7 @@ from statefun_faas.runtime._model import (
     PLAYGROUND_INGRESS,
     PLAYGROUND_INGRESS_PORT,
 )
-from statefun_faas.runtime.egress import EgressBinding, KafkaLocalEgress, KinesisLocalEgress, PlaygroundEgress
+from statefun_faas.runtime.egress import EgressBinding, KafkaEgress, KinesisEgress, PlaygroundEgress
 from statefun_faas.runtime.inprocess import in_process_routes
 from statefun_faas.runtime.invokers import EndpointRoutes, first_of, new_session
 from statefun_faas.runtime.module import Egress, Ingress, Module, load_module
@@ -109,7 +109,7 @@ def broker_tasks(router: Router, module: Module, options: Options, brokers: Brok
     return tasks
 
 
-def egress_bindings(module: Module, options: Options, brokers: Brokers = frozenset()) -> dict[str, EgressBinding]:
+def egress_bindings(module: Module, options: Options) -> dict[str, EgressBinding]:
     bindings: dict[str, EgressBinding] = {}
     if options.playground_ports is not None:
         bindings[PLAYGROUND_EGRESS_ID] = PlaygroundEgress(None)
@@ -117,9 +117,9 @@ def egress_bindings(module: Module, options: Options, brokers: Brokers = frozens
         if egress.kind == PLAYGROUND_EGRESS:
             bindings[egress.id] = PlaygroundEgress(egress.topics)
         elif egress.kind == KAFKA_EGRESS:
-            bindings[egress.id] = KafkaLocalEgress() if is_local(egress, options, brokers) else kafka.KafkaEgress()
+            bindings[egress.id] = KafkaEgress()  # on a broker or local topics alike (a forwarder or none)
         elif egress.kind == KINESIS_EGRESS:
-            bindings[egress.id] = KinesisLocalEgress() if options.local_io else kinesis.KinesisEgress()
+            bindings[egress.id] = KinesisEgress()
     return bindings
 
 
@@ -184,7 +184,7 @@ class Runtime:
         self._endpoints.reload(module)
         self._kafka = await kafka.bind(module, self.options.local_io, self._kafka)
         brokers = kafka.bound(self._kafka)
-        self._egresses = egress_bindings(module, self.options, brokers)
+        self._egresses = egress_bindings(module, self.options)
         await _cancel(self._broker_tasks)
         self._broker_tasks = broker_tasks(self.router, module, self.options, brokers)
         plans = port_plans(module, self.options, brokers)

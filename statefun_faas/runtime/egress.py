@@ -57,20 +57,41 @@ class PlaygroundEgress:
         return topic, text.encode("utf-8")
 
 
-class KafkaLocalEgress:
-    """A Kafka egress bound to local topics: stores each KafkaProducerRecord's value under its topic."""
+class KafkaEgress:
+    """``io.statefun.kafka.v1/egress``: keeps the whole KafkaProducerRecord under its topic, bound to a broker
+    (its forwarder sends the record) or to local topics (read back as the record's value, see
+    :func:`stored_value`) alike, so records stored in one run are delivered right in the next either way."""
 
     def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
         record = parse_record(egress_id, argument, KAFKA_RECORD, _wire.KafkaProducerRecord)
-        return record.topic, record.value_bytes
+        if not record.topic:
+            raise ProtocolViolationError(f"egress {egress_id!r}: the KafkaProducerRecord names no topic")
+        return record.topic, argument.data or b""
 
 
-class KinesisLocalEgress:
-    """A Kinesis egress bound to local topics: stores each KinesisEgressRecord's data under its stream."""
+class KinesisEgress:
+    """``io.statefun.kinesis.v1/egress``: keeps the whole KinesisEgressRecord under its stream, like
+    :class:`KafkaEgress`."""
 
     def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
         record = parse_record(egress_id, argument, KINESIS_RECORD, _wire.KinesisEgressRecord)
-        return record.stream, record.value_bytes
+        if not record.stream:
+            raise ProtocolViolationError(f"egress {egress_id!r}: the KinesisEgressRecord names no stream")
+        return record.stream, argument.data or b""
+
+
+def stored_value(record: EgressRecord) -> bytes:
+    """What a local reader gets of a stored record: the value of a Kafka or Kinesis record, else the payload."""
+    kind = _RECORD_KINDS.get(record.typename)
+    if kind is None:
+        return record.payload
+    try:
+        return bytes(kind.FromString(record.payload).value_bytes)
+    except DecodeError:  # not a whole record: stored as a bare value (by a release before the records were kept)
+        return record.payload
+
+
+_RECORD_KINDS: dict[str, Any] = {KAFKA_RECORD: _wire.KafkaProducerRecord, KINESIS_RECORD: _wire.KinesisEgressRecord}
 
 
 def parse_record(egress_id: str, argument: Value, typename: str, cls: Any) -> Any:

@@ -28,9 +28,9 @@ from typing import Any
 
 from statefun_faas import _wire
 from statefun_faas.runtime._model import KAFKA_EGRESS, KAFKA_INGRESS
-from statefun_faas.runtime.egress import KAFKA_RECORD, oldest_records, parse_record
+from statefun_faas.runtime.egress import oldest_records
 from statefun_faas.runtime.module import Egress, Ingress, Module, Route
-from statefun_faas.runtime.records import Address, Envelope, ProtocolViolationError, Value
+from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.router import Router
 
 logger = logging.getLogger("statefun_faas.runtime")
@@ -98,16 +98,6 @@ async def bind(module: Module, local_io: bool, earlier: Bindings) -> Bindings:
 def bound(bindings: Bindings) -> frozenset[tuple[str, str]]:
     """The (kind, id) of the components bound to a broker."""
     return frozenset((kind, ident) for (kind, ident, _), on_broker in bindings.items() if on_broker)
-
-
-class KafkaEgress:
-    """Keeps the whole KafkaProducerRecord (topic as topic) for the forwarder."""
-
-    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
-        record = parse_record(egress_id, argument, KAFKA_RECORD, _wire.KafkaProducerRecord)
-        if not record.topic:
-            raise ProtocolViolationError(f"egress {egress_id!r}: the KafkaProducerRecord names no topic")
-        return record.topic, argument.data or b""
 
 
 async def forward_egress(router: Router, egress: Egress) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from statefun_faas import _wire
-from statefun_faas.runtime.egress import KINESIS_RECORD, oldest_records, parse_record
+from statefun_faas.runtime.egress import oldest_records
 from statefun_faas.runtime.module import Egress, Ingress, Route
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.router import Router
@@ -45,14 +45,6 @@ def client(spec: Mapping[str, Any]) -> Any:
     if region.get("type") == "custom-endpoint":
         client_args["endpoint_url"] = region.get("endpoint")
     return boto3.Session(**session_args).client("kinesis", **client_args)
-
-
-class KinesisEgress:
-    """Keeps the whole KinesisEgressRecord (stream as topic) for the forwarder."""
-
-    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
-        record = parse_record(egress_id, argument, KINESIS_RECORD, _wire.KinesisEgressRecord)
-        return record.stream, argument.data or b""
 
 
 async def forward_egress(router: Router, egress: Egress) -> None:

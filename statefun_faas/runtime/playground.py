@@ -12,6 +12,7 @@ import logging
 import socket
 from dataclasses import dataclass, field
 
+from statefun_faas.runtime.egress import stored_value
 from statefun_faas.runtime.httpserver import HttpServer, Request, Response
 from statefun_faas.runtime.module import Route
 from statefun_faas.runtime.records import Address, Envelope, Value
@@ -111,7 +112,7 @@ class LocalIo:
         for egress in readable:
             record = self.router.store.pop_egress(egress.egress_id, topic)
             if record is not None:
-                return Response(200, record.payload)
+                return Response(200, stored_value(record))
         return Response(404)
 
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
+from statefun_faas.runtime.egress import stored_value
 from statefun_faas.runtime.records import EgressRecord
 from statefun_faas.runtime.router import Sink
 
@@ -18,12 +19,13 @@ USAGE = "--egress ID=stdout or --egress ID=jsonl:PATH, e.g. --egress io.statefun
 
 
 def record_json(record: EgressRecord) -> str:
-    """One JSON line: the payload as text when it is UTF-8, else as base64."""
+    """One JSON line: the payload (a Kafka or Kinesis record's value) as text when it is UTF-8, else as base64."""
     line: dict[str, str] = {"egress": record.egress_id, "topic": record.topic, "typename": record.typename}
+    payload = stored_value(record)
     try:
-        line["payload"] = record.payload.decode("utf-8")
+        line["payload"] = payload.decode("utf-8")
     except UnicodeDecodeError:
-        line["payload_base64"] = base64.b64encode(record.payload).decode("ascii")
+        line["payload_base64"] = base64.b64encode(payload).decode("ascii")
     return json.dumps(line, ensure_ascii=False)
 
 

@@ -6,6 +6,7 @@ the functions are real."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -240,3 +241,46 @@ def test_a_broker_that_goes_away_and_comes_back_loses_nothing(tmp_path: Path, ca
 
     assert asyncio.run(go()) == [("ann", "ann:before"), ("dan", "dan:while away"), ("eve", "eve:after")]
     assert "egress test/out: Kafka at 127.0.0.1:" in caplog.text
+
+
+def test_records_stored_on_local_topics_reach_the_broker_of_the_next_run(tmp_path: Path) -> None:
+    """The egress table keeps whole records, so what a run without a broker stored for a local topic, the next
+    run, bound to the broker, sends as it was made (key included); and a jsonl sink shows the record's value."""
+    sink = tmp_path / "out.jsonl"
+
+    async def go() -> list[tuple[str, str]]:
+        unreachable = module(f"127.0.0.1:{free_port()}")
+        options = {"local_io_port": 0, "egress_overrides": [f"test/out=jsonl:{sink}"]}
+        async with running(tmp_path, unreachable, functions, **options) as runtime, aiohttp.ClientSession() as session:
+            async with session.post(f"http://127.0.0.1:{runtime.ports['local-io']}/loud/ann", data=b"hello") as answer:
+                assert answer.status == 200
+            await until(lambda: bool(runtime.store.peek_egress("test/out", 1)))
+        async with broker_with() as broker, running(tmp_path, module(broker.address), functions):
+            return await results(broker, 1)
+
+    assert asyncio.run(go()) == [("ann", "ann:hello")]
+    assert json.loads(sink.read_text())["payload"] == "ann:hello"
+
+
+def test_records_stored_for_a_broker_read_as_values_on_the_local_topics_of_the_next_run(tmp_path: Path) -> None:
+    """A record that never reached the broker (it went away) is read back as its value when the next run has
+    no broker and serves the topic locally."""
+    text = module("{address}", egress_properties="[request.timeout.ms: 300]", extra=PLAYGROUND_INGRESS)
+
+    async def go() -> list[str]:
+        async with (
+            broker_with() as broker,
+            running(tmp_path, text.replace("{address}", broker.address), functions) as runtime,
+            aiohttp.ClientSession() as session,
+        ):
+            await broker.stop()
+            assert await put(session, runtime.ports["ingress"], "test/shout/dan", "while away") == 200
+            await until(lambda: bool(runtime.store.peek_egress("test/out", 1)))
+        unreachable = text.replace("{address}", f"127.0.0.1:{free_port()}")
+        async with (
+            running(tmp_path, unreachable, functions, local_io_port=0) as runtime,
+            aiohttp.ClientSession() as session,
+        ):
+            return await take(session, runtime.ports["local-io"], "results", 1)
+
+    assert asyncio.run(go()) == ["dan:while away"]
