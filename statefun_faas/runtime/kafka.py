@@ -8,8 +8,10 @@ restored Flink checkpoint does): ``earliest`` and ``latest`` seek there,
 and unlisted partitions start at the group's committed offset when ``consumerGroupId`` is set, else at
 ``autoOffsetResetPosition`` (default latest). The starting position is saved at once, so records
 written while the runtime is down are read after a restart even with ``latest``. With a group, positions
-are also committed to it (best effort) so Kafka's tools see the lag. Partitions are read as they were at
-start; ``properties`` go to aiokafka under their underscore names (``max.poll.records`` ->
+are also committed to it (best effort) so Kafka's tools see the lag. Partitions added to a topic are
+found within ``DISCOVER_S`` seconds, and at a restart; they are read from their first record (as Flink
+reads the partitions a restored checkpoint did not know), not from ``startupPosition``, which is for the
+first start only. ``properties`` go to aiokafka under their underscore names (``max.poll.records`` ->
 ``max_poll_records``) where aiokafka has one.
 
 Egress is at-least-once: a record leaves the durable egress table only once the broker acknowledged it
@@ -39,6 +41,7 @@ PROBE_S = 1.0
 POLL_MS = 500
 MAX_RECORDS = 1000
 IDLE_S = 0.2
+DISCOVER_S = 30.0  # how often a running ingress looks for partitions added to its topics
 SEND_BATCH = 500  # stored egress records sent at once; deleted together once the broker acknowledged all
 FIRST_RETRY_S, LAST_RETRY_S = 0.5, 30.0
 #: (kind, id, address) of a Kafka component -> bound to its broker (True) or to local topics (False)
@@ -143,8 +146,11 @@ async def consume_ingress(router: Router, ingress: Ingress) -> None:
 
 async def _consume(router: Router, ingress: Ingress, consumer: Any) -> None:
     routes = {route.topic: route for route in ingress.routes}
-    await _assign(router, ingress, consumer)
+    loop = asyncio.get_running_loop()
+    assigned, looked = await _assign(router, ingress, consumer, frozenset()), loop.time()
     while True:
+        if loop.time() - looked >= DISCOVER_S:
+            assigned, looked = await _assign(router, ingress, consumer, assigned), loop.time()
         batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
         envelopes = [
             envelope
@@ -174,7 +180,10 @@ def _envelopes(ingress_id: str, route: Route, record: Any) -> list[Envelope]:
     return [Envelope(Address(target, key), value) for target in route.targets]
 
 
-async def _assign(router: Router, ingress: Ingress, consumer: Any) -> None:
+async def _assign(router: Router, ingress: Ingress, consumer: Any, known: frozenset[Any]) -> frozenset[Any]:
+    """Assign the partitions of the ingress's topics, if they are not the ``known`` ones; returns them.
+    Each resumes at its saved position; those without one start where ``startupPosition`` says at a first
+    start, else (added since) at their first record."""
     from aiokafka import TopicPartition
     from aiokafka.errors import UnknownTopicOrPartitionError
 
@@ -184,7 +193,9 @@ async def _assign(router: Router, ingress: Ingress, consumer: Any) -> None:
     if missing:
         raise UnknownTopicOrPartitionError(f"topic(s) {', '.join(missing)} not found on the broker")
     tps = [TopicPartition(r.topic, p) for r in ingress.routes for p in sorted(cluster.partitions_for_topic(r.topic))]
-    consumer.assign(tps)
+    if frozenset(tps) == known:
+        return known
+    consumer.assign(tps)  # positions start over: every partition is sought below
     fresh = []
     for tp in tps:
         saved = router.store.offset(_source(ingress, tp))
@@ -192,9 +203,18 @@ async def _assign(router: Router, ingress: Ingress, consumer: Any) -> None:
             fresh.append(tp)
         else:
             consumer.seek(tp, int(saved))
-    await _start_at(ingress.spec.get("startupPosition") or {}, consumer, fresh)
+    if len(fresh) == len(tps):
+        await _start_at(ingress.spec.get("startupPosition") or {}, consumer, fresh)
+    elif fresh:
+        logger.info("ingress %s: reading new partition(s) %s from the start", ingress.id, _names(fresh))
+        await consumer.seek_to_beginning(*fresh)
     for tp in fresh:
         router.store.save_offset(_source(ingress, tp), str(await consumer.position(tp)))
+    return frozenset(tps)
+
+
+def _names(tps: list[Any]) -> str:
+    return ", ".join(f"{tp.topic}/{tp.partition}" for tp in tps)
 
 
 async def _start_at(position: Mapping[str, Any], consumer: Any, tps: list[Any]) -> None:

@@ -81,6 +81,11 @@ class KafkaBroker:
     def create_topic(self, name: str, partitions: int = 1) -> None:
         self.topics.setdefault(name, [[] for _ in range(partitions)])
 
+    def add_partitions(self, name: str, total: int) -> None:
+        """Grow a topic to ``total`` partitions, as ``kafka-topics.sh --alter --partitions`` does."""
+        logs = self.topics[name]
+        logs.extend([] for _ in range(total - len(logs)))
+
     def records(self, topic: str, partition: int | None = None) -> list[Record]:
         logs = self.topics.get(topic, [])
         return [r for p, log in enumerate(logs) if partition in (None, p) for r in log]

@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from statefun_faas import Context, Message, StatefulFunctions, kafka_egress_message
+from statefun_faas.runtime import kafka
 from tests.runtime.kafka_broker import KafkaBroker
 from tests.runtime.processes import free_port
 from tests.runtime.servers import put, running, take
@@ -73,13 +74,14 @@ async def broker_with(loud_partitions: int = 1) -> AsyncIterator[KafkaBroker]:
         await broker.stop()
 
 
-async def produce(broker: KafkaBroker, *records: tuple[str | None, str]) -> None:
+async def produce(broker: KafkaBroker, *records: tuple[str | None, str], partition: int | None = None) -> None:
     """Write records to topic ``loud`` through aiokafka's producer, as any Kafka client would."""
     producer = AIOKafkaProducer(bootstrap_servers=broker.address, acks="all")
     await producer.start()
     try:
         for key, value in records:
-            await producer.send_and_wait("loud", value.encode(), key=None if key is None else key.encode())
+            encoded = None if key is None else key.encode()
+            await producer.send_and_wait("loud", value.encode(), key=encoded, partition=partition)
     finally:
         await producer.stop()
 
@@ -284,3 +286,28 @@ def test_records_stored_for_a_broker_read_as_values_on_the_local_topics_of_the_n
             return await take(session, runtime.ports["local-io"], "results", 1)
 
     assert asyncio.run(go()) == ["dan:while away"]
+
+
+def test_partitions_added_while_running_or_down_are_read_from_their_first_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``latest`` applies to the first start only: a partition added later (while running, or while down) is
+    read from its first record, so what was written to it before the runtime saw it is not skipped."""
+    monkeypatch.setattr(kafka, "DISCOVER_S", 0.1)
+
+    async def go() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        async with broker_with() as broker:
+            text = module(broker.address, start="{type: latest}")
+            async with running(tmp_path, text, functions) as runtime:
+                await until(lambda: runtime.store.offset("kafka:test/in:loud:0") is not None)
+                broker.add_partitions("loud", 2)
+                await produce(broker, ("ann", "one"), partition=1)
+                while_running = await results(broker, 1)
+            broker.add_partitions("loud", 3)
+            await produce(broker, ("bob", "two"), partition=2)
+            async with running(tmp_path, text, functions):
+                return while_running, await results(broker, 2)
+
+    while_running, after_restart = asyncio.run(go())
+    assert while_running == [("ann", "ann:one")]
+    assert after_restart == [("ann", "ann:one"), ("bob", "bob:two")]
