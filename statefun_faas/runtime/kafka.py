@@ -33,6 +33,7 @@ from statefun_faas.runtime._model import KAFKA_EGRESS, KAFKA_INGRESS
 from statefun_faas.runtime.egress import oldest_records
 from statefun_faas.runtime.module import Egress, Ingress, Module, Route
 from statefun_faas.runtime.records import Address, Envelope, Value
+from statefun_faas.runtime.repeats import quiet_repeats
 from statefun_faas.runtime.router import Router
 
 logger = logging.getLogger("statefun_faas.runtime")
@@ -264,6 +265,7 @@ async def _retrying(
     lost: positions and egress records stay in the store."""
     from aiokafka.errors import KafkaError
 
+    quiet_repeats("aiokafka")  # its reconnect errors come dozens a second while a broker is away
     loop = asyncio.get_running_loop()
     delay = FIRST_RETRY_S
     while True:
