@@ -14,6 +14,7 @@ import argparse
 import importlib
 import inspect
 import sys
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +59,8 @@ def public_names(module: ModuleType) -> list[str]:
 
 def signature(value: Any, name: str, method: bool = False) -> str:
     """``name(params) -> result`` with annotations as written; ``method`` drops ``self``/``cls``."""
+    if typing.get_origin(value) is not None:  # an alias such as Callable[...]: Python 3.13 gives it (*args, **kwargs)
+        return name
     try:
         found = inspect.signature(value)
     except (TypeError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -86,9 +87,10 @@ def test_one_group_commit_applies_every_response_and_numbers_messages_in_order(t
     assert len(set(seqs)) == 4
     assert fresh_view(tmp_path, 0.0)[first] == {"a": Value("t/text", b"1")}
     assert fresh_view(tmp_path, 0.0)[second] == {}  # the later DELETE of the same response wins
-    reopened = Store.in_directory(tmp_path)
-    reopened.resync_inboxes()
-    assert reopened.inbox(second, 10) == store.inbox(second, 10)
+    with closing(Store.in_directory(tmp_path)) as reopened:
+        reopened.resync_inboxes()
+        assert reopened.inbox(second, 10) == store.inbox(second, 10)
+    store.close()
 
 
 def test_the_mirror_holds_at_most_its_limit_of_addresses(tmp_path: Path) -> None:
@@ -101,3 +103,4 @@ def test_the_mirror_holds_at_most_its_limit_of_addresses(tmp_path: Path) -> None
     assert len(store.states.rows) == 10
     assert store.count_state() == 100
     assert store.state(Address("t/f", "0"), 0.0) == {"a": Value("t/text", b"x" * 100)}  # read again from SQLite
+    store.close()

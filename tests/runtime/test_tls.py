@@ -25,7 +25,8 @@ Key = ec.EllipticCurvePrivateKey
 
 
 def certificate(name: str, key: Key, issuer: tuple[x509.Certificate, Key] | None = None) -> x509.Certificate:
-    """A CA certificate (no issuer) or a leaf for 127.0.0.1 signed by ``issuer``."""
+    """A CA certificate (no issuer) or a leaf for 127.0.0.1 signed by ``issuer``, with the key identifiers
+    that strict verification (Python 3.13's default) requires."""
     now = datetime.datetime.now(datetime.UTC)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     builder = (
@@ -37,11 +38,25 @@ def certificate(name: str, key: Key, issuer: tuple[x509.Certificate, Key] | None
         .not_valid_before(now - datetime.timedelta(minutes=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if issuer:
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        ).add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[1].public_key()), critical=False)
+    else:
+        signs = x509.KeyUsage(
+            digital_signature=False,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=True,
+            crl_sign=True,
+            encipher_only=False,
+            decipher_only=False,
         )
+        builder = builder.add_extension(signs, critical=True)
     return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
 
 

@@ -4,7 +4,7 @@ and the address goes on with its next messages. A scripted function answers with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -44,8 +44,19 @@ def incomplete(name: str, typename: str) -> FromFunction:
     return response
 
 
+OPENED: list[Store] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 def run(*responses: FromFunction, messages: int = 2) -> tuple[Store, Scripted]:
     store, function = Store(":memory:"), Scripted(*responses)
+    OPENED.append(store)
     egress = PlaygroundEgress(("declared",))
     router = Router(
         store, lambda _: FunctionRoute(function, max_batch=1), lambda e: egress if e.endswith("/egress") else None

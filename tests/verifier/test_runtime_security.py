@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import aiohttp
@@ -199,5 +200,5 @@ def test_an_unusable_endpoint_host_dead_letters_at_once_instead_of_stalling_the_
     # queued and the address stuck until the next restart
     reasons = asyncio.run(_unusable_host(tmp_path))
     assert len(reasons) == 3
-    assert all("UnicodeError" in reason for reason in reasons)
+    assert all(re.search(r"Unicode\w*Error", reason) for reason in reasons)  # UnicodeEncodeError on 3.13
     assert not any("gave up after" in reason for reason in reasons)  # deterministic: not retried
