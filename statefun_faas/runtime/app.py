@@ -23,7 +23,7 @@ from statefun_faas.runtime._model import (
     PLAYGROUND_INGRESS,
     PLAYGROUND_INGRESS_PORT,
 )
-from statefun_faas.runtime.egress import EgressBinding, KafkaEgress, KinesisEgress, PlaygroundEgress
+from statefun_faas.runtime.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
 from statefun_faas.runtime.inprocess import in_process_routes
 from statefun_faas.runtime.invokers import EndpointRoutes, first_of, new_session
 from statefun_faas.runtime.module import Egress, Ingress, Module, load_module
@@ -117,9 +117,9 @@ def egress_bindings(module: Module, options: Options) -> dict[str, EgressBinding
         if egress.kind == PLAYGROUND_EGRESS:
             bindings[egress.id] = PlaygroundEgress(egress.topics)
         elif egress.kind == KAFKA_EGRESS:
-            bindings[egress.id] = KafkaEgress()  # on a broker or local topics alike (a forwarder or none)
+            bindings[egress.id] = KAFKA_RECORDS  # on a broker or local topics alike (a forwarder or none)
         elif egress.kind == KINESIS_EGRESS:
-            bindings[egress.id] = KinesisEgress()
+            bindings[egress.id] = KINESIS_RECORDS
     return bindings
 
 

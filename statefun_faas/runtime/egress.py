@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from google.protobuf.message import DecodeError
@@ -57,41 +58,39 @@ class PlaygroundEgress:
         return topic, text.encode("utf-8")
 
 
-class KafkaEgress:
-    """``io.statefun.kafka.v1/egress``: keeps the whole KafkaProducerRecord under its topic, bound to a broker
-    (its forwarder sends the record) or to local topics (read back as the record's value, see
-    :func:`stored_value`) alike, so records stored in one run are delivered right in the next either way."""
+@dataclass(frozen=True)
+class RecordEgress:
+    """A Kafka or Kinesis egress: keeps the whole record (KafkaProducerRecord, KinesisEgressRecord) under its
+    topic or stream, bound to a broker (its forwarder sends the record) or to local topics (read back as the
+    record's value, see :func:`stored_value`) alike, so records stored in one run are delivered right in
+    the next either way."""
+
+    typename: str
+    cls: Any  # the record's protobuf class
+    destination: str  # the record's field naming its topic or stream
 
     def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
-        record = parse_record(egress_id, argument, KAFKA_RECORD, _wire.KafkaProducerRecord)
-        if not record.topic:
-            raise ProtocolViolationError(f"egress {egress_id!r}: the KafkaProducerRecord names no topic")
-        return record.topic, argument.data or b""
+        record = parse_record(egress_id, argument, self.typename, self.cls)
+        destination = getattr(record, self.destination)
+        if not destination:
+            raise ProtocolViolationError(f"egress {egress_id!r}: the {self.cls.__name__} names no {self.destination}")
+        return destination, argument.data or b""
 
 
-class KinesisEgress:
-    """``io.statefun.kinesis.v1/egress``: keeps the whole KinesisEgressRecord under its stream, like
-    :class:`KafkaEgress`."""
-
-    def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
-        record = parse_record(egress_id, argument, KINESIS_RECORD, _wire.KinesisEgressRecord)
-        if not record.stream:
-            raise ProtocolViolationError(f"egress {egress_id!r}: the KinesisEgressRecord names no stream")
-        return record.stream, argument.data or b""
+KAFKA_RECORDS = RecordEgress(KAFKA_RECORD, _wire.KafkaProducerRecord, "topic")  # io.statefun.kafka.v1/egress
+KINESIS_RECORDS = RecordEgress(KINESIS_RECORD, _wire.KinesisEgressRecord, "stream")  # io.statefun.kinesis.v1/egress
+_RECORD_CLASSES: dict[str, Any] = {kind.typename: kind.cls for kind in (KAFKA_RECORDS, KINESIS_RECORDS)}
 
 
 def stored_value(record: EgressRecord) -> bytes:
     """What a local reader gets of a stored record: the value of a Kafka or Kinesis record, else the payload."""
-    kind = _RECORD_KINDS.get(record.typename)
-    if kind is None:
+    cls = _RECORD_CLASSES.get(record.typename)
+    if cls is None:
         return record.payload
     try:
-        return bytes(kind.FromString(record.payload).value_bytes)
+        return bytes(cls.FromString(record.payload).value_bytes)
     except DecodeError:  # not a whole record: stored as a bare value (by a release before the records were kept)
         return record.payload
-
-
-_RECORD_KINDS: dict[str, Any] = {KAFKA_RECORD: _wire.KafkaProducerRecord, KINESIS_RECORD: _wire.KinesisEgressRecord}
 
 
 def parse_record(egress_id: str, argument: Value, typename: str, cls: Any) -> Any:

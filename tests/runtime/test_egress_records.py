@@ -7,7 +7,14 @@ import pytest
 
 from statefun_faas import _wire, kafka_egress_message, kinesis_egress_message
 from statefun_faas.messages import EgressMessage
-from statefun_faas.runtime.egress import KAFKA_RECORD, KINESIS_RECORD, KafkaEgress, KinesisEgress, stored_value
+from statefun_faas.runtime.egress import (
+    KAFKA_RECORD,
+    KAFKA_RECORDS,
+    KINESIS_RECORD,
+    KINESIS_RECORDS,
+    RecordEgress,
+    stored_value,
+)
 from statefun_faas.runtime.records import EgressRecord, ProtocolViolationError, Value
 
 
@@ -18,12 +25,12 @@ def argument(message: EgressMessage) -> Value:
 @pytest.mark.parametrize(
     ("binding", "message", "topic"),
     [
-        (KafkaEgress(), kafka_egress_message("test/out", "results", "v1", key="k"), "results"),
-        (KinesisEgress(), kinesis_egress_message("test/out", "stream-a", "v1", partition_key="p"), "stream-a"),
+        (KAFKA_RECORDS, kafka_egress_message("test/out", "results", "v1", key="k"), "results"),
+        (KINESIS_RECORDS, kinesis_egress_message("test/out", "stream-a", "v1", partition_key="p"), "stream-a"),
     ],
 )
 def test_the_whole_record_is_stored_and_read_back_as_its_value(
-    binding: KafkaEgress | KinesisEgress, message: EgressMessage, topic: str
+    binding: RecordEgress, message: EgressMessage, topic: str
 ) -> None:
     value = argument(message)
     stored_topic, payload = binding.record("test/out", value)
@@ -38,17 +45,15 @@ def test_other_records_read_back_as_stored() -> None:
 @pytest.mark.parametrize(
     ("binding", "record", "error"),
     [
-        (KafkaEgress(), Value(KAFKA_RECORD, _wire.KafkaProducerRecord(value_bytes=b"v").SerializeToString()), "topic"),
+        (KAFKA_RECORDS, Value(KAFKA_RECORD, _wire.KafkaProducerRecord(value_bytes=b"v").SerializeToString()), "topic"),
         (
-            KinesisEgress(),
+            KINESIS_RECORDS,
             Value(KINESIS_RECORD, _wire.KinesisEgressRecord(value_bytes=b"v").SerializeToString()),
             "stream",
         ),
     ],
 )
-def test_a_record_without_a_destination_breaks_the_protocol(
-    binding: KafkaEgress | KinesisEgress, record: Value, error: str
-) -> None:
+def test_a_record_without_a_destination_breaks_the_protocol(binding: RecordEgress, record: Value, error: str) -> None:
     """The SDKs refuse to build one; a function written another way may still send it."""
     with pytest.raises(ProtocolViolationError, match=f"names no {error}"):
         binding.record("test/out", record)
