@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
 
-from benchmarks.runtime import Connection, child_environment, free_port, process_cpu, run_clients
+from benchmarks.runtime import Connection, child_environment, free_port, process_cpu, run_loop
 from tests.venvs import cache_root, ensure_venv, locked
 
 HERE = Path(__file__).resolve().parent
@@ -269,4 +269,4 @@ def peer_rows(messages: int, only: list[str], sdk_server: str = "uvicorn") -> tu
 
 if __name__ == "__main__":
     url, clients, keys, count, ingress = sys.argv[2:7]
-    run_clients(clients_main(url, int(clients), int(keys), int(count), ingress))
+    run_loop(clients_main(url, int(clients), int(keys), int(count), ingress))

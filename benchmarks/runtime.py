@@ -92,7 +92,6 @@ def start_function_server(port: int) -> subprocess.Popen[bytes]:
 
 
 SERVER_PID = [0]
-CLIENTS_US = [0.0]  # the last HTTP run's client process: CPU us per message, its start-up left out
 
 
 def process_cpu(pid: int) -> float:
@@ -154,9 +153,12 @@ class Connection(asyncio.Protocol):
             self.transport.close()
 
 
-def run_clients(main: Coroutine[Any, Any, None]) -> None:
-    """Run a client process's coroutine on uvloop when it is installed, like the runtime."""
-    if importlib.util.find_spec("uvloop") is not None:
+HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
+
+
+def run_loop(main: Coroutine[Any, Any, None], on_uvloop: bool = HAS_UVLOOP) -> None:
+    """Run ``main`` on uvloop (by default when it is installed, as ``statefun-faas run`` does), else asyncio."""
+    if on_uvloop:
         import uvloop
 
         uvloop.run(main)
@@ -191,8 +193,9 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, lockste
 
 async def drive(
     runtime: Runtime, clients: int, keys: int, messages: int, lockstep: bool = False
-) -> tuple[float, float, list[float]]:
-    """Run the clients in a subprocess; latency is stamped when a record reaches the egress sink."""
+) -> tuple[float, float, float, list[float]]:
+    """Run the clients in a subprocess: the rate, the runtime's and the clients' CPU us per message (the
+    clients' start-up left out) and the latencies, stamped when a record reaches the egress sink."""
     latencies: list[float] = []
     first, last = sys.maxsize, 0
     done = asyncio.Event()
@@ -219,15 +222,15 @@ async def drive(
     await asyncio.wait_for(done.wait(), 300)
     output, _ = await process.communicate()
     cpu_us = (time.process_time() - cpu) / messages * 1e6
-    CLIENTS_US[0] = float(output) / messages * 1e6
     runtime.router.sinks.remove(sink)
-    return messages / ((last - first) / 1e9), cpu_us, latencies
+    return messages / ((last - first) / 1e9), cpu_us, float(output) / messages * 1e6, latencies
 
 
 async def drive_in_process(
     runtime: Runtime, clients: int, keys: int, messages: int
-) -> tuple[float, float, list[float]]:
-    """Like :func:`drive`, but the clients are coroutines handing messages to the router (no HTTP ingress)."""
+) -> tuple[float, float, float, list[float]]:
+    """Like :func:`drive`, but the clients are coroutines handing messages to the router (no HTTP ingress;
+    their CPU is the runtime's, their own column 0)."""
     latencies: list[float] = []
     done = asyncio.Event()
 
@@ -247,7 +250,7 @@ async def drive_in_process(
     await asyncio.wait_for(done.wait(), 300)
     elapsed = time.monotonic() - started
     runtime.router.sinks.remove(sink)
-    return messages / elapsed, (time.process_time() - cpu) / messages * 1e6, latencies
+    return messages / elapsed, (time.process_time() - cpu) / messages * 1e6, 0.0, latencies
 
 
 async def scenario(
@@ -268,8 +271,7 @@ async def scenario(
             await run(min(200, messages))  # warm-up: registration, connections
             load = os.getloadavg()[0]
             server_cpu = process_cpu(SERVER_PID[0]) if module_port else 0.0
-            CLIENTS_US[0] = 0.0
-            rate, cpu_us, latencies = await run(messages)
+            rate, cpu_us, clients_us, latencies = await run(messages)
             server_us = (process_cpu(SERVER_PID[0]) - server_cpu) / messages * 1e6 if module_port else 0.0
         finally:
             await runtime.stop()
@@ -278,7 +280,7 @@ async def scenario(
     per_cpu_s = 1e6 / cpu_us
     return (
         f"| {name} | {clients} | {keys} | {messages} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {cpu_us:.0f} "
-        f"| {per_cpu_s:,.0f} | {server_us:.0f} | {CLIENTS_US[0]:.0f} | {load:.1f} |"
+        f"| {per_cpu_s:,.0f} | {server_us:.0f} | {clients_us:.0f} | {load:.1f} |"
     )
 
 
@@ -372,7 +374,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--loop",
         choices=["asyncio", "uvloop"],
-        default="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        default="uvloop" if HAS_UVLOOP else "asyncio",
         help="the runtime's event loop (statefun-faas run uses uvloop when the [fast] extra installed it)",
     )
     parser.add_argument("--peer", choices=["restate"], help="also run (b), (c), (d) on Restate (npm and PyPI needed)")
@@ -386,12 +388,8 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     if arguments.client:
         url, clients, keys, count, lockstep = arguments.client
-        run_clients(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
+        run_loop(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
     else:
         only = arguments.only.split(",")
-        if arguments.loop == "uvloop":
-            import uvloop
-
-            uvloop.run(main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server))
-        else:
-            asyncio.run(main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server))
+        runs = main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server)
+        run_loop(runs, on_uvloop=arguments.loop == "uvloop")
