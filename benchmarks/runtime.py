@@ -8,7 +8,10 @@ Scenarios (a greeter-like counter that writes one playground egress record per m
 (c) 16 clients on one hot key over HTTP (the hot key's queue is batched);
 (d) one call at a time over HTTP: the next message is sent once the last one reached the egress.
 In (a)-(c) each client waits only for its ingress acknowledgement (the message is stored), so when
-delivery is slower than ingress a queue builds up and latency includes the time spent in it.
+delivery is slower than ingress a queue builds up and latency includes the time spent in it: these rows
+give the highest rate, and latency at saturation. Row (b) paced sends the same traffic at a fixed
+2,000 messages/s (the rate the (b) target names), each message stamped with the time it was due, so a
+client that falls behind counts its lag (no coordinated omission): latency at a given load.
 uvicorn uses httptools when it is installed (pip install httptools): a faster function server.
 Clients PUT to the playground ingress over HTTP from their own process (lean keep-alive clients on uvloop, one
 request in flight each, so the load generator does not eat the CPU the runtime needs), each payload
@@ -138,11 +141,11 @@ class Connection(asyncio.Protocol):
         if self.answer is not None and not self.answer.done():
             self.answer.set_exception(ConnectionError(f"the server closed the connection ({exc})"))
 
-    async def exchange(self, head: str) -> tuple[bytes, bytes, bytes]:
-        """One request, ``head`` (request line and headers) with the send time (monotonic ns) as its body;
-        returns that body, the answer's head and the answer's body."""
+    async def exchange(self, head: str, due_ns: int = 0) -> tuple[bytes, bytes, bytes]:
+        """One request, ``head`` (request line and headers) with the send time (monotonic ns; ``due_ns`` when
+        given) as its body; returns that body, the answer's head and the answer's body."""
         assert self.transport is not None
-        stamp = str(time.monotonic_ns()).encode()
+        stamp = str(due_ns or time.monotonic_ns()).encode()
         self.answer = asyncio.get_running_loop().create_future()
         self.transport.write(head.encode() + b"Content-Length: %d\r\n\r\n" % len(stamp) + stamp)
         answer, body = await self.answer
@@ -154,6 +157,7 @@ class Connection(asyncio.Protocol):
 
 
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
+PACED_RATE = 2000.0  # messages/s of row (b) paced: the rate the (b) latency target is stated at
 
 
 def run_loop(main: Coroutine[Any, Any, None], on_uvloop: bool = HAS_UVLOOP) -> None:
@@ -166,9 +170,10 @@ def run_loop(main: Coroutine[Any, Any, None], on_uvloop: bool = HAS_UVLOOP) -> N
         asyncio.run(main)
 
 
-async def clients_main(url: str, clients: int, keys: int, messages: int, lockstep: bool) -> None:
+async def clients_main(url: str, clients: int, keys: int, messages: int, lockstep: bool, rate: float = 0.0) -> None:
     """The ingress clients (their own process): each message's payload is its send time (monotonic ns).
-    In ``lockstep`` the next message waits for a line on stdin: the previous one reached the egress."""
+    In ``lockstep`` the next message waits for a line on stdin: the previous one reached the egress. With a
+    ``rate``, message i is due ``i / rate`` seconds after the start and is stamped with that time."""
     parts = urlsplit(url)
     delivered = asyncio.StreamReader()
     if lockstep:
@@ -179,20 +184,24 @@ async def clients_main(url: str, clients: int, keys: int, messages: int, lockste
     async def client(number: int) -> None:
         connection = await Connection.open(parts.hostname or "127.0.0.1", parts.port or 80)
         for i in range(number, messages, clients):
-            _, answer, _ = await connection.exchange(head % (i % keys))
+            due_ns = 0
+            if rate:
+                due_ns = start_ns + int(i / rate * 1e9)
+                await asyncio.sleep(max(0.0, (due_ns - time.monotonic_ns()) / 1e9))
+            _, answer, _ = await connection.exchange(head % (i % keys), due_ns)
             if not answer.startswith(b"HTTP/1.1 200"):
                 raise SystemExit(f"the ingress answered {answer!r}")
             if lockstep:
                 await delivered.readline()
         connection.close()
 
-    cpu = time.process_time()
+    cpu, start_ns = time.process_time(), time.monotonic_ns()
     await asyncio.gather(*(client(n) for n in range(clients)))
     print(time.process_time() - cpu)  # the clients' CPU seconds, start-up left out
 
 
 async def drive(
-    runtime: Runtime, clients: int, keys: int, messages: int, lockstep: bool = False
+    runtime: Runtime, clients: int, keys: int, messages: int, lockstep: bool = False, rate: float = 0.0
 ) -> tuple[float, float, float, list[float]]:
     """Run the clients in a subprocess: the rate, the runtime's and the clients' CPU us per message (the
     clients' start-up left out) and the latencies, stamped when a record reaches the egress sink."""
@@ -213,7 +222,7 @@ async def drive(
 
     url = f"http://127.0.0.1:{runtime.ports['ingress']}/bench/greeter"
     cpu = time.process_time()
-    command = [sys.executable, __file__, "--client", url, str(clients), str(keys), str(messages), str(int(lockstep))]
+    command = [sys.executable, __file__, "--client", url, *map(str, (clients, keys, messages, int(lockstep), rate))]
     pipe = asyncio.subprocess.PIPE if lockstep else None
     process = await asyncio.create_subprocess_exec(
         *command, env=child_environment(), stdin=pipe, stdout=asyncio.subprocess.PIPE
@@ -254,9 +263,16 @@ async def drive_in_process(
 
 
 async def scenario(
-    name: str, module_port: int | None, clients: int, keys: int, messages: int, http_ingress: bool = True
+    name: str,
+    module_port: int | None,
+    clients: int,
+    keys: int,
+    messages: int,
+    http_ingress: bool = True,
+    rate: float = 0.0,
 ) -> str:
-    """One row; one client means one call at a time (the next message is sent once the last one came out)."""
+    """One row; one client means one call at a time (the next message is sent once the last one came out);
+    a ``rate`` paces the clients (messages/s in all)."""
     with tempfile.TemporaryDirectory() as folder:
         module = Path(folder) / "module.yaml"
         module.write_text(MODULE.format(port=module_port or 9))
@@ -265,7 +281,7 @@ async def scenario(
         await runtime.start()
         try:
             if http_ingress:
-                run = functools.partial(drive, runtime, clients, keys, lockstep=clients == 1)
+                run = functools.partial(drive, runtime, clients, keys, lockstep=clients == 1, rate=rate)
             else:
                 run = functools.partial(drive_in_process, runtime, clients, keys)
             await run(min(200, messages))  # warm-up: registration, connections
@@ -316,18 +332,21 @@ async def memory(addresses: int) -> str:
     return f"resident memory as addresses gain state ({held:,} values held): " + ", ".join(marks)
 
 
-async def main(messages: int, only: list[str], peer: str = "", sdk_server: str = "uvicorn") -> None:
+async def main(
+    messages: int, only: list[str], peer: str = "", sdk_server: str = "uvicorn", paced_rate: float = PACED_RATE
+) -> None:
     logging_off()
     port = free_port()
     server = start_function_server(port)
     SERVER_PID[0] = server.pid
     try:
         plans = {
-            "a0": ("(a0) in-process, no HTTP ingress", None, 16, 1000, messages, False),
-            "a": ("(a) in-process", None, 16, 1000, messages, True),
-            "b": ("(b) HTTP, 1,000 keys", port, 16, 1000, messages, True),
-            "c": ("(c) HTTP, one hot key", port, 16, 1, messages, True),
-            "d": ("(d) HTTP, one at a time", port, 1, 1000, messages // 4, True),
+            "a0": ("(a0) in-process, no HTTP ingress", None, 16, 1000, messages, False, 0.0),
+            "a": ("(a) in-process", None, 16, 1000, messages, True, 0.0),
+            "b": ("(b) HTTP, 1,000 keys", port, 16, 1000, messages, True, 0.0),
+            "bp": (f"(b) paced at {paced_rate:,.0f}/s, HTTP, 1,000 keys", port, 16, 1000, messages, True, paced_rate),
+            "c": ("(c) HTTP, one hot key", port, 16, 1, messages, True, 0.0),
+            "d": ("(d) HTTP, one at a time", port, 1, 1000, messages // 4, True, 0.0),
         }
         rows = [await scenario(*plans[name]) for name in only if name in plans]
     finally:
@@ -370,7 +389,7 @@ def logging_off() -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--only", default="a0,a,b,c,d,m", help="what to run, e.g. b,c (m: the memory run)")
+    parser.add_argument("--only", default="a0,a,b,bp,c,d,m", help="what to run, e.g. b,c (m: the memory run)")
     parser.add_argument(
         "--loop",
         choices=["asyncio", "uvloop"],
@@ -384,12 +403,13 @@ if __name__ == "__main__":
         default="uvicorn",
         help="the Restate greeter's server: uvicorn with httptools over HTTP/1.1 (like ours), or hypercorn over HTTP/2",
     )
-    parser.add_argument("--client", nargs=5, help=argparse.SUPPRESS)  # URL CLIENTS KEYS MESSAGES LOCKSTEP
+    parser.add_argument("--paced-rate", type=float, default=PACED_RATE, help="messages/s of row (b) paced")
+    parser.add_argument("--client", nargs=6, help=argparse.SUPPRESS)  # URL CLIENTS KEYS MESSAGES LOCKSTEP RATE
     arguments = parser.parse_args()
     if arguments.client:
-        url, clients, keys, count, lockstep = arguments.client
-        run_loop(clients_main(url, int(clients), int(keys), int(count), lockstep == "1"))
+        url, clients, keys, count, lockstep, rate = arguments.client
+        run_loop(clients_main(url, int(clients), int(keys), int(count), lockstep == "1", float(rate)))
     else:
         only = arguments.only.split(",")
-        runs = main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server)
+        runs = main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server, arguments.paced_rate)
         run_loop(runs, on_uvloop=arguments.loop == "uvloop")
