@@ -36,10 +36,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason TEXT NOT NULL, at REAL NOT NULL);
 """
 
-INBOX_INSERT = (
-    "INSERT INTO inbox (typename, id, caller_typename, caller_id, arg_typename, arg) VALUES (?, ?, ?, ?, ?, ?)"
-)
-INBOX_INSERT_AT = (  # with the seq given: the seqs SQLite would pick, known without a statement per row
+INBOX_INSERT = (  # with the seq given: the seqs SQLite would pick, known without a statement per row
     "INSERT INTO inbox (seq, typename, id, caller_typename, caller_id, arg_typename, arg) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 Row = tuple[str, str, str | None, str | None, str, bytes | None]

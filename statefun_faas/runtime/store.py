@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from statefun_faas.runtime._sql import INBOX_INSERT, INBOX_INSERT_AT, SCHEMA, caller, delayed_row, key, row
+from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
 from statefun_faas.runtime.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
 from statefun_faas.runtime.checkpoints import Checkpointer
 from statefun_faas.runtime.inboxes import InboxCache
@@ -112,7 +112,7 @@ class Store:
         if not envelopes:
             return
         first = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM inbox").fetchone()[0]
-        db.executemany(INBOX_INSERT_AT, [(first + i, *row(envelope)) for i, envelope in enumerate(envelopes)])
+        db.executemany(INBOX_INSERT, [(first + i, *row(envelope)) for i, envelope in enumerate(envelopes)])
         at = time.monotonic()
         into.extend(
             (envelope.target, Queued(first + i, envelope.caller, envelope.argument, at))
@@ -185,6 +185,10 @@ class Store:
             self.inboxes.removed(effects.address, effects.done)
             self.states.applied(effects)
             self.pending -= len(effects.done)
+        self._added(added)
+
+    def _added(self, added: list[tuple[Address, Queued]]) -> None:
+        """Committed inbox rows: counted, and mirrored (see :mod:`inboxes`)."""
         self.pending += len(added)
         for target, queued in added:
             self.inboxes.added(target, [queued])
@@ -237,18 +241,18 @@ class Store:
 
     def fire_due(self, now: float) -> list[Address]:
         """Move the delayed messages due at ``now`` into their targets' inboxes; returns their targets."""
+        added: list[tuple[Address, Queued]] = []
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT seq, sender_typename, sender_id, typename, id, arg_typename, arg FROM delayed "
                 "WHERE fire_at <= ? ORDER BY fire_at, seq",
                 (now,),
             ).fetchall()
-            db.executemany(INBOX_INSERT, [(t, i, st, si, at, arg) for _, st, si, t, i, at, arg in rows])
+            fired = [Envelope(Address(t, i), Value(at, arg), Address(st, si)) for _, st, si, t, i, at, arg in rows]
+            self._insert(db, fired, added)
             db.executemany("DELETE FROM delayed WHERE seq = ?", [(row[0],) for row in rows])
-        targets = [Address(row[3], row[4]) for row in rows]
-        self.inboxes.unsure(targets)
-        self.pending += len(rows)
-        return targets
+        self._added(added)
+        return [envelope.target for envelope in fired]
 
     def count_delayed(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM delayed").fetchone()[0])
@@ -323,10 +327,9 @@ class Store:
         """Move dead letters (all when ``seqs`` is None) back into the inboxes; returns their targets."""
         wanted = None if seqs is None else set(seqs)
         letters = [letter for letter in self.dead_letters() if wanted is None or letter.seq in wanted]
+        added: list[tuple[Address, Queued]] = []
         with self.transaction() as db:
-            db.executemany(INBOX_INSERT, [row(letter.envelope) for letter in letters])
+            self._insert(db, [letter.envelope for letter in letters], added)
             db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(letter.seq,) for letter in letters])
-        targets = list(dict.fromkeys(letter.envelope.target for letter in letters))
-        self.inboxes.unsure(targets)
-        self.pending += len(letters)
-        return targets
+        self._added(added)
+        return list(dict.fromkeys(letter.envelope.target for letter in letters))

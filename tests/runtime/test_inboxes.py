@@ -83,3 +83,23 @@ def test_rows_written_by_another_process_wait_for_a_resync(tmp_path: Path) -> No
     assert [q.argument.data for q in store.inbox(address, 10)] == [b"m1"]
     store.close()
     outside.close()
+
+
+def test_fired_delayed_messages_and_replayed_letters_are_read_without_a_query(tmp_path: Path) -> None:
+    store = Store.in_directory(tmp_path)
+    address = ADDRESSES[0]
+    store.resync_inboxes()
+    store.apply(Effects(address, [], [], [], [Delayed(0.0, address, "", envelope(address, 1))], [], [], []))
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    assert store.fire_due(1.0) == [address]
+    statements.clear()
+    [fired] = store.inbox(address, 10)
+    assert (fired.argument.data, fired.caller) == (b"m1", address)  # a delayed message comes from its sender
+    store.dead_letter(address, [fired], "test")
+    store.replay()
+    statements.clear()
+    assert [q.argument.data for q in store.inbox(address, 10)] == [b"m1"]
+    assert statements == []  # both came from the mirror
+    assert store.pending == 1
+    store.close()
