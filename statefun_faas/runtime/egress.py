@@ -70,7 +70,14 @@ class RecordEgress:
     destination: str  # the record's field naming its topic or stream
 
     def record(self, egress_id: str, argument: Value) -> tuple[str, bytes]:
-        record = parse_record(egress_id, argument, self.typename, self.cls)
+        if argument.typename != self.typename:
+            raise ProtocolViolationError(
+                f"egress {egress_id!r} takes {self.typename} records, got {argument.typename!r}"
+            )
+        try:
+            record = self.cls.FromString(argument.data or b"")
+        except DecodeError:
+            raise ProtocolViolationError(f"egress {egress_id!r}: the record is not a valid {self.typename}") from None
         destination = getattr(record, self.destination)
         if not destination:
             raise ProtocolViolationError(f"egress {egress_id!r}: the {self.cls.__name__} names no {self.destination}")
@@ -91,15 +98,6 @@ def stored_value(record: EgressRecord) -> bytes:
         return bytes(cls.FromString(record.payload).value_bytes)
     except DecodeError:  # not a whole record: stored as a bare value (by a release before the records were kept)
         return record.payload
-
-
-def parse_record(egress_id: str, argument: Value, typename: str, cls: Any) -> Any:
-    if argument.typename != typename:
-        raise ProtocolViolationError(f"egress {egress_id!r} takes {typename} records, got {argument.typename!r}")
-    try:
-        return cls.FromString(argument.data or b"")
-    except DecodeError:
-        raise ProtocolViolationError(f"egress {egress_id!r}: the record is not a valid {typename}") from None
 
 
 async def oldest_records(store: Store, egress_id: str, idle_s: float, limit: int) -> list[tuple[int, EgressRecord]]:
