@@ -135,6 +135,8 @@ class Runtime:
         self.options = options or Options()
         self.module_paths = list(module_paths)
         self.module = load_module(*self.module_paths) if self.module_paths else Module()
+        overrides = sinks.parse_overrides(self.options.egress_overrides)
+        # the folder's one owner from here to stop(); StateFolderBusyError while another runtime owns it
         self.store = Store.in_directory(self.options.state_dir, self.options.synchronous)
         self.store.checkpoint_in_background()
         self.functions = functions
@@ -145,7 +147,7 @@ class Runtime:
         self._broker_tasks: list[asyncio.Task[None]] = []
         self._kafka: kafka.Bindings = {}
         self.router = Router(self.store, lambda typename: None, lambda egress_id: self._egresses.get(egress_id))
-        self.router.sinks.extend(sinks.parse_overrides(self.options.egress_overrides))
+        self.router.sinks.extend(overrides)
 
     @property
     def ports(self) -> dict[str, int]:

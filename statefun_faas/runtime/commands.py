@@ -18,6 +18,7 @@ from typing import Any
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.runtime.app import LOCAL_IO_PORT, Options, Runtime
+from statefun_faas.runtime.folderlock import StateFolderBusyError
 from statefun_faas.runtime.module import ModuleError
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.store import DB_NAME, Store
@@ -65,7 +66,7 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 def _start(build: Callable[[], Runtime]) -> int:
     try:
         _run(_serve(build()))
-    except (ModuleError, ConfigurationError, OSError, ValueError) as error:
+    except (ModuleError, ConfigurationError, OSError, ValueError, StateFolderBusyError) as error:
         print(f"statefun-faas: {error}", file=sys.stderr)
         return 2
     return 0
@@ -117,11 +118,12 @@ def send(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(state_dir: str) -> Store | None:
+def _open_store(state_dir: str, owner: bool = False) -> Store | None:
+    """Read-only (works beside a running runtime), or as the folder's owner (``owner``, to write)."""
     if not (Path(state_dir) / DB_NAME).is_file():
         print(f"statefun-faas: no state in {state_dir!r} (pass --state DIR of a runtime that ran)", file=sys.stderr)
         return None
-    return Store.in_directory(state_dir)
+    return Store.in_directory(state_dir) if owner else Store.read_only(state_dir)
 
 
 def state(args: argparse.Namespace) -> int:
@@ -149,15 +151,12 @@ def state(args: argparse.Namespace) -> int:
 
 def dead_letters(args: argparse.Namespace) -> int:
     """``statefun-faas dead-letters [--replay [ID ...]]``: list, or move back into the inboxes."""
+    if args.replay is not None:
+        return _replay(args.state_dir, args.replay)
     store = _open_store(args.state_dir)
     if store is None:
         return 1
     with contextlib.closing(store):
-        if args.replay is not None:
-            seqs = [int(seq) for seq in args.replay] if args.replay else None
-            targets = store.replay(seqs)
-            print(f"replayed dead letters to {len(targets)} address(es); a running runtime delivers them now")
-            return 0
         letters = store.dead_letters()
     for letter in letters:
         envelope = letter.envelope
@@ -167,4 +166,29 @@ def dead_letters(args: argparse.Namespace) -> int:
         print(f"{letter.seq}\t{when}\t{envelope.target}\tfrom {caller}\t{envelope.argument.typename} {argument}")
         print(f"\treason: {letter.reason}")
     print(f"{len(letters)} dead letter(s)" + ("; replay with --replay [ID ...]" if letters else ""))
+    return 0
+
+
+def _replay(state_dir: str, ids: list[str]) -> int:
+    """Replaying writes, so it takes the folder's lock: never behind a running runtime's back."""
+    try:
+        seqs = [int(seq) for seq in ids] if ids else None
+    except ValueError as error:
+        print(f"statefun-faas dead-letters: --replay takes dead letter ids (numbers): {error}", file=sys.stderr)
+        return 2
+    try:
+        store = _open_store(state_dir, owner=True)
+    except StateFolderBusyError as error:
+        holder = "a runtime" if error.pid is None else f"the runtime with PID {error.pid}"
+        print(
+            f"statefun-faas dead-letters: can not replay: {error.folder} is in use by {holder}. Stop it, replay, "
+            "then start it again (it delivers the replayed messages at start); listing works while it runs.",
+            file=sys.stderr,
+        )
+        return 1
+    if store is None:
+        return 1
+    with contextlib.closing(store):
+        targets = store.replay(seqs)
+    print(f"replayed dead letters to {len(targets)} address(es); the runtime delivers them when it starts")
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
 from statefun_faas.runtime.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
 from statefun_faas.runtime.checkpoints import Checkpointer
+from statefun_faas.runtime.folderlock import FolderLock
 from statefun_faas.runtime.inboxes import InboxCache
 from statefun_faas.runtime.records import (
     Address,
@@ -33,32 +34,53 @@ DB_NAME = "runtime.sqlite3"
 
 
 class Store:
-    """One SQLite database; ``path`` ``":memory:"`` gives a throw-away store (the tester's)."""
+    """One SQLite database; ``path`` ``":memory:"`` gives a throw-away store (the tester's). A state folder's
+    store is opened by its one owner (:meth:`in_directory`) or read-only beside it (:meth:`read_only`)."""
 
-    def __init__(self, path: str | Path, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: str | Path, synchronous: str = "NORMAL", read_only: bool = False) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
         self.path = str(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        if self.path != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._lock: FolderLock | None = None
+        if read_only:  # never writes, so it neither waits for the owner's write lock nor wakes its watcher
+            self.db = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+        else:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.inboxes = InboxCache()
         self.states = StateCache()
         self._checkpointer: Checkpointer | None = None
         self.pending = 0  # messages in the inboxes, as far as this process knows (see resync_inboxes)
-        with self.transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
+        if not read_only:
+            with self.transaction():
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
         self.pending = self.inbox_size()
 
     @classmethod
     def in_directory(cls, directory: str | Path, synchronous: str = "NORMAL") -> Store:
+        """The store of a state folder, for its one owner: holds the folder's lock (see :mod:`folderlock`)
+        until :meth:`close`; raises StateFolderBusyError while another store owns it."""
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        return cls(folder / DB_NAME, synchronous)
+        lock = FolderLock(folder)
+        try:
+            store = cls(folder / DB_NAME, synchronous)
+        except BaseException:
+            lock.release()
+            raise
+        store._lock = lock
+        return store
+
+    @classmethod
+    def read_only(cls, directory: str | Path) -> Store:
+        """The store of a state folder opened read-only, beside its owner if one runs (``state``,
+        ``dead-letters``): no lock taken, no write possible."""
+        return cls(Path(directory) / DB_NAME, read_only=True)
 
     def checkpoint_in_background(self, interval: float = CHECKPOINT_INTERVAL_S) -> None:
         """For the long-running runtime: WAL checkpoints leave this connection (see :mod:`checkpoints`)."""
@@ -71,6 +93,8 @@ class Store:
             self._checkpointer.stop()
             self._checkpointer = None
         self.db.close()
+        if self._lock is not None:
+            self._lock.release()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -83,7 +107,7 @@ class Store:
         self.db.execute("COMMIT")
 
     def data_version(self) -> int:
-        """Changes when another connection (e.g. ``dead-letters --replay``) commits."""
+        """Changes when another connection to the file commits."""
         row = self.db.execute("PRAGMA data_version").fetchone()
         return int(row[0])
 

@@ -39,7 +39,7 @@ async def reports(ingress: str, egress: str) -> list[Any]:
 def stored(state_dir: Path, address: str, until: Callable[[dict[str, bytes]], bool]) -> dict[str, bytes]:
     """The state of one address once ``until`` holds (a reply may still be on its way)."""
     typename, _, id_ = address.rpartition("/")
-    store = Store.in_directory(state_dir)
+    store = Store.read_only(state_dir)
     try:
         for _ in range(100):
             found = store.state(Address(typename, id_), time.time())

@@ -62,7 +62,7 @@ def test_send_state_dead_letters_and_delayed_messages_across_a_restart(tmp_path:
     commands = [{"after": 2, "token": "keep", "text": "later"}, {"after": 2, "token": "drop", "text": "no"}]
     for command in [*commands, {"cancel": "drop"}]:
         assert put(runtime.ports["ingress"], "test/timer/t", json.dumps(command).encode())
-    store = Store.in_directory(state_dir)
+    store = Store.read_only(state_dir)
     deadline = time.monotonic() + 10
     while (store.count_delayed(), store.inbox_size()) != (1, 0) and time.monotonic() < deadline:
         time.sleep(0.02)  # until the cancellation is applied
@@ -78,14 +78,18 @@ def test_send_state_dead_letters_and_delayed_messages_across_a_restart(tmp_path:
     try:
         assert take(again.ports["egress"], "counts", 1) == ["t:1:later:test/timer/t"]
         assert take(again.ports["egress"], "counts", 1, timeout=1) == []  # the cancelled one never comes
-        replay = cli("dead-letters", "--state", state_dir, "--replay")
-        assert "replayed dead letters to 1 address(es)" in replay.stdout
-        deadline = time.monotonic() + 10
-        while "attempt" not in (log := again.log.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)  # the running runtime picks the replayed message up and fails it again
-        assert log.count("test/failing/f: 1 message(s) to the dead letters") == 1
     finally:
         assert again.stop() == 0
+    replay = cli("dead-letters", "--state", state_dir, "--replay")  # with the runtime stopped (it owns the folder)
+    assert "replayed dead letters to 1 address(es)" in replay.stdout
+    third = dev(tmp_path, APPS, "third")
+    try:
+        deadline, failed = time.monotonic() + 10, "test/failing/f: 1 message(s) to the dead letters"
+        while failed not in (log := third.log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the next start delivers the replayed message, which fails again
+        assert log.count(failed) == 1
+    finally:
+        assert third.stop() == 0
     state = cli("state", "test/counter/k", "--state", state_dir)
     assert state.stdout.strip() == "count (io.statefun.types/int): 1"
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statefun_faas.runtime.records import Address, Delayed, Effects, Envelope, Value
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store import DB_NAME, Store
 
 ADDRESSES = [Address("t/f", str(i)) for i in range(3)]
 Operation = tuple[str, int, int]
@@ -56,7 +56,7 @@ def test_the_mirror_matches_sqlite(
     tmp_path_factory: pytest.TempPathFactory, steps: list[Operation], limit: int
 ) -> None:
     folder = tmp_path_factory.mktemp("inboxes")
-    store, outside = Store.in_directory(folder), Store.in_directory(folder)
+    store, outside = Store.in_directory(folder), Store(folder / DB_NAME)  # outside: no lock, a writer anyway
     store.inboxes.limit = limit
     try:
         store.resync_inboxes()
@@ -74,7 +74,7 @@ def test_the_mirror_matches_sqlite(
 
 
 def test_rows_written_by_another_process_wait_for_a_resync(tmp_path: Path) -> None:
-    store, outside = Store.in_directory(tmp_path), Store.in_directory(tmp_path)
+    store, outside = Store.in_directory(tmp_path), Store(tmp_path / DB_NAME)  # outside: no lock, a writer anyway
     address = ADDRESSES[0]
     store.resync_inboxes()
     outside.enqueue([envelope(address, 1)])

@@ -32,7 +32,7 @@ def effects(address: Address, now: float, mutations: list[Mutation], touched: li
 
 def fresh_view(folder: Path, now: float) -> dict[Address, dict[str, Value]]:
     """What SQLite holds, read by a store whose mirror is empty."""
-    other = Store.in_directory(folder)
+    other = Store.read_only(folder)
     try:
         return {address: other.state(address, now) for address in ADDRESSES}
     finally:
@@ -87,7 +87,7 @@ def test_one_group_commit_applies_every_response_and_numbers_messages_in_order(t
     assert len(set(seqs)) == 4
     assert fresh_view(tmp_path, 0.0)[first] == {"a": Value("t/text", b"1")}
     assert fresh_view(tmp_path, 0.0)[second] == {}  # the later DELETE of the same response wins
-    with closing(Store.in_directory(tmp_path)) as reopened:
+    with closing(Store.read_only(tmp_path)) as reopened:
         reopened.resync_inboxes()
         assert reopened.inbox(second, 10) == store.inbox(second, 10)
     store.close()
