@@ -124,10 +124,10 @@ def subprocess_env() -> dict[str, str]:
 
 
 @contextmanager
-def running(command: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """A child process that is stopped (terminate, then kill) when the block ends."""
+def running(command: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Iterator[Server]:
+    """A child process (in ``cwd``) that is stopped (terminate, then kill) when the block ends."""
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, env=env or subprocess_env(), stdout=sink, stderr=sink)
+        process = subprocess.Popen(command, cwd=cwd, env=env or subprocess_env(), stdout=sink, stderr=sink)
     try:
         yield Server(process, log)
     finally:
