@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ssl
 from collections.abc import Callable
 
@@ -10,7 +11,7 @@ from statefun_faas.runtime import tls
 from statefun_faas.runtime.httpclient import AnswerTooLargeError, HttpClient, HttpFramingError, Target
 from statefun_faas.runtime.module import ASYNC_TRANSPORT, Endpoint, Module
 from statefun_faas.runtime.records import Address
-from statefun_faas.runtime.router import FunctionRoute, InvocationError, Routes
+from statefun_faas.runtime.router import FunctionRoute, InvocationError, LocalResourceError, Routes
 
 OCTET_STREAM = "application/octet-stream"
 REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-Agent": "statefun-faas"}
@@ -18,6 +19,8 @@ REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-A
 RETRYABLE_4XX = frozenset({408, 409, 420, 429, 499})
 #: the async transport's default bound on an answer (``payload_max_bytes``); OkHttp has none
 PAYLOAD_MAX_BYTES = 32 * 1024 * 1024
+#: out of descriptors (per process, system-wide), socket buffers, kernel memory: no fault of the function's
+SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 def new_session(limit: int = 256) -> HttpClient:
@@ -36,8 +39,8 @@ class HttpInvoker:
 
     async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
         timeouts = self.endpoint.timeouts
-        target = self.target or self._target()  # a ValueError (an unusable URL) dead-letters, see Router._call
         try:
+            target = self.target or self._target()  # a ValueError (an unusable URL) dead-letters, see Router._call
             answer = await self.session.post(target, body, budget, timeouts.connect, timeouts.read)
         except TimeoutError:
             raise InvocationError(f"POST {redact_url(self.url)} timed out", retryable=True) from None
@@ -45,10 +48,13 @@ class HttpInvoker:
             raise InvocationError(
                 f"POST {redact_url(self.url)}: {error} (payload_max_bytes); raise it in module.yaml", retryable=False
             ) from None
-        except (OSError, HttpFramingError) as error:
-            raise InvocationError(
-                f"POST {redact_url(self.url)} failed: {type(error).__name__}: {error}", retryable=True
-            ) from None
+        except (OSError, HttpFramingError, ValueError) as error:
+            reason = f"POST {redact_url(self.url)} failed: {type(error).__name__}: {error}"
+            if shortage(error) is not None:  # e.g. out of descriptors: this process's problem, not the function's
+                raise LocalResourceError(reason) from None
+            if isinstance(error, ValueError):
+                raise
+            raise InvocationError(reason, retryable=True) from None
         return _check(self.url, answer.status, answer.headers.get("content-type"), answer.body)
 
     def _target(self) -> Target:
@@ -59,6 +65,19 @@ class HttpInvoker:
             limit = int(endpoint.spec.get("payload_max_bytes", PAYLOAD_MAX_BYTES))
         self.target = Target.of(self.url, REQUEST_HEADERS, context, limit)
         return self.target
+
+
+def shortage(error: BaseException) -> OSError | None:
+    """The OSError in ``error`` or in what caused it (e.g. TLS files unreadable for want of a descriptor) that
+    says this process or machine ran short of a resource, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and current.errno in SHORTAGE_ERRNOS:
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _check(url: str, status: int, content_type: str | None, payload: bytes) -> bytes:

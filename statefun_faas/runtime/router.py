@@ -17,14 +17,23 @@ from statefun_faas.runtime import failpoints, protocol
 from statefun_faas.runtime.egress import EgressBinding
 from statefun_faas.runtime.grouping import GroupCommit
 from statefun_faas.runtime.records import Address, Effects, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
+from statefun_faas.runtime.repeats import RepeatFilter
 from statefun_faas.runtime.scheduler import Scheduler
 from statefun_faas.runtime.store import Store
 from statefun_faas.runtime.valve import Valve
 
 logger = logging.getLogger("statefun_faas.runtime")
+#: a local shortage repeats on every call of every address while it lasts: said once per interval
+shortage_logger = logging.getLogger("statefun_faas.runtime.shortage")
+shortage_logger.addFilter(RepeatFilter(10.0))
+SHORTAGE = (
+    "%s: the runtime ran short of a local resource (not the function's failure): %s; calls wait and try again, "
+    "nothing is dead-lettered for it (raise the open-files limit, ulimit -n, or close connections)"
+)
 
 MAX_BACKOFF_S = 5.0
 FIRST_BACKOFF_S = 0.01
+MAX_SHORTAGE_BACKOFF_S = 1.0  # a shortage may end any moment (a connection closes): look again soon
 
 
 class InvocationError(Exception):
@@ -34,6 +43,15 @@ class InvocationError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+
+
+class LocalResourceError(InvocationError):
+    """The runtime itself ran short (of file descriptors, socket buffers, memory) while calling a function:
+    not the function's failure, so the call waits and tries again for as long as it lasts, and none of that
+    counts toward the retries that end in a dead letter."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, retryable=True)
 
 
 class Invoker(Protocol):
@@ -61,6 +79,7 @@ class Counters:
     batches: int = 0
     requests: int = 0
     retries: int = 0
+    shortage_waits: int = 0  # calls put off because the runtime ran short of a local resource
     registrations: int = 0
     dead_letters: int = 0
     egress_records: int = 0
@@ -206,28 +225,39 @@ class Router:
             self._timer_wakeup.set()
 
     async def _call(self, route: FunctionRoute, address: Address, body: bytes) -> bytes:
-        """One request, retried with exponential backoff on transient failures within the call timeout."""
-        started = time.monotonic()
-        backoff, attempts = FIRST_BACKOFF_S, 0
+        """One request, retried with exponential backoff on transient failures within the call timeout. A
+        local shortage (LocalResourceError) is waited out: its attempts and waits use none of that budget."""
+        spent = 0.0  # of the call timeout: the attempts that reached the function, and the waits after them
+        backoff, attempts, shortage_backoff = FIRST_BACKOFF_S, 0, FIRST_BACKOFF_S
         while True:
-            attempts += 1
             self.counters.requests += 1
-            remaining = route.call_timeout - (time.monotonic() - started)
-            try:
-                return await route.invoker(address, body, max(remaining, 0.001))  # the invoker keeps to the budget
+            began = time.monotonic()
+            try:  # the invoker keeps to the budget
+                return await route.invoker(address, body, max(route.call_timeout - spent, 0.001))
+            except LocalResourceError as failure:
+                await self._wait_out_shortage(address, failure, shortage_backoff)
+                shortage_backoff = min(shortage_backoff * 2, MAX_SHORTAGE_BACKOFF_S)
+                continue
             except InvocationError as failure:
                 error = failure
             except ValueError as failure:  # e.g. a host name the HTTP client can not encode: no retry heals it
                 raise InvocationError(f"{type(failure).__name__}: {failure}", retryable=False) from None
-            remaining = route.call_timeout - (time.monotonic() - started)
-            if not error.retryable or remaining <= backoff:  # no time left for another real attempt
+            attempts += 1
+            spent += time.monotonic() - began
+            if not error.retryable or route.call_timeout - spent <= backoff:  # no time left for a real attempt
                 if error.retryable:
                     error = InvocationError(f"{error.reason} (gave up after {attempts} attempts)", False)
                 raise error
             logger.warning("%s: %s; retrying in %.0f ms", address, error.reason, backoff * 1000)
             self.counters.retries += 1
             await asyncio.sleep(backoff)
+            spent += backoff
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _wait_out_shortage(self, address: Address, failure: LocalResourceError, wait: float) -> None:
+        shortage_logger.warning(SHORTAGE, address, failure.reason)
+        self.counters.shortage_waits += 1
+        await asyncio.sleep(wait)
 
     def _specs_of(self, typename: str) -> dict[str, Spec]:
         specs = self._specs.get(typename)
