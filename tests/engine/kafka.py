@@ -18,21 +18,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from tests.engine import processes
 from tests.engine.artifacts import class_path, java, maven_build
-from tests.engine.processes import EngineSetupError, Service
+from tests.engine.processes import EngineSetupError, Service, log4j_properties
 
-LOG4J = """log4j.rootLogger=INFO, file
-log4j.appender.file=org.apache.log4j.FileAppender
-log4j.appender.file.File={log}
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=%d{{HH:mm:ss,SSS}} %-5p %c{{1}} - %m%n
-"""
-
-
-def log4j_properties(folder: Path, log: Path) -> Path:
-    """A log4j 1 configuration writing to ``log`` (Kafka uses reload4j, the harness log4j 1.2)."""
-    path = folder / "log4j.properties"
-    path.write_text(LOG4J.format(log=log))
-    return path
+#: a record to produce: its key (the StateFun function id) and value
+KeyedValue = tuple[str | None, bytes | str]
 
 
 @dataclass(frozen=True)
@@ -109,6 +98,7 @@ class KafkaBroker:
                 raise EngineSetupError(f"formatting the Kafka log folder failed:\n{formatted.log_tail()}")
         self.service = processes.start("kafka", self._java("kafka.Kafka", str(config)), self.folder / "kafka.out")
         self.started_in = processes.wait_until(self._answers, "the Kafka broker", [self.service], timeout=120)
+        processes.TIMINGS.append(("Kafka broker: JVM start to first metadata answer", self.started_in))
         return self
 
     def _answers(self) -> bool:
@@ -157,17 +147,18 @@ class KafkaBroker:
         finally:
             await admin.close()
 
-    def produce(self, topic: str, records: Iterable[tuple[str | None, bytes]], partition: int | None = None) -> None:
-        """Send ``(key, value)`` records in order (acks=all), keys UTF-8 encoded; returns once all are acknowledged."""
+    def produce(self, topic: str, records: Iterable[KeyedValue], partition: int | None = None) -> None:
+        """Send ``(key, value)`` records in order (acks=all), ``str`` as UTF-8; returns once all are acknowledged."""
         asyncio.run(self._produce(topic, list(records), partition))
 
-    async def _produce(self, topic: str, records: list[tuple[str | None, bytes]], partition: int | None) -> None:
+    async def _produce(self, topic: str, records: list[KeyedValue], partition: int | None) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
         await producer.start()
         try:
             for key, value in records:
                 encoded = key.encode("utf-8") if key is not None else None
-                await producer.send_and_wait(topic, value, key=encoded, partition=partition)
+                data = value.encode("utf-8") if isinstance(value, str) else value
+                await producer.send_and_wait(topic, data, key=encoded, partition=partition)
         finally:
             await producer.stop()
 

@@ -16,6 +16,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+LOG4J = """log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File={log}
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=%d{{HH:mm:ss,SSS}} %-5p %c{{1}} - %m%n
+"""
+
+#: (what, seconds) of every start the fixtures timed; printed at the end of the session
+TIMINGS: list[tuple[str, float]] = []
+
 
 class EngineSetupError(RuntimeError):
     """Something the engine tests need is missing or did not start: the message says what and how to fix it."""
@@ -115,3 +125,10 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def log4j_properties(folder: Path, log: Path) -> Path:
+    """A log4j 1 configuration writing to ``log`` (Kafka runs reload4j, the harness log4j 1.2)."""
+    path = folder / "log4j.properties"
+    path.write_text(LOG4J.format(log=log))
+    return path
