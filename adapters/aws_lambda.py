@@ -101,13 +101,17 @@ def lambda_handler(
     *,
     tokens: Sequence[str] | None = None,
     max_body_bytes: int | None = None,
+    max_invocations: int | None = None,
 ) -> LambdaHandler:
     """A Lambda handler serving ``functions_or_handler``.
 
     ``tokens`` default to ``STATEFUN_FAAS_TOKENS`` and ``max_body_bytes`` to
-    ``STATEFUN_FAAS_MAX_BODY_BYTES``, then to Lambda's own 6 MiB request cap.
+    ``STATEFUN_FAAS_MAX_BODY_BYTES``, then to Lambda's own 6 MiB request cap;
+    ``max_invocations`` (per request) to ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
     """
-    edge = Edge.create(functions_or_handler, "aws", tokens=tokens, max_body_bytes=max_body_bytes)
+    edge = Edge.create(
+        functions_or_handler, "aws", tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations
+    )
 
     def handler(event: Mapping[str, Any], context: LambdaContext | None = None) -> LambdaResponse:
         body = _v2_body(edge, event)

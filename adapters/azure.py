@@ -50,14 +50,16 @@ def register(
     health_route: str | None = "healthz",
     tokens: Sequence[str] | None = (),
     max_body_bytes: int | None = None,
+    max_invocations: int | None = None,
 ) -> AzureHandler:
     """Add the StateFun POST route (and a GET health route) to ``app``; returns the handler.
 
     ``auth_level`` defaults to FUNCTION, so the host demands a function key (``?code=``).
-    ``max_body_bytes`` defaults to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 100 MiB (the host's cap).
+    ``max_body_bytes`` defaults to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 100 MiB (the host's cap);
+    ``max_invocations`` (per request) to ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
     """
     azf = import_extra("azure.functions", EXTRA)
-    edge = Edge.create(functions, EXTRA, tokens=tokens, max_body_bytes=max_body_bytes)
+    edge = Edge.create(functions, EXTRA, tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations)
     handler = _handler(edge, azf, _answer)
     level = azf.AuthLevel.FUNCTION if auth_level is None else auth_level
     route_decorator = app.route(route=route, methods=[azf.HttpMethod.POST], auth_level=level)

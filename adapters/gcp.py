@@ -39,15 +39,17 @@ def http_function(
     *,
     tokens: Sequence[str] | None = None,
     max_body_bytes: int | None = None,
+    max_invocations: int | None = None,
 ) -> Callable[[flask.Request], flask.Response]:
     """A functions-framework HTTP function: ``fn(request: flask.Request) -> flask.Response``.
 
     ``tokens`` default to ``STATEFUN_FAAS_TOKENS``; ``max_body_bytes`` to
-    ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 32 MiB (the gen2 request cap).
+    ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 32 MiB (the gen2 request cap); ``max_invocations``
+    (per request) to ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
     """
     flask_module = import_extra("flask", EXTRA)
     response_class: type[flask.Response] = flask_module.Response
-    edge = Edge.create(functions, EXTRA, tokens=tokens, max_body_bytes=max_body_bytes)
+    edge = Edge.create(functions, EXTRA, tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations)
 
     def statefun(request: flask.Request) -> flask.Response:
         answer = _answer(edge, request)

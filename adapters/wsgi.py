@@ -83,10 +83,15 @@ def wsgi_app(
     *,
     tokens: Sequence[str] | None = None,
     max_body_bytes: int | None = None,
+    max_invocations: int | None = None,
 ) -> StatefunWSGIApp:
     """A WSGI app for a registry (or a ready handler).
 
     ``tokens`` default to ``STATEFUN_FAAS_TOKENS`` (none: no token check); ``max_body_bytes``
-    to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 32 MiB.
+    to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 32 MiB; ``max_invocations`` (per request) to
+    ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
     """
-    return StatefunWSGIApp(Edge.create(functions_or_handler, "wsgi", tokens=tokens, max_body_bytes=max_body_bytes))
+    edge = Edge.create(
+        functions_or_handler, "wsgi", tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations
+    )
+    return StatefunWSGIApp(edge)

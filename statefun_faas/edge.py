@@ -19,6 +19,7 @@ from statefun_faas.errors import (
     FunctionInvocationError,
     StatefunFaasError,
     StateTypeMismatchError,
+    TooManyInvocationsError,
     UnknownFunctionError,
     clip,
 )
@@ -33,6 +34,7 @@ TEXT = "text/plain; charset=utf-8"
 HEALTH_PATH = "/healthz"
 TOKENS_ENV = "STATEFUN_FAAS_TOKENS"
 MAX_BODY_ENV = "STATEFUN_FAAS_MAX_BODY_BYTES"
+MAX_INVOCATIONS_ENV = "STATEFUN_FAAS_MAX_INVOCATIONS"
 REQUEST_LOG_ENV = "STATEFUN_FAAS_REQUEST_LOG"
 MIB = 1024 * 1024
 
@@ -45,6 +47,12 @@ DEFAULT_MAX_BODY = {
     "asgi": 32 * MIB,
     "wsgi": 32 * MIB,
 }
+
+#: Invocations (and state values) one request may carry. StateFun puts ``maxNumBatchRequests``
+#: messages in a batch (default 1,000; its own examples use 10,000), and can go past it when one
+#: answer sends many messages to an address whose batch is full: 100,000 leaves room for that,
+#: while a body of millions of two-byte empty invocations is refused before any of them runs.
+DEFAULT_MAX_INVOCATIONS = 100_000
 
 
 class EdgeResponse:
@@ -76,6 +84,16 @@ def parse_tokens(raw: str | None) -> tuple[str, ...]:
     if len(tokens) > 2:
         raise ValueError(f"{TOKENS_ENV} holds {len(tokens)} tokens; give one, or two while rotating")
     return tokens
+
+
+def _limit_setting(name: str, default: int) -> int:
+    """A positive limit from the environment variable ``name``, else ``default``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.isascii() and raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    raise ValueError(f"{name}={raw!r}: give a positive whole number, or leave it unset for {default}")
 
 
 _cold_start = True  # until the process has served its first request
@@ -123,12 +141,14 @@ class Edge:
         tokens: tuple[str, ...] = (),
         max_body_bytes: int = 32 * MIB,
         request_log: LineSink | None = None,
+        max_invocations: int = DEFAULT_MAX_INVOCATIONS,
     ) -> None:
         self.handler = handler
         self.platform = platform
         self.tokens = tokens
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
+        self.max_invocations = max_invocations
         self._line_head = f'{{"platform": {_json_string(platform)}, "status": '  # each request line's start
         self._token_bytes = tuple(token.encode("utf-8", "surrogatepass") for token in tokens)
 
@@ -141,17 +161,19 @@ class Edge:
         tokens: Sequence[str] | None = None,
         max_body_bytes: int | None = None,
         request_log: LineSink | None = None,
+        max_invocations: int | None = None,
     ) -> Edge:
-        """An edge for ``platform``; tokens, limit and request log default to the environment."""
+        """An edge for ``platform``; tokens, limits and request log default to the environment."""
         handler = functions if isinstance(functions, RequestReplyHandler) else RequestReplyHandler(functions)
         if tokens is None:
             tokens = parse_tokens(os.environ.get(TOKENS_ENV))
         if max_body_bytes is None:
-            raw = os.environ.get(MAX_BODY_ENV)
-            max_body_bytes = int(raw) if raw else DEFAULT_MAX_BODY.get(platform, 32 * MIB)
+            max_body_bytes = _limit_setting(MAX_BODY_ENV, DEFAULT_MAX_BODY.get(platform, 32 * MIB))
+        if max_invocations is None:
+            max_invocations = _limit_setting(MAX_INVOCATIONS_ENV, DEFAULT_MAX_INVOCATIONS)
         if request_log is None:
             request_log = request_log_sink(os.environ.get(REQUEST_LOG_ENV))
-        return cls(handler, platform, tuple(tokens), max_body_bytes, request_log)
+        return cls(handler, platform, tuple(tokens), max_body_bytes, request_log, max_invocations)
 
     # -- checks made before the body is read --------------------------------------------------
 
@@ -223,7 +245,7 @@ class Edge:
             return self.too_large(len(body))
         trace, started = RequestTrace(), perf_counter_ns()
         try:
-            reply = self.handler.handle_sync(body, trace)
+            reply = self.handler.handle_sync(body, trace, self.max_invocations)
         except Exception as error:  # every failure becomes an answer; the process keeps serving
             return self._failed(error, trace, started)
         self._log(200, trace, started)
@@ -235,7 +257,7 @@ class Edge:
             return self.too_large(len(body))
         trace, started = RequestTrace(), perf_counter_ns()
         try:
-            reply = await self.handler.handle_async(body, trace)
+            reply = await self.handler.handle_async(body, trace, self.max_invocations)
         except Exception as error:
             return self._failed(error, trace, started)
         self._log(200, trace, started)
@@ -276,6 +298,8 @@ class Edge:
 
 def _failure(error: Exception) -> EdgeResponse:
     """Map an error from the handler to the status table of the HTTP edge."""
+    if isinstance(error, TooManyInvocationsError):
+        return text(413, f"{error}; lower maxNumBatchRequests in module.yaml or raise {MAX_INVOCATIONS_ENV}")
     if isinstance(error, BadRequestError):
         return text(400, f"bad request: {error}")
     if isinstance(error, UnknownFunctionError):

@@ -1,9 +1,10 @@
 """The errors statefun-faas raises, under one base class.
 
 Adapters map them to HTTP statuses: :class:`BadRequestError` -> 400,
-:class:`UnknownFunctionError` -> 404, :class:`StateTypeMismatchError` and
-:class:`FunctionInvocationError` -> 500. :class:`ConfigurationError` is raised while
-functions are being declared, never while a request is served.
+:class:`TooManyInvocationsError` -> 413, :class:`UnknownFunctionError` -> 404,
+:class:`StateTypeMismatchError` and :class:`FunctionInvocationError` -> 500.
+:class:`ConfigurationError` is raised while functions are being declared, never while a
+request is served.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ class ConfigurationError(StatefunFaasError, ValueError):
 
 class BadRequestError(StatefunFaasError):
     """The request bytes are not a usable ToFunction message; retrying will not help."""
+
+
+class TooManyInvocationsError(BadRequestError):
+    """The request carries more invocations (or state values) than one request may."""
+
+    def __init__(self, what: str, count: int, limit: int) -> None:
+        self.what = what
+        self.count = count
+        self.limit = limit
+        super().__init__(f"the request carries {count} {what}, over the limit of {limit} per request")
 
 
 class UnknownFunctionError(StatefunFaasError, LookupError):

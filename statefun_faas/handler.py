@@ -10,7 +10,13 @@ from google.protobuf.message import DecodeError
 from statefun_faas import _wire
 from statefun_faas._response import invocation_result
 from statefun_faas.context import Context, SdkAddress
-from statefun_faas.errors import BadRequestError, FunctionInvocationError, StatefunFaasError, clip
+from statefun_faas.errors import (
+    BadRequestError,
+    FunctionInvocationError,
+    StatefunFaasError,
+    TooManyInvocationsError,
+    clip,
+)
 from statefun_faas.functions import StatefulFunction, StatefulFunctions
 from statefun_faas.messages import Message, received_message
 from statefun_faas.storage import address_storage
@@ -71,6 +77,17 @@ def _body_bytes(request_bytes: object) -> bytes:
     return bytes(request_bytes)
 
 
+def _check_counts(batch: _wire.ToFunction.InvocationBatchRequest, limit: int) -> None:
+    """Refuse a batch with more than ``limit`` invocations or state values.
+
+    Counted with ``len()`` of the parsed repeated fields, which builds no object per entry:
+    a body of millions of empty invocations (two bytes each) is refused before any of them runs.
+    """
+    for what, entries in (("invocations", batch.invocations), ("state values", batch.state)):
+        if len(entries) > limit:
+            raise TooManyInvocationsError(what, len(entries), limit)
+
+
 def _unusable_target(to_function: _wire.ToFunction) -> BadRequestError:
     if not to_function.HasField("invocation"):
         return BadRequestError("the ToFunction message carries no invocation batch")
@@ -120,7 +137,9 @@ class RequestReplyHandler:
         self.functions = functions
         self._loops = _ThreadLoop()
 
-    def _open(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None) -> _Opened | bytes:
+    def _open(
+        self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None, max_invocations: int | None
+    ) -> _Opened | bytes:
         """Parse and resolve a request: a batch ready to run, or the final response bytes."""
         if type(request_bytes) is not bytes:
             request_bytes = _body_bytes(request_bytes)
@@ -137,6 +156,8 @@ class RequestReplyHandler:
         invocations = batch.invocations
         if trace is not None:
             trace.typename, trace.id, trace.batch_size = typename, id_, len(invocations)
+        if max_invocations is not None:
+            _check_counts(batch, max_invocations)
         function = self.functions.for_typename(typename)
         received = {}
         for state in batch.state:
@@ -149,9 +170,18 @@ class RequestReplyHandler:
         address = _new_address(SdkAddress, (namespace, name, id_, typename))
         return function, Context(address, address_storage(function, received)), invocations
 
-    def handle_sync(self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None) -> bytes:
-        """Handle one request synchronously; see the class docstring."""
-        opened = self._open(request_bytes, trace)
+    def handle_sync(
+        self,
+        request_bytes: bytes | bytearray | memoryview,
+        trace: RequestTrace | None = None,
+        max_invocations: int | None = None,
+    ) -> bytes:
+        """Handle one request synchronously; see the class docstring.
+
+        ``max_invocations``: refuse a batch of more invocations (or state values) than that with
+        :class:`~statefun_faas.errors.TooManyInvocationsError` before running any; None: no limit.
+        """
+        opened = self._open(request_bytes, trace, max_invocations)
         if isinstance(opened, bytes):
             return opened
         function, context, invocations = opened
@@ -177,10 +207,13 @@ class RequestReplyHandler:
         return invocation_result(context)
 
     async def handle_async(
-        self, request_bytes: bytes | bytearray | memoryview, trace: RequestTrace | None = None
+        self,
+        request_bytes: bytes | bytearray | memoryview,
+        trace: RequestTrace | None = None,
+        max_invocations: int | None = None,
     ) -> bytes:
-        """Handle one request inside the running event loop."""
-        opened = self._open(request_bytes, trace)
+        """Handle one request inside the running event loop; ``max_invocations`` as for :meth:`handle_sync`."""
+        opened = self._open(request_bytes, trace, max_invocations)
         if isinstance(opened, bytes):
             return opened
         return await self._run_async(opened)

@@ -1,7 +1,8 @@
 """One request set that every adapter must answer identically.
 
 An adapter test sends each :data:`CASES` entry through its platform's real request path and
-checks the answer with :func:`check`. Tokens are configured as :data:`TOKENS`.
+checks the answer with :func:`check`. Tokens are configured as :data:`TOKENS`, the limits as
+:data:`MAX_BODY` and :data:`MAX_INVOCATIONS`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.builders import Request, typed
 TOKENS = ("current-token-0123456789abcdef", "next-token-fedcba9876543210")
 GOOD = TOKENS[0]
 MAX_BODY = 64 * 1024  # adapters under test are created with this limit
+MAX_INVOCATIONS = 1000  # ... and this one
 
 
 def make_functions() -> StatefulFunctions:
@@ -51,6 +53,24 @@ WRONG_STATE_TYPE = (
 )
 UNKNOWN = Request("conformance/nobody", "a").message(typed(IntType, 1)).bytes()
 USER_ERROR = Request("conformance/fails", "z9").message(typed(IntType, 1)).bytes()
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out) + bytes([value])
+
+
+def flood(invocations: int, states: int = 0) -> bytes:
+    """A counter request with ``invocations`` empty invocations (and ``states`` empty state entries).
+
+    Each costs two bytes on the wire (field tag, zero length): the cheapest way to ask for work.
+    """
+    batch = Request("conformance/counter", "a").state("count", typed(IntType, 2)).proto().invocation
+    payload = batch.SerializeToString() + b"\x1a\x00" * invocations + b"\x12\x00" * states
+    return _varint(100 << 3 | 2) + _varint(len(payload)) + payload  # ToFunction.invocation
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,25 @@ CASES = [
     Case("missing token", "POST", "/statefun", "", COUNTER_OK, 401, b"unauthorized"),
     Case("wrong token", "POST", "/statefun", "token=nope", COUNTER_OK, 401, b"unauthorized"),
     Case("too large", "POST", "/statefun", f"token={GOOD}", b"\x00" * (MAX_BODY + 1), 413, b"over the limit"),
+    Case(
+        "invocations at the limit",
+        "POST",
+        "/statefun",
+        f"token={GOOD}",
+        flood(MAX_INVOCATIONS),
+        200,
+        HANDLER.handle_sync(flood(MAX_INVOCATIONS)),
+    ),
+    Case(
+        "too many invocations",
+        "POST",
+        "/statefun",
+        f"token={GOOD}",
+        flood(MAX_INVOCATIONS + 1),
+        413,
+        b"carries 1001 invocations, over the limit of 1000 per request; lower maxNumBatchRequests in module.yaml "
+        b"or raise STATEFUN_FAAS_MAX_INVOCATIONS",
+    ),
     Case("malformed protobuf", "POST", "/statefun", f"token={GOOD}", b"\xff\xfe\xfd", 400, b"bad request"),
     Case("no invocation", "POST", "/statefun", f"token={GOOD}", b"", 400, b"no invocation"),
     Case("unknown function", "POST", "/statefun", f"token={GOOD}", UNKNOWN, 404, b"conformance/nobody"),

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[2]))  # for ``tests``; statefun_faas stays the installed one
 
 from statefun_faas.adapters.gcp import http_function
-from tests.adapters.conformance import MAX_BODY, TOKENS
+from tests.adapters.conformance import MAX_BODY, MAX_INVOCATIONS, TOKENS
 from tests.adapters.support import FUNCTIONS
 
-statefun = http_function(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+statefun = http_function(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)

@@ -164,3 +164,63 @@ def hammer(port: int, *, threads: int = 8, requests: int = 40) -> list[str]:
     for worker in workers:
         worker.join()
     return problems
+
+
+MIB = 1024 * 1024
+
+
+def answer_while_sending(port: int, head: str, first: bytes, *, wait: float = 10.0) -> tuple[bytes, socket.socket]:
+    """Send a request head and only the first piece of its body; the answer that comes back anyway.
+
+    Fails when no answer arrives within ``wait`` seconds: the server is waiting for the rest of
+    the body, so it reads a body before refusing it. The connection is returned open, for the
+    caller to send the rest (or close it).
+    """
+    client = socket.create_connection(("127.0.0.1", port), timeout=wait)
+    try:
+        client.sendall(head.encode("latin-1") + first)
+        answer = client.recv(65536)
+    except TimeoutError:
+        client.close()
+        raise AssertionError(f"no answer within {wait} s while the body was still being sent") from None
+    return answer, client
+
+
+def chunk(data: bytes) -> bytes:
+    """``data`` framed as one HTTP/1.1 chunk."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def send_rest(client: socket.socket, size: int, *, chunked: bool = False) -> int:
+    """Send ``size`` more body bytes (zeros, 1 MiB at a time, then the last chunk if ``chunked``).
+
+    Returns how many body bytes went out before the server closed the connection, if it did.
+    """
+    piece, sent = b"\x00" * MIB, 0
+    with client:
+        try:
+            while sent < size:
+                data = piece[: size - sent]
+                client.sendall(chunk(data) if chunked else data)
+                sent += len(data)
+            if chunked:
+                client.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    return sent
+
+
+def peak_rss(pid: int) -> int:
+    """The peak resident memory of process ``pid`` (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (a pre-forking server's workers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(child) for child in (task / "children").read_text().split())
+    return found

@@ -7,18 +7,29 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
 
-from statefun_faas.adapters.asgi import Message, asgi_app
-from tests.adapters.conformance import GOOD, MAX_BODY, TOKENS, Case
-from tests.adapters.support import ALL_CASES, FUNCTIONS, call, run_conformance
+from statefun_faas.adapters.asgi import Message, StatefunASGIApp, asgi_app
+from statefun_faas.edge import DEFAULT_MAX_INVOCATIONS
+from tests.adapters.conformance import GOOD, MAX_BODY, MAX_INVOCATIONS, TOKENS, Case, flood
+from tests.adapters.support import (
+    ALL_CASES,
+    FUNCTIONS,
+    MIB,
+    answer_while_sending,
+    call,
+    chunk,
+    run_conformance,
+    send_rest,
+)
 
 
-@pytest.fixture(scope="module")
-def port() -> Iterator[int]:
-    app = asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+@contextmanager
+def serving(app: StatefunASGIApp) -> Iterator[int]:
+    """``app`` under uvicorn on a loopback port, in a thread, for the block."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # so asyncio sets TCP_NODELAY
     listener.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, lifespan="on", log_level="critical", access_log=False)
@@ -30,11 +41,19 @@ def port() -> Iterator[int]:
         assert thread.is_alive(), "uvicorn stopped while starting (lifespan answered?)"
         assert time.monotonic() < deadline, "uvicorn did not start in 10 s"
         time.sleep(0.01)
-    yield listener.getsockname()[1]
-    server.should_exit = True
-    thread.join(10)
-    listener.close()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
     assert not thread.is_alive(), "uvicorn did not shut down (lifespan shutdown answered?)"
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    with serving(asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)) as port:
+        yield port
 
 
 def test_conformance_under_uvicorn(port: int) -> None:
@@ -60,6 +79,41 @@ def _send_headers_only(port: int, request_line: str, length: int) -> bytes:
 def test_token_and_declared_length_are_checked_before_the_body(port: int) -> None:
     assert _send_headers_only(port, "POST /statefun?token=wrong HTTP/1.1", 10**9).startswith(b"HTTP/1.1 401")
     assert _send_headers_only(port, f"POST /statefun?token={GOOD} HTTP/1.1", 10**9).startswith(b"HTTP/1.1 413")
+
+
+@pytest.mark.parametrize(
+    ("query", "framing", "status"),
+    [("token=wrong", "length", 401), (f"token={GOOD}", "chunked", 413)],
+    ids=["unauthenticated", "chunked too large"],
+)
+def test_a_refused_body_is_answered_while_it_is_still_being_sent(
+    port: int, query: str, framing: str, status: int
+) -> None:
+    framed = f"Content-Length: {200 * MIB}" if framing == "length" else "Transfer-Encoding: chunked"
+    first = b"\x00" * (MAX_BODY + 4096)
+    head = f"POST /statefun?{query} HTTP/1.1\r\nHost: x\r\n{framed}\r\n\r\n"
+    answer, client = answer_while_sending(port, head, chunk(first) if framing == "chunked" else first)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+    send_rest(client, 16 * MIB, chunked=framing == "chunked")
+    assert call(port, ALL_CASES[0])[2] == ALL_CASES[0].expect
+
+
+def test_millions_of_empty_invocations_are_refused_by_the_default_bound() -> None:
+    """8 MB of empty invocations (two bytes each) once kept the server's loop busy for seconds."""
+    app = asgi_app(FUNCTIONS, tokens=(), max_body_bytes=16 * MIB)
+    assert app.edge.max_invocations == DEFAULT_MAX_INVOCATIONS
+    flooded = Case("4M empty invocations", "POST", "/statefun", "", flood(4_000_000), 413)
+    with serving(app) as port:
+        status, _, body = call(port, flooded, timeout=60)
+        assert status == 413, body[:200]
+        assert (
+            body
+            == (
+                f"the request carries 4000000 invocations, over the limit of {DEFAULT_MAX_INVOCATIONS} per request; "
+                "lower maxNumBatchRequests in module.yaml or raise STATEFUN_FAAS_MAX_INVOCATIONS\n"
+            ).encode()
+        )
+        assert call(port, ALL_CASES[0])[2] == ALL_CASES[0].expect  # no token set: the query's token is ignored
 
 
 def test_exact_content_type_header(port: int) -> None:

@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from statefun_faas.adapters.aws_lambda import LambdaHandler, UnsupportedEventError, lambda_handler
-from tests.adapters.conformance import CASES, COUNTER_OK, FUNCTIONS, GOOD, MAX_BODY, TOKENS, Case, check
+from tests.adapters.conformance import (
+    CASES,
+    COUNTER_OK,
+    FUNCTIONS,
+    GOOD,
+    MAX_BODY,
+    MAX_INVOCATIONS,
+    TOKENS,
+    Case,
+    check,
+)
 from tests.adapters.lambda_events import SHAPES, case_event, event_for, load, unpack
 
 OCTET_STREAM = "application/octet-stream"
@@ -24,7 +34,7 @@ OCTET_STREAM = "application/octet-stream"
 
 @pytest.fixture(scope="module")
 def handler() -> LambdaHandler:
-    return lambda_handler(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+    return lambda_handler(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -164,7 +174,9 @@ def mangum_handler() -> Iterator[Callable[[dict[str, Any], Any], dict[str, Any]]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        yield Mangum(asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY), lifespan="off")
+        yield Mangum(
+            asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS), lifespan="off"
+        )
     finally:
         asyncio.set_event_loop(None)
         loop.close()

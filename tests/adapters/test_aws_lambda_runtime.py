@@ -20,9 +20,9 @@ from tests.adapters.lambda_runtime_emulator import REPOSITORY, Runtime, lambda_r
 
 THIN_APP = """
 from statefun_faas.adapters.aws_lambda import lambda_handler
-from tests.adapters.conformance import FUNCTIONS, MAX_BODY, TOKENS
+from tests.adapters.conformance import FUNCTIONS, MAX_BODY, MAX_INVOCATIONS, TOKENS
 
-handler = lambda_handler(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+handler = lambda_handler(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)
 """
 
 SUCCESS = next(case for case in CASES if case.name == "success")
@@ -86,9 +86,10 @@ def test_request_log_line_with_lambda_application_log_level_info() -> None:
 MANGUM_APP = """
 from mangum import Mangum
 from statefun_faas.adapters.asgi import asgi_app
-from tests.adapters.conformance import FUNCTIONS, MAX_BODY, TOKENS
+from tests.adapters.conformance import FUNCTIONS, MAX_BODY, MAX_INVOCATIONS, TOKENS
 
-handler = Mangum(asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY), lifespan="off")
+app = asgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)
+handler = Mangum(app, lifespan="off")
 """
 
 

@@ -23,7 +23,7 @@ from azure.functions.decorators.function_app import FunctionRegister
 
 from statefun_faas import StringType
 from statefun_faas.adapters.azure import function_app, register
-from tests.adapters.conformance import MAX_BODY, TOKENS, Case, check
+from tests.adapters.conformance import MAX_BODY, MAX_INVOCATIONS, TOKENS, Case, check
 from tests.adapters.support import ALL_CASES, FUNCTIONS
 from tests.builders import Request, decode, typed
 
@@ -75,7 +75,7 @@ def test_bindings_are_what_the_host_indexes() -> None:
 
 
 def test_conformance_through_the_registered_functions() -> None:
-    app = function_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+    app = function_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)
     functions = _functions(app)
 
     async def run_all() -> None:

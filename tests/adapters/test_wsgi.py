@@ -12,7 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 
 from statefun_faas.adapters.wsgi import wsgi_app
-from tests.adapters.conformance import GOOD, MAX_BODY, TOKENS
+from tests.adapters.conformance import GOOD, MAX_BODY, MAX_INVOCATIONS, TOKENS
 from tests.adapters.support import ALL_CASES, FUNCTIONS, hammer, run_conformance
 
 
@@ -25,7 +25,7 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-APP = wsgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY)
+APP = wsgi_app(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import logging
 import pytest
 
 from statefun_faas.edge import Edge, parse_tokens, redact_url
-from tests.adapters.conformance import CASES, FUNCTIONS, MAX_BODY, TOKENS, Case, check
+from tests.adapters.conformance import CASES, FUNCTIONS, MAX_BODY, MAX_INVOCATIONS, TOKENS, Case, check
 
 
 @pytest.fixture
 def edge() -> Edge:
-    return Edge.create(FUNCTIONS, "test", tokens=TOKENS, max_body_bytes=MAX_BODY)
+    return Edge.create(FUNCTIONS, "test", tokens=TOKENS, max_body_bytes=MAX_BODY, max_invocations=MAX_INVOCATIONS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -41,7 +41,14 @@ def test_tokens_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_one_json_log_line_per_request() -> None:
     lines: list[str] = []
-    edge = Edge.create(FUNCTIONS, "test", tokens=TOKENS, max_body_bytes=MAX_BODY, request_log=lines.append)
+    edge = Edge.create(
+        FUNCTIONS,
+        "test",
+        tokens=TOKENS,
+        max_body_bytes=MAX_BODY,
+        request_log=lines.append,
+        max_invocations=MAX_INVOCATIONS,
+    )
     case = CASES[0]
     edge.handle(case.method, case.path, case.query, case.body)
     records = [json.loads(line) for line in lines]

@@ -9,7 +9,9 @@ import pytest
 from statefun_faas import IntType, RequestReplyHandler, StatefunFaasError
 from statefun_faas.adapters._http import declared_length
 from statefun_faas.adapters.aws_lambda import UnsupportedEventError, lambda_handler
-from statefun_faas.edge import Edge, EdgeResponse
+from statefun_faas.edge import DEFAULT_MAX_INVOCATIONS, Edge, EdgeResponse
+from tests.adapters.conformance import FUNCTIONS as CONFORMANCE_FUNCTIONS
+from tests.adapters.conformance import flood
 from tests.adapters.lambda_events import event_for
 from tests.builders import Request, typed
 from tests.fuzz.answers import SHORT
@@ -116,3 +118,13 @@ def test_lone_surrogates_in_method_path_or_token_get_table_answers(
     edge = Edge.create(HANDLER, "test", tokens=("\ud800",), request_log=lambda line: None)
     response = edge.handle(method, path, query, b"")
     assert response.status == (405 if method != "POST" else 400 if "\ud800" in str(query) + path else 401)
+
+
+@pytest.mark.parametrize("shape", ["function_url", "rest_v1"])
+def test_a_flood_of_empty_invocations_under_the_size_cap_is_413(shape: str) -> None:
+    """Found probing the adapters: empty invocations cost two bytes each, so Lambda's 6 MiB lets in 3 million,
+    which ran for seconds. Both the function URL fast path and the general path refuse them by default."""
+    event = event_for(shape, "POST", "/", "", flood(3_000_000))
+    answer = lambda_handler(CONFORMANCE_FUNCTIONS, tokens=())(event, None)
+    assert answer["statusCode"] == 413
+    assert f"3000000 invocations, over the limit of {DEFAULT_MAX_INVOCATIONS} per request" in answer["body"]

@@ -64,10 +64,10 @@ class UntouchableAzureRequest(func.HttpRequest):
 class NeverParses(RequestReplyHandler):
     """A handler that fails the test if a request reaches the protocol parser."""
 
-    def handle_sync(self, request_bytes: Any, trace: Any = None) -> bytes:
+    def handle_sync(self, request_bytes: Any, trace: Any = None, max_invocations: Any = None) -> bytes:
         raise AssertionError("a body over the limit reached the protocol core")
 
-    async def handle_async(self, request_bytes: Any, trace: Any = None) -> bytes:
+    async def handle_async(self, request_bytes: Any, trace: Any = None, max_invocations: Any = None) -> bytes:
         raise AssertionError("a body over the limit reached the protocol core")
 
 
