@@ -12,6 +12,12 @@ deploy with ``gcloud functions deploy ... --gen2 --runtime python313 --trigger-h
 framework serves the function with gunicorn threads; the handler is safe for that
 (``async def`` functions run on an event loop kept per thread).
 
+A refused request (401, 413, ...) is answered without reading its body. functions-framework
+reads the whole body of every request after the function returned (an ``after_request`` hook),
+except for streamed responses, so every answer goes back as a streamed response (its body an
+iterator, with ``Content-Length`` set): an unauthenticated 200 MiB POST gets its 401 while it is
+still being sent, and the server discards the rest as it arrives instead of holding it in memory.
+
 Cloud Run (a container, no functions-framework) serves the plain ASGI app instead::
 
     app = statefun_faas.adapters.asgi.asgi_app(functions)   # uvicorn main:app --port $PORT
@@ -53,7 +59,14 @@ def http_function(
 
     def statefun(request: flask.Request) -> flask.Response:
         answer = _answer(edge, request)
-        return response_class(answer.body, status=answer.status, content_type=answer.content_type)
+        # Streamed (an iterator has no len()): the framework's after_request hook then leaves
+        # the unread part of the body alone, instead of reading all of it into memory.
+        return response_class(
+            iter((answer.body,)),
+            status=answer.status,
+            content_type=answer.content_type,
+            headers={"Content-Length": str(len(answer.body))},
+        )
 
     return statefun
 
