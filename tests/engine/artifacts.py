@@ -1,6 +1,6 @@
 """The Java runtime and the jars the engine tests run, checked and built once into the cache folder.
 
-``java/`` is a Maven project pinning every version (Kafka, the StateFun harness and distribution, Flink);
+``java/`` is a Maven project pinning every version (Kafka, the StateFun harness, Flink);
 :func:`maven_build` runs ``mvn -C package`` on it (checksums enforced) with its own local repository
 ``<cache>/engine/m2`` and output ``<cache>/engine/build-<hash of java/>``, under a file lock so
 concurrent pytest processes build it once. A missing ``java`` or ``mvn``, or a failed download, is an
@@ -109,10 +109,6 @@ class Jars:
         """The harness's class path: our launcher's jar, then its dependencies."""
         return [self.root / "harness" / "harness-1.jar", self.root / "harness" / "lib"]
 
-    @property
-    def statefun_lib(self) -> Path:
-        """The jars the StateFun image adds to Flink's lib/."""
-        return self.root / "standalone" / "lib"
 
 
 @cache

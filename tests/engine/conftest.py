@@ -18,6 +18,9 @@ from tests.engine.statefun import HarnessRuntime, StandaloneRuntime, StateFunRun
 
 FORMS = ("harness", "standalone")
 
+#: the ``function_server`` fixture: ``serve(target, env=None) -> FunctionServer``
+Serve = Callable[..., FunctionServer]
+
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
@@ -89,7 +92,7 @@ def statefun_standalone(tmp_path: Path) -> Iterator[Launcher]:
 
 
 @pytest.fixture
-def function_server(tmp_path: Path) -> Iterator[Callable[..., FunctionServer]]:
+def function_server(tmp_path: Path) -> Iterator[Serve]:
     """``function_server(target, env)`` serves ``target`` with ``statefun-faas serve``; stopped after the test."""
     servers: list[FunctionServer] = []
 

@@ -1,12 +1,8 @@
-"""Flink 1.16.2 with StateFun 3.3.0, assembled the way the ``apache/flink-statefun:3.3.0`` image is.
+"""Flink 1.16.2 with StateFun 3.3.0 for the standalone form, assembled by ``deploy/statefun/assemble-flink.sh``.
 
-Maven Central does not serve ``flink-dist``, so Flink's ``lib/`` and ``plugins/`` (and
-``bash-java-utils.jar``) come from PyPI's ``apache-flink-libraries`` sdist, and ``bin/`` and
-``conf/`` from the ``apache-flink`` wheel (cp38 only; unpacked, never installed). Both are
-fetched with ``pip download --require-hashes``. Then, as the image's Dockerfile does:
-``lib/flink-table*`` removed, ``statefun-flink-distribution`` and ``statefun-flink-core`` (and the
-netty-tcnative jar) added to ``lib/`` (from ``java/standalone``). The result lives in
-``<cache>/engine/flink-1.16.2-statefun-3.3.0-<hash>``, built once under a file lock.
+The tests run the script users run (see its header and docs/statefun-runtime.md), into
+``<cache>/engine/flink-1.16.2-statefun-3.3.0-<hash of the script>``, once, under a file lock;
+its downloads are kept in ``<cache>/engine/downloads``.
 """
 
 from __future__ import annotations
@@ -16,105 +12,37 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
-import zipfile
 from functools import cache
 from pathlib import Path
-from typing import IO
 
-from tests.engine.artifacts import engine_cache, maven_build
+from tests.engine.artifacts import engine_cache
 from tests.engine.processes import EngineSetupError
 from tests.venvs import locked
 
-FLINK_VERSION = "1.16.2"
-STATEFUN_VERSION = "3.3.0"
-LIBRARIES = (
-    "apache-flink-libraries==1.16.2 --hash=sha256:68f4328b6109e178a63d7eac661fc1f1cd1b70f01a77cd1bbaf93512a76382ab"
-)
-WHEEL = "apache-flink==1.16.2 --hash=sha256:e458d6076c82d10d73a690c72bf7e9ff31a91be2c93b6addf8efa8b86284c3a3"
+SCRIPT = Path(__file__).parents[2] / "deploy" / "statefun" / "assemble-flink.sh"
 _COMPLETE = ".statefun-faas-complete"
 
 
 @cache
 def flink_home() -> Path:
-    """FLINK_HOME of the assembled distribution (``bin/``, ``lib/``, ``plugins/``, ``conf/``)."""
-    jars = maven_build().statefun_lib
-    key = "\n".join([LIBRARIES, WHEEL, *(f"{jar.name} {jar.stat().st_size}" for jar in sorted(jars.glob("*.jar")))])
-    home = (
-        engine_cache()
-        / f"flink-{FLINK_VERSION}-statefun-{STATEFUN_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-    )
+    """FLINK_HOME of the assembled distribution (``bin/``, ``lib/``, ``plugins/``, ``conf/``, ``log/``)."""
+    digest = hashlib.sha256(SCRIPT.read_bytes()).hexdigest()[:8]
+    home = engine_cache() / f"flink-1.16.2-statefun-3.3.0-{digest}"
     if not (home / _COMPLETE).exists():
         with locked(home.with_name(home.name + ".lock")):
             if not (home / _COMPLETE).exists():
-                _assemble(home, jars)
+                _assemble(home)
     return home
 
 
-def _pip_download(requirement: str, folder: Path, *options: str) -> Path:
-    """``pip download`` one pinned, hash-checked file into ``folder``; its path."""
-    pinned = requirement.split()[0]  # name==version
-    found = [p for p in folder.glob("*") if p.name.replace("_", "-").startswith(pinned.replace("==", "-") + "-")]
-    if found:
-        return found[0]
-    partial = folder / "partial"
-    if partial.exists():
-        shutil.rmtree(partial)  # left by an interrupted download
-    partial.mkdir(parents=True)
-    requirements = partial / "requirements.txt"
-    requirements.write_text(requirement + "\n")
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "--disable-pip-version-check"]
-    command += ["-d", str(partial), "-r", str(requirements), *options]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+def _assemble(home: Path) -> None:
+    if home.exists():
+        shutil.rmtree(home)  # left by an interrupted run
+    env = {**os.environ, "PYTHON": sys.executable, "STATEFUN_FLINK_DOWNLOADS": str(engine_cache() / "downloads")}
+    done = subprocess.run(["bash", str(SCRIPT), str(home)], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise EngineSetupError(
-            f"could not download {pinned} from PyPI (`{' '.join(command)}`):\n{done.stdout}{done.stderr}"
+            f"{SCRIPT.name} could not assemble Flink and StateFun (are PyPI and Maven Central reachable?):\n"
+            f"{done.stdout}{done.stderr}"
         )
-    (downloaded,) = (p for p in partial.iterdir() if p != requirements)
-    return downloaded.rename(folder / downloaded.name)
-
-
-def _assemble(home: Path, statefun_jars: Path) -> None:
-    downloads = engine_cache() / "downloads"
-    libraries = _pip_download(LIBRARIES, downloads, "--no-binary", ":all:")
-    wheel = _pip_download(
-        WHEEL, downloads, "--only-binary", ":all:", "--python-version", "3.8", "--platform", "manylinux1_x86_64"
-    )
-    partial = home.with_name(home.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    with tarfile.open(libraries) as archive:
-        for member in archive.getmembers():
-            inside = Path(*Path(member.name).parts[1:])  # below apache-flink-libraries-1.16.2/
-            if member.isfile() and inside.parts[:2] in (("deps", "lib"), ("deps", "plugins"), ("deps", "bin")):
-                source = archive.extractfile(member)
-                assert source is not None
-                _write(partial / Path(*inside.parts[1:]), source)
-    with zipfile.ZipFile(wheel) as archive:
-        for info in archive.infolist():
-            inside = Path(info.filename)
-            if not info.is_dir() and inside.parts[:2] in (("pyflink", "bin"), ("pyflink", "conf")):
-                with archive.open(info) as source:
-                    _write(partial / Path(*inside.parts[1:]), source)
-    for script in (partial / "bin").glob("*"):
-        script.chmod(0o755)
-    for table in (partial / "lib").glob("flink-table*"):
-        table.unlink()  # as the image does
-    for jar in statefun_jars.glob("*.jar"):
-        shutil.copy2(jar, partial / "lib" / jar.name)
-    (partial / "log").mkdir()
-    if (
-        not (partial / "lib" / f"flink-dist-{FLINK_VERSION}.jar").exists()
-        or not (partial / "bin" / "config.sh").exists()
-    ):
-        raise EngineSetupError(f"{libraries.name} or {wheel.name} lacks flink-dist or bin/config.sh: unexpected layout")
-    if home.exists():
-        shutil.rmtree(home)
-    partial.rename(home)
     (home / _COMPLETE).write_text(f"assembled by process {os.getpid()}\n")
-
-
-def _write(target: Path, source: IO[bytes]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as sink:
-        shutil.copyfileobj(source, sink)
