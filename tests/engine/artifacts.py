@@ -110,7 +110,6 @@ class Jars:
         return [self.root / "harness" / "harness-1.jar", self.root / "harness" / "lib"]
 
 
-
 @cache
 def maven_build() -> Jars:
     """Build ``java/`` into the cache (once per content of ``java/``) and return where its jars are."""
