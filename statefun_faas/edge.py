@@ -25,6 +25,7 @@ from statefun_faas.errors import (
 )
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler, RequestTrace
+from statefun_faas.redact import redact_url as redact_url  # re-exported: adapters and the runtime log URLs
 
 logger = logging.getLogger("statefun_faas.edge")
 request_logger = logging.getLogger("statefun_faas.requests")
@@ -328,26 +329,3 @@ def _strip_token_prefix(path: str) -> str:
         return path
     rest = path.split("/", 3)
     return "/" + (rest[3] if len(rest) > 3 else "")
-
-
-_CREDENTIAL_PARAMS = ("token", "code")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its credentials (``/t/<token>/``, ``?token=``, Azure's ``?code=``) replaced by ``***``.
-
-    For logs and error texts: a function URL in module.yaml may carry a secret.
-    """
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    path = parts.path
-    token = _path_token(path)
-    if token is not None:
-        path = "/t/***" + path[len("/t/") + len(token) :]
-    query = "&".join(
-        f"{name}=***" if name in _CREDENTIAL_PARAMS else pair
-        for pair in parts.query.split("&")
-        for name in [pair.partition("=")[0]]
-    )
-    return urlunsplit((parts.scheme, parts.netloc, path, query if parts.query else "", parts.fragment))

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from statefun_faas.edge import redact_url
 from statefun_faas.functions import StatefulFunctions
+from statefun_faas.redact import redact_url
 from statefun_faas.runtime import kafka, kinesis, sinks, watch
 from statefun_faas.runtime._model import (
     KAFKA_EGRESS,

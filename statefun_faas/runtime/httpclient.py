@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
+from statefun_faas.redact import redact_url
 from statefun_faas.runtime.http11 import Answer, AnswerParser, AnswerTooLargeError, HttpFramingError
 
 __all__ = ["Answer", "AnswerTooLargeError", "HttpClient", "HttpFramingError", "Target"]
@@ -44,7 +45,9 @@ class Target:
             socket, sock, path = path.partition(".sock")
             socket, path = socket + sock, path or "/"
         elif parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"invalid function URL {url!r}: expected http://HOST[:PORT]/PATH or https://...")
+            raise ValueError(
+                f"invalid function URL {redact_url(url)!r}: expected http://HOST[:PORT]/PATH or https://..."
+            )
         scheme = parts.scheme.removesuffix("+unix")
         port = parts.port or (443 if scheme == "https" else 80)
         host = parts.hostname or "localhost"

@@ -6,7 +6,7 @@ import errno
 import ssl
 from collections.abc import Callable
 
-from statefun_faas.edge import redact_url
+from statefun_faas.redact import redact_url
 from statefun_faas.runtime import tls
 from statefun_faas.runtime.httpclient import AnswerTooLargeError, HttpClient, HttpFramingError, Target
 from statefun_faas.runtime.module import ASYNC_TRANSPORT, Endpoint, Module
