@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
+from statefun_faas.redact import redact_url
 from statefun_faas.runtime._durations import UNITS_HINT, duration_seconds
 from statefun_faas.runtime._model import (
     ASYNC_TRANSPORT,
@@ -27,6 +28,7 @@ _TRANSPORTS = (ASYNC_TRANSPORT, OKHTTP_TRANSPORT)
 _TIMEOUT_NAMES = ("call", "connect", "read", "write")
 _URL_SCHEMES = ("http", "https", "http+unix", "https+unix")
 _BRACES = re.compile(r"\{[^{}]*\}")
+_MARK = "{}"  # stands for {function.name} while the URL is split
 #: The fields each endpoint kind and transport reads; StateFun ignores others, we warn about them.
 SPEC_FIELDS = {
     ENDPOINTS_V1: (*_ENDPOINT_KEYS, "timeouts"),
@@ -81,19 +83,54 @@ def _functions(node: Located) -> str:
 
 def _url_template(node: Located) -> str:
     template = node.text()
+    shown = redact_url(template)  # errors are printed and logged: the URL may carry a token
     for placeholder in _BRACES.findall(template):
         if placeholder != FUNCTION_NAME_PLACEHOLDER:
             node.fail(
-                f"unknown placeholder {placeholder} in {template!r}",
+                f"unknown placeholder {placeholder} in {shown!r}",
                 f"the only placeholder is {FUNCTION_NAME_PLACEHOLDER} (the function's name); the namespace is fixed",
             )
-    filled = template.replace(FUNCTION_NAME_PLACEHOLDER, "name")
-    if "{" in filled or "}" in filled:
-        node.fail(f"unbalanced brace in {template!r}", f"write the placeholder exactly as {FUNCTION_NAME_PLACEHOLDER}")
-    parts = urlsplit(filled)
-    if parts.scheme not in _URL_SCHEMES or (not parts.netloc and not parts.scheme.endswith("+unix")):
-        node.fail(f"{template!r} is not an http(s) URL", "write it as http://host:port/path/{function.name}")
+    if {"{", "}"} & set(template.replace(FUNCTION_NAME_PLACEHOLDER, "")):
+        node.fail(f"unbalanced brace in {shown!r}", f"write the placeholder exactly as {FUNCTION_NAME_PLACEHOLDER}")
+    try:
+        parts = urlsplit(template.replace(FUNCTION_NAME_PLACEHOLDER, _MARK))  # no other brace is left to clash
+    except ValueError:  # an unclosed [ of an IPv6 address, a host that Unicode normalization changes
+        node.fail("is not a valid URL", "write it as http://host:port/path/{function.name}, an IPv6 host in [ ]")
+    if parts.scheme not in _URL_SCHEMES:
+        node.fail(f"{shown!r} is not an http(s) URL", "write it as http://host:port/path/{function.name}")
+    unix = parts.scheme.endswith("+unix")
+    if unix and ".sock" not in parts.path:
+        node.fail("names no socket file", "write it as http+unix:///path/to/file.sock/path/{function.name}")
+    _placeholder_in_path(node, parts)
+    if not unix:
+        _host_and_port(node, parts)
     return template
+
+
+def _placeholder_in_path(node: Located, parts: SplitResult) -> None:
+    """A function's name may only fill the path: in the host or port, whoever sends a message picks the server."""
+    where = {"host and port": parts.netloc, "query": parts.query, "fragment": parts.fragment}
+    if parts.scheme.endswith("+unix"):  # http+unix:///path/to/file.sock/path, split as the HTTP client does
+        where["socket file"] = parts.path.partition(".sock")[0]
+    for name, part in where.items():
+        if _MARK in part:
+            node.fail(
+                f"{FUNCTION_NAME_PLACEHOLDER} is in the URL's {name}: it may only stand in the path",
+                "in the host or port a message's function name would choose the server the runtime calls; "
+                f"write e.g. http://host:8000/fn/{FUNCTION_NAME_PLACEHOLDER}",
+            )
+
+
+def _host_and_port(node: Located, parts: SplitResult) -> None:
+    if not parts.hostname:
+        node.fail("has no host", "write it as http://host:port/path/{function.name}")
+    _, colon, port = parts.netloc.rpartition("@")[2].rpartition("]")[2].rpartition(":")
+    if not colon or not port:
+        return  # the scheme's default port
+    if not (port.isascii() and port.isdigit()):
+        node.fail("has a port that is not a number", "write the port as digits (1 to 65535) or leave it out")
+    if len(port) > 5 or not 1 <= int(port) <= 65535:
+        node.fail("has a port out of range", "use a port from 1 to 65535, or leave it out for the default")
 
 
 def _transport(node: Located | None) -> tuple[str, Located | None]:

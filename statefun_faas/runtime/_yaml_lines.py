@@ -11,6 +11,10 @@ from yaml.constructor import SafeConstructor
 from statefun_faas.errors import StatefunFaasError
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Bounds on what a module file may make the parser do: a module.yaml is a few KB, a few levels deep.
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_ALIASED_NODES = 10_000  # values reached through aliases (*name, <<: *name), counted as if written out
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_NAMES = {
     "str": "a string",
@@ -49,14 +53,67 @@ def describe(node: yaml.Node) -> str:
 
 
 def read_documents(text: str, file: str) -> list[Located]:
-    """Compose every non-empty document of a YAML stream; syntax errors become ModuleError."""
+    """Compose every non-empty document of a YAML stream; syntax errors and the bounds become ModuleError."""
+    if len(text) > MAX_BYTES:
+        raise too_large(file)
     try:
+        _check_bounds(yaml.parse(text, Loader=_Loader), file)
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(error, file) from None
     except yaml.YAMLError as error:  # reader errors (bad characters) carry no mark
         raise ModuleError(file, None, "", f"not valid YAML: {error}", "fix the file's encoding") from None
     return [Located(node, file, "") for node in nodes if not _is_null(node)]
+
+
+def too_large(file: str) -> ModuleError:
+    return ModuleError(
+        file, None, "", f"is larger than {MAX_BYTES >> 20} MiB", "a module.yaml is a few KB: check the path"
+    )
+
+
+def _check_bounds(events: Iterator[yaml.Event], file: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and aliases that expand past MAX_ALIASED_NODES, from the events alone:
+    before anything is composed, so an alias bomb (anchors of anchors, ``<<`` merges) costs no more than its text.
+    """
+    sizes: dict[str, int] = {}  # anchor -> values in its node, aliases expanded
+    open_nodes: list[list[Any]] = []  # [values so far, anchor] of each collection being read
+    aliased = 0
+    for event in events:
+        size = 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_nodes) >= MAX_DEPTH:
+                _bound_error(
+                    file,
+                    event,
+                    f"nests deeper than {MAX_DEPTH} levels",
+                    "a module.yaml needs a few levels: remove the extra nesting",
+                )
+            open_nodes.append([1, event.anchor])
+            continue
+        if isinstance(event, yaml.ScalarEvent):
+            size, anchor = 1, event.anchor
+        elif isinstance(event, yaml.CollectionEndEvent):
+            size, anchor = open_nodes.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            if any(event.anchor == node[1] for node in open_nodes):
+                _bound_error(file, event, f"alias *{event.anchor} is inside its own anchor", "remove the loop")
+            size, anchor = sizes.get(event.anchor or "", 0), None  # an undefined alias: the composer says so
+            aliased += size
+            if aliased > MAX_ALIASED_NODES:
+                problem = f"aliases expand to more than {MAX_ALIASED_NODES} values"
+                _bound_error(file, event, problem, "write the repeated parts out, or share fewer of them by alias")
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_nodes:
+            open_nodes[-1][0] += size
+
+
+def _bound_error(file: str, event: yaml.Event, problem: str, fix: str) -> NoReturn:
+    mark = event.start_mark
+    raise ModuleError(file, None if mark is None else mark.line + 1, "", problem, fix)
 
 
 def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> ModuleError:

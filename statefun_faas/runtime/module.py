@@ -10,6 +10,7 @@ Every problem is a :class:`ModuleError` naming the file, the line and the field 
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ from statefun_faas.runtime._model import (
     Route,
     Timeouts,
 )
-from statefun_faas.runtime._yaml_lines import Located, ModuleError, read_documents
+from statefun_faas.runtime._yaml_lines import MAX_BYTES, Located, ModuleError, read_documents, too_large
 
 __all__ = [
     "KAFKA_EGRESS",
@@ -86,6 +87,8 @@ __all__ = [
     "parse_module",
 ]
 
+logger = logging.getLogger("statefun_faas.runtime")
+
 ENDPOINT_KINDS = (ENDPOINTS_V2, ENDPOINTS_V1)
 KINDS = {**dict.fromkeys(ENDPOINT_KINDS, "endpoint"), **dict.fromkeys(INGRESS_KINDS, "ingress")}
 KINDS.update(dict.fromkeys(EGRESS_KINDS, "egress"))
@@ -99,12 +102,18 @@ def parse_module(text: str, filename: str = "<module.yaml>") -> Module:
 
 
 def load_module(*paths: str | os.PathLike[str]) -> Module:
-    """Read and merge module files; a binding declared twice, in one file or across files, is an error."""
+    """Read and merge module files; a binding declared twice, in one file or across files, is an error.
+
+    Each of the module's warnings (fields StateFun would ignore) is logged, at start and on every reload.
+    """
     if not paths:
         raise ModuleError("", None, "", "no module file given", "pass at least one module.yaml path")
     names = [os.fspath(path) for path in paths]
     bound = [item for name in names for item in _bind_file(_read(name), name)]
-    return _module(bound, tuple(names))
+    module = _module(bound, tuple(names))
+    for warning in module.warnings:
+        logger.warning("%s", warning)
+    return module
 
 
 def parse_duration(value: str | int | float, field: str) -> float:
@@ -140,7 +149,11 @@ def _endpoint_document(endpoint: Endpoint) -> dict[str, Any]:
 
 def _read(name: str) -> str:
     try:
-        return Path(name).read_text(encoding="utf-8-sig")
+        with Path(name).open("rb") as file:
+            data = file.read(MAX_BYTES + 1)  # a bound before anything is held: the path may name a huge file
+        if len(data) > MAX_BYTES:
+            raise too_large(name)
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ModuleError(name, None, "", f"is not UTF-8 text (byte {error.start})", "save it as UTF-8") from None
     except OSError as error:

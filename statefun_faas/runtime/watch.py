@@ -49,8 +49,8 @@ async def watch(runtime: Runtime) -> None:
 
 
 async def _reload(runtime: Runtime) -> None:
-    try:
-        module = load_module(*runtime.module_paths)
+    try:  # parsed off the event loop: the ports keep answering while a large file is read
+        module = await asyncio.to_thread(load_module, *runtime.module_paths)
     except ModuleError as error:
         logger.error("module.yaml changed but can not be used, keeping the previous one: %s", error)
         return

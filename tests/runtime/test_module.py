@@ -368,6 +368,7 @@ def test_dump_endpoints_round_trip() -> None:
 ENDPOINT = (
     "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a.b/*\n  urlPathTemplate: http://f:8000/{function.name}\n"
 )
+URL_FIELD = "spec.urlPathTemplate"
 KAFKA_IN = "kind: io.statefun.kafka.v1/ingress\nspec:\n  id: a.b/in\n"  # topics follow from line 4
 ROUTE = "  topics:\n    - topic: t\n      valueType: a.b/V\n      targets: [a.b/f]\n"  # lines 4-7 after KAFKA_IN
 KAFKA_OUT = "kind: io.statefun.kafka.v1/egress\nspec:\n  id: a.b/out\n"
@@ -440,6 +441,55 @@ BROKEN = [
         "exactly as {function.name}",
     ),
     ("not an http url", ENDPOINT.replace("http://f:8000", "ftp://f"), 4, "spec.urlPathTemplate", "http://host:port"),
+    (
+        "placeholder as the host",
+        ENDPOINT.replace("f:8000", "{function.name}:8000"),
+        4,
+        URL_FIELD,
+        "is in the URL's host and port",
+    ),
+    (
+        "placeholder in the host",
+        ENDPOINT.replace("f:8000", "{function.name}.svc:8000"),
+        4,
+        URL_FIELD,
+        "may only stand in the path",
+    ),
+    (
+        "placeholder as the port",
+        ENDPOINT.replace("f:8000", "f:{function.name}"),
+        4,
+        URL_FIELD,
+        "is in the URL's host and port",
+    ),
+    (
+        "placeholder in the query",
+        ENDPOINT.replace("/{function.name}", "/fn?f={function.name}"),
+        4,
+        URL_FIELD,
+        "is in the URL's query",
+    ),
+    (
+        "placeholder in the fragment",
+        ENDPOINT.replace("/{function.name}", "/fn#{function.name}"),
+        4,
+        URL_FIELD,
+        "is in the URL's fragment",
+    ),
+    (
+        "placeholder in the socket",
+        ENDPOINT.replace("http://f:8000", "http+unix:///run/{function.name}.sock/fn"),
+        4,
+        URL_FIELD,
+        "URL's socket file",
+    ),
+    ("no socket file", ENDPOINT.replace("http://f:8000", "http+unix:///run/fn"), 4, URL_FIELD, "names no socket file"),
+    ("empty host", ENDPOINT.replace("f:8000", ":8000"), 4, URL_FIELD, "has no host"),
+    ("userinfo and no host", ENDPOINT.replace("f:8000", "user:pw@"), 4, URL_FIELD, "has no host"),
+    ("url port out of range", ENDPOINT.replace("f:8000", "f:65536"), 4, URL_FIELD, "has a port out of range"),
+    ("url port zero", ENDPOINT.replace("f:8000", "f:0"), 4, URL_FIELD, "has a port out of range"),
+    ("url port not a number", ENDPOINT.replace("f:8000", "f:80a"), 4, URL_FIELD, "has a port that is not a number"),
+    ("unclosed ipv6 host", ENDPOINT.replace("f:8000", "[::1:8000"), 4, URL_FIELD, "is not a valid URL"),
     (
         "batch not an int",
         ENDPOINT + "  maxNumBatchRequests: many\n",

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import aiohttp
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,9 +27,9 @@ from statefun_faas import (
     message_builder,
 )
 from statefun_faas.runtime._model import ENDPOINTS_V2, OKHTTP_TIMEOUTS, OKHTTP_TRANSPORT, Endpoint
-from statefun_faas.runtime.app import Runtime
+from statefun_faas.runtime.app import Options, Runtime
 from statefun_faas.runtime.httpclient import Target
-from statefun_faas.runtime.module import Module
+from statefun_faas.runtime.module import Module, ModuleError
 from tests.fuzz.profiles import fuzz
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, running
 
@@ -125,14 +126,15 @@ def test_a_function_type_in_the_url_path_never_reaches_another_host(tmp_path: Pa
     assert any("no endpoint in module.yaml serves function type other/fn" in reason for reason in reasons)
 
 
-def test_a_function_type_in_the_host_can_not_add_a_port_userinfo_or_fragment(tmp_path: Path) -> None:
-    # {function.name} as part of the host, as in Kubernetes service names; a name with ':', '@', '#', '?'
-    # would otherwise decide the host and port the runtime connects to
-    connections, unaccounted, _ = asyncio.run(
-        _only_declared_hosts(tmp_path, "http://{{function.name}}.invalid:{port}/")
-    )
-    assert connections == 0
-    assert unaccounted == 0
+def test_a_function_type_in_the_host_is_refused_when_the_module_loads(tmp_path: Path) -> None:
+    # {function.name} in the host (as in Kubernetes service names) let whoever sends a message pick the host the
+    # runtime connects to (a function named 127.0.0.2); such a module no longer loads
+    module = tmp_path / "module.yaml"
+    module.write_text(endpoint("sec/*", "http://{function.name}.invalid:8000/") + PLAYGROUND_IO)
+    with pytest.raises(
+        ModuleError, match=r"module.yaml:\d+: spec.urlPathTemplate: \{function.name\} is in the URL's host"
+    ):
+        Runtime([str(module)], functions, Options(state_dir=tmp_path / "state"))
 
 
 # with a dotless i, a Kelvin sign and a fullwidth colon, which Unicode normalization may turn into ASCII
