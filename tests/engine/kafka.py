@@ -88,7 +88,9 @@ class KafkaBroker:
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self._properties()
         if not (self.folder / "data").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # StorageTool would read it as an option (Kafka's own ids avoid it too)
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             formatted = processes.start(
                 "kafka-storage-format",
                 self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
