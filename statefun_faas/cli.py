@@ -37,6 +37,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
     run.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
     run.add_argument("--local-io-port", type=int, default=8092, help="port of local Kafka/Kinesis topics")
+    _add_port_limits(run)
 
     dev = sub.add_parser("dev", help="run a StatefulFunctions registry in-process with playground I/O")
     dev.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
@@ -47,6 +48,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev.add_argument("--ingress-port", type=int, default=8090, help="playground ingress port (no --module)")
     dev.add_argument("--egress-port", type=int, default=8091, help="playground egress port (no --module)")
     dev.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
+    _add_port_limits(dev)
 
     send = sub.add_parser("send", help="send a message through the running app's ingress")
     send.add_argument("address", metavar="NAMESPACE/TYPE/ID")
@@ -61,6 +63,14 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dead = sub.add_parser("dead-letters", help="list or replay dead-lettered messages")
     dead.add_argument("--state", dest="state_dir", default=DEFAULT_STATE_DIR)
     dead.add_argument("--replay", nargs="*", metavar="ID", help="replay these ids (none given: all)")
+
+
+def _add_port_limits(parser: argparse.ArgumentParser) -> None:
+    """Bounds of the runtime's listening ports; unset, the defaults of statefun_faas.runtime.httpserver.HttpLimits."""
+    limits = parser.add_argument_group("limits of every listening port (defaults in docs/security.md)")
+    limits.add_argument("--header-timeout", type=float, metavar="SECONDS", help="time for a request's head")
+    limits.add_argument("--idle-timeout", type=float, metavar="SECONDS", help="time a kept connection may idle")
+    limits.add_argument("--max-connections", type=int, metavar="N", help="open connections per port")
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

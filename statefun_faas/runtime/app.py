@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from statefun_faas.functions import StatefulFunctions
@@ -24,6 +24,7 @@ from statefun_faas.runtime._model import (
     PLAYGROUND_INGRESS_PORT,
 )
 from statefun_faas.runtime.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
+from statefun_faas.runtime.httpserver import HttpLimits
 from statefun_faas.runtime.inprocess import in_process_routes
 from statefun_faas.runtime.invokers import EndpointRoutes, first_of, new_session
 from statefun_faas.runtime.module import Egress, Ingress, Module, load_module
@@ -49,6 +50,8 @@ class Options:
     local_io: bool = False
     #: ``dev`` without a module.yaml: playground ingress on 8090 and egress (any topic) on 8091.
     playground_ports: tuple[int, int] | None = None
+    #: header and idle timeouts, connection cap and body limit of every listening port
+    http: HttpLimits = field(default_factory=HttpLimits)
 
 
 #: (kind, id) of the Kafka components bound to their broker (see kafka.bind)
@@ -193,7 +196,7 @@ class Runtime:
         if plans != self._plans:
             await self._stop_servers()
             for plan in plans:
-                server = LocalServer(self.router, plan, self.options.host)
+                server = LocalServer(self.router, plan, self.options.host, self.options.http)
                 await server.start()
                 self.servers.append(server)
                 logger.info("listening on http://%s:%d: %s", self.options.host, server.port, plan.describe())

@@ -19,6 +19,7 @@ from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.runtime.app import LOCAL_IO_PORT, Options, Runtime
 from statefun_faas.runtime.folderlock import StateFolderBusyError
+from statefun_faas.runtime.httpserver import HttpLimits
 from statefun_faas.runtime.module import ModuleError
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.store import DB_NAME, Store
@@ -30,6 +31,9 @@ def _logging() -> None:
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
 
 
+LIMITS = ("header_timeout", "idle_timeout", "max_connections")  # flags of run and dev, see cli.py
+
+
 def _options(args: argparse.Namespace, playground_ports: tuple[int, int] | None = None) -> Options:
     return Options(
         state_dir=args.state,
@@ -39,6 +43,7 @@ def _options(args: argparse.Namespace, playground_ports: tuple[int, int] | None 
         egress_overrides=args.egress,
         local_io=getattr(args, "local_io", True),  # dev: Kinesis kinds on local topics too
         playground_ports=playground_ports,
+        http=HttpLimits(**{name: getattr(args, name) for name in LIMITS if getattr(args, name, None) is not None}),
     )
 
 

@@ -1,21 +1,58 @@
-"""HTTP/1.1 message framing shared by the runtime's small client and server: a head, then a body sized by
-Content-Length, sent in chunks, or (answers only) running to the end of the connection.
+"""HTTP/1.1 message framing for the runtime's server (requests) and client (function answers), by llhttp.
 
-Parsers are fed bytes as they arrive and return a finished message once there is one.
+llhttp (through httptools, the parser uvicorn runs) reads the bytes: request and status lines, headers,
+Content-Length, chunked bodies, and the checks against request smuggling (Content-Length beside
+Transfer-Encoding, duplicate lengths, bad chunk sizes). What it does not bound, this module does, before
+anything is kept: a head is at most ``max_head`` bytes, a body (as received, and once inflated) at most
+``max_body``, declared lengths over it are refused before the body is read, and a chunked request's
+framing (sizes, extensions) is bounded too.
+
+llhttp follows RFC 9112 and refuses non-ASCII bytes in a request target, which some clients send as typed
+(``/greeter/café``: older curl, scripts writing to a socket); so the request line's non-ASCII bytes are
+percent-encoded before llhttp reads it, and paths are percent-decoded to UTF-8 either way. That needs each request line found: the server's
+parser waits for a whole head (the first ``\\r\\n\\r\\n``) and hands llhttp exactly one message at a time
+(a body by its Content-Length; after a chunked body the connection closes, its end being known only to
+llhttp).
 """
 
 from __future__ import annotations
 
+import re
 import zlib
+from collections import deque
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
+
+import httptools
 
 MAX_HEAD = 64 * 1024
 Headers = dict[str, str]
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 class HttpFramingError(Exception):
     """The bytes received are not a well-formed HTTP/1.1 message."""
+
+
+class RequestTooLargeError(HttpFramingError):
+    """The request's head, body or framing is larger than the server takes."""
+
+
+class AnswerTooLargeError(HttpFramingError):
+    """The answer's head or body is larger than the client takes."""
+
+
+class _StopReadingError(Exception):
+    """Raised in a callback to make llhttp stop: the rest of the bytes are not read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str  # percent-decoded UTF-8, without the query
+    headers: Headers  # names in lower case
+    body: bytes
+    keep_alive: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,233 +63,299 @@ class Answer:
     keep_alive: bool
 
 
-def parse_head(head: bytes) -> tuple[str, Headers]:
-    """The start line and the headers (names lower-cased, repeated ones joined with commas)."""
-    start, *lines = head.decode("latin-1").split("\r\n")  # latin-1 decodes every byte
-    headers: Headers = {}
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip():
-            raise HttpFramingError(f"malformed header line {line[:60]!r}")
-        name = name.lower()
-        value = value.strip()
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    return start, headers
+class _Message:
+    """llhttp callbacks both directions share: the headers and a body bounded as it arrives."""
 
+    too_large: type[HttpFramingError] = HttpFramingError
+    what = "message"
+    body_too_large = "message body larger than {} bytes"
+    _llhttp: httptools.HttpRequestParser | httptools.HttpResponseParser
 
-class Body:
-    """Reads one body: ``length`` bytes, chunked, or (``length`` None, not chunked) up to the end."""
-
-    def __init__(self, headers: Headers, until_end: bool) -> None:
-        self.chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        length = headers.get("content-length")
-        if self.chunked or length is None:
-            self.length: int | None = None
-        elif not length.isdigit():
-            raise HttpFramingError(f"invalid Content-Length {length[:30]!r}")
-        else:
-            self.length = int(length)
-        self.until_end = until_end and not self.chunked and self.length is None
+    def __init__(self, max_body: int | None, max_head: int) -> None:
+        self.max_body, self.max_head = max_body, max_head
+        self.headers: Headers = {}
         self.parts: list[bytes] = []
+        self.size = 0
 
-    def take(self, buffer: bytearray) -> bool:
-        """Consume what the buffer holds of the body; True once the body is complete."""
-        if self.chunked:
-            return self._take_chunks(buffer)
-        if self.until_end:
-            self.parts.append(bytes(buffer))
-            del buffer[:]
-            return False
-        length = self.length or 0
-        if len(buffer) < length:
-            return False
-        self.parts.append(bytes(buffer[:length]))
-        del buffer[:length]
-        return True
+    def _clear(self) -> None:
+        self.headers, self.parts, self.size = {}, [], 0
 
-    def _take_chunks(self, buffer: bytearray) -> bool:
-        while True:
-            end = buffer.find(b"\r\n")
-            if end < 0:
-                return False
-            size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise HttpFramingError(f"invalid chunk size {size_text[:20]!r}") from None
-            if size == 0:
-                trailer = buffer.find(b"\r\n\r\n", end)
-                if trailer < 0:
-                    return False
-                del buffer[: trailer + 4]
-                return True
-            if len(buffer) < end + 2 + size + 2:
-                return False
-            self.parts.append(bytes(buffer[end + 2 : end + 2 + size]))
-            del buffer[: end + 2 + size + 2]
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
 
-    def data(self) -> bytes:
+    def on_body(self, data: bytes) -> None:
+        self.size += len(data)
+        self._check(self.size)
+        self.parts.append(data)
+
+    def _check(self, size: int) -> None:
+        if self.max_body is not None and size > self.max_body:
+            raise self.too_large(self.body_too_large.format(self.max_body))
+
+    def _head_too_large(self) -> HttpFramingError:
+        return self.too_large(f"{self.what} head larger than {self.max_head // 1024} KiB")
+
+    def body(self) -> bytes:
         return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
 
-
-def inflate(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
+    def _execute(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed llhttp; our own errors raised in callbacks come out as themselves."""
         try:
-            return zlib.decompress(body)
-        except zlib.error:
-            return zlib.decompress(body, -zlib.MAX_WBITS)
-    raise HttpFramingError(f"unsupported Content-Encoding {encoding[:30]!r}")
+            self._llhttp.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            cause = error.__context__
+            if isinstance(cause, _StopReadingError):
+                return
+            if isinstance(cause, HttpFramingError):
+                raise cause from None
+            raise
+        except httptools.HttpParserUpgrade:
+            self._upgraded()
+        except httptools.HttpParserError as error:
+            if not self._done():
+                raise HttpFramingError(f"malformed HTTP/1.1 {self.what}: {error}") from None
+
+    def _upgraded(self) -> None:
+        """An upgrade was asked for: refused, unless the request side answers it over HTTP/1.1."""
+        raise HttpFramingError(f"the {self.what} switches protocols; only HTTP/1.1 is spoken here")
+
+    def _done(self) -> bool:
+        """Nothing more is read (bytes llhttp refused come after the last message taken)."""
+        return False
 
 
-def keep_alive(version: str, headers: Headers) -> bool:
-    connection = headers.get("connection", "").lower()
-    if version == "HTTP/1.0":
-        return "keep-alive" in connection
-    return "close" not in connection
+class RequestParser(_Message):
+    """The requests of one connection, one after another: :meth:`feed` bytes, then :meth:`next`."""
 
+    too_large = RequestTooLargeError
+    what = "request"
+    body_too_large = "request body larger than {} bytes"
 
-class AnswerTooLargeError(HttpFramingError):
-    """The answer's body is larger than the client takes."""
+    def __init__(self, max_body: int, max_head: int = MAX_HEAD) -> None:
+        super().__init__(max_body, max_head)
+        self.limit = max_body
+        self._llhttp: httptools.HttpRequestParser = httptools.HttpRequestParser(self)
+        self._buffer = bytearray()  # bytes llhttp has not seen
+        self._scanned = 0  # where the search for the head's end goes on
+        self._url = bytearray()
+        self._path = ""
+        self._left: int | None = 0  # body bytes llhttp is still to get; None: chunked
+        self._framing = 0  # bytes a chunked body may still take on the wire
+        self.in_body = False  # a head was read, its body is not complete
+        self.ready: deque[Request] = deque()
+        self.error: HttpFramingError | None = None
+        self.closing = False  # nothing after the ready requests is read on this connection
 
-
-class AnswerParser:
-    """Parses one answer to a request; informational (1xx) answers are skipped; ``max_body`` (None: no limit)
-    bounds the body as received and once inflated."""
-
-    def __init__(self, max_body: int | None = None) -> None:
-        self.max_body = max_body
-        self.buffer = bytearray()
-        self.head: tuple[int, str, Headers] | None = None
-        self.body: Body | None = None
-
-    def feed(self, data: bytes) -> Answer | None:
-        self.buffer += data
-        while self.head is None:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > MAX_HEAD:
-                    raise HttpFramingError("answer head larger than 64 KiB")
-                return None
-            self._start(bytes(self.buffer[:end]))
-            del self.buffer[: end + 4]
-        assert self.body is not None
-        if self.max_body is not None:
-            self._check_size(max(self.body.length or 0, len(self.buffer) + sum(map(len, self.body.parts))))
-        return self._finish() if self.body.take(self.buffer) else None
-
-    def _check_size(self, size: int) -> None:
-        if self.max_body is not None and size > self.max_body:
-            raise AnswerTooLargeError(f"the answer's body is larger than {self.max_body} bytes")
-
-    def feed_eof(self) -> Answer | None:
-        """The connection ended: an answer running to the end is complete now, any other is cut short."""
-        if self.body is not None and self.body.until_end:
-            return self._finish()
-        return None
-
-    def _start(self, head: bytes) -> None:
-        start, headers = parse_head(head)
-        version, _, rest = start.partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise HttpFramingError(f"not an HTTP/1.x status line: {start[:60]!r}")
-        if code.startswith("1"):
-            return  # 100 Continue and friends: the real answer follows
-        self.head = (int(code), version, headers)
-        self.body = Body(headers, until_end=code not in ("204", "304"))
-        if code in ("204", "304"):
-            self.body.length = 0
-
-    def _finish(self) -> Answer:
-        assert self.head is not None
-        assert self.body is not None
-        status, version, headers = self.head
-        try:
-            body = inflate(self.body.data(), headers.get("content-encoding", ""))
-        except zlib.error as error:
-            raise HttpFramingError(f"the compressed body does not inflate: {error}") from None
-        self._check_size(len(body))
-        return Answer(status, headers, body, keep_alive(version, headers) and not self.body.until_end)
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    path: str  # percent-decoded, without the query
-    headers: Headers  # names in lower case
-    body: bytes
-    keep_alive: bool
-
-
-class RequestTooLargeError(HttpFramingError):
-    """The request's head or declared body is larger than the server takes."""
-
-
-class RequestParser:
-    """Parses the requests of one connection, one after another; ``max_body`` bounds each body."""
-
-    def __init__(self, max_body: int) -> None:
-        self.max_body = max_body
-        self.buffer = bytearray()
-        self.head: tuple[str, str, str, Headers] | None = None
-        self.body: Body | None = None
-
-    def feed(self, data: bytes) -> None:
-        self.buffer += data
-
-    def next(self) -> Request | None:
-        """The next complete request in what was fed, if there is one."""
-        if self.head is None:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > MAX_HEAD:
-                    raise RequestTooLargeError("request head larger than 64 KiB")
-                return None
-            self._start(bytes(self.buffer[:end]))
-            del self.buffer[: end + 4]
-        assert self.body is not None
-        if not self.body.take(self.buffer):
-            if sum(map(len, self.body.parts)) > self.max_body:
-                raise RequestTooLargeError(f"request body larger than {self.max_body} bytes")
-            return None
-        return self._finish()
+    @property
+    def started(self) -> bool:
+        """Bytes of a request that is not complete yet were received."""
+        return self.in_body or bool(self._buffer)
 
     @property
     def expects_continue(self) -> bool:
         """The head asked for ``100 Continue`` and the body has not come yet."""
-        return self.head is not None and self.head[3].get("expect", "").lower() == "100-continue"
+        return self.in_body and self.headers.get("expect", "").lower() == "100-continue"
 
-    def _start(self, head: bytes) -> None:
-        start, headers = parse_head(head.lstrip(b"\r\n"))
-        parts = start.split(" ")
-        method, target, version = parts if len(parts) == 3 else ("", "", "")
-        if not method or not target or not version.startswith("HTTP/1."):
-            raise HttpFramingError(f"not an HTTP/1.x request line: {start[:60]!r}")
-        self.head = (method, target, version, headers)
-        self.body = Body(headers, until_end=False)
-        if self.body.length is not None and self.body.length > self.max_body:
-            raise RequestTooLargeError(f"request body larger than {self.max_body} bytes")
+    def feed(self, data: bytes) -> None:
+        if self.closing:
+            return
+        self._buffer += data
+        try:
+            self._parse()
+        except HttpFramingError as error:
+            self.error, self.closing, self.in_body = error, True, False
+            self._buffer.clear()
 
-    def _finish(self) -> Request:
-        assert self.head is not None
-        assert self.body is not None
-        method, target, version, headers = self.head
-        body = self.body.data() if self.body.parts else b""
-        self.head = self.body = None
-        return Request(method, request_path(target), headers, body, keep_alive(version, headers))
+    def next(self) -> Request | None:
+        """The next complete request, if there is one; raises what was wrong once the good ones are taken."""
+        if self.ready:
+            return self.ready.popleft()
+        if self.error is not None:
+            raise self.error
+        return None
+
+    def _parse(self) -> None:
+        buffer = self._buffer
+        while buffer and not self.closing:
+            if not self.in_body:
+                if not self._head():
+                    return
+            elif self._left is None:
+                if not self._framing:
+                    raise RequestTooLargeError(
+                        f"the chunked body's framing is larger than {self.limit + self.max_head} bytes "
+                        "(chunk extensions or many tiny chunks)"
+                    )
+                self._framing -= self._feed_buffer(min(len(buffer), self._framing))
+            else:
+                self._left -= self._feed_buffer(min(len(buffer), self._left))
+
+    def _head(self) -> bool:
+        buffer = self._buffer
+        while buffer[:2] == b"\r\n":  # empty lines before a request line are allowed
+            del buffer[:2]
+        end = buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
+        if end < 0 or end + 4 > self.max_head:
+            if len(buffer) > self.max_head:
+                raise self._head_too_large()
+            self._scanned = len(buffer)
+            return False
+        head = bytes(buffer[: end + 4])
+        del buffer[: end + 4]
+        self._scanned = 0
+        line = head.find(b"\r\n")
+        if not head[:line].isascii():
+            head = _NON_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], head[:line]) + head[line:]
+        self._clear()
+        self._url.clear()
+        self.in_body = True  # until llhttp completes the message (at once, without a body)
+        self._execute(head)
+        return True
+
+    def _feed_buffer(self, size: int) -> int:
+        if size == len(self._buffer):
+            self._execute(self._buffer)
+            self._buffer.clear()
+            return size
+        with memoryview(self._buffer) as view, view[:size] as part:
+            self._execute(part)
+        del self._buffer[:size]
+        return size
+
+    def on_url(self, url: bytes) -> None:
+        if self.closing:  # a request after the last one this connection reads
+            raise _StopReadingError
+        self._url += url
+
+    def on_headers_complete(self) -> None:
+        self._path = request_path(self._url.decode("ascii"))
+        if "transfer-encoding" in self.headers:  # llhttp refuses any but a final "chunked"
+            self._left, self._framing = None, 2 * self.limit + self.max_head
+            return
+        length = self.headers.get("content-length")
+        self._left = int(length) if length else 0  # llhttp checked the digits
+        self._check(self._left)
+
+    def on_message_complete(self) -> None:
+        llhttp = self._llhttp
+        keep_alive = llhttp.should_keep_alive() and not llhttp.should_upgrade() and self._left is not None
+        method = llhttp.get_method().decode("ascii")
+        self.ready.append(Request(method, self._path, self.headers, self.body() if self.parts else b"", keep_alive))
+        self.in_body = False
+        self.closing = not keep_alive
+
+    def _upgraded(self) -> None:
+        self.closing = True  # the request was complete: answer it, read nothing after it
+
+    def _done(self) -> bool:
+        return self.closing
 
 
 def request_path(target: str) -> str:
-    """The decoded path of a request target (origin or absolute form); undecodable escapes stay as sent."""
+    """The path of a request target (origin or absolute form), percent-decoded as UTF-8."""
     if not target.startswith("/") and "://" in target:
         target = "/" + target.split("://", 1)[1].partition("/")[2]
     path = target.partition("?")[0].partition("#")[0]
     try:
-        return unquote(path, errors="strict")
-    except UnicodeDecodeError:
-        return path
+        return unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise HttpFramingError(
+            f"the request path {path[:80]!r} is not UTF-8 (byte {error.object[error.start]:#04x}); "
+            "send the path's text as UTF-8, percent-encoded or not"
+        ) from None
+
+
+class AnswerParser(_Message):
+    """Parses one answer to a request; informational (1xx) answers are skipped; ``max_body`` (None: no limit)
+    bounds the body as received and once inflated."""
+
+    too_large = AnswerTooLargeError
+    what = "answer"
+    body_too_large = "the answer's body is larger than {} bytes"
+
+    def __init__(self, max_body: int | None = None, max_head: int = MAX_HEAD) -> None:
+        super().__init__(max_body, max_head)
+        self._llhttp: httptools.HttpResponseParser = httptools.HttpResponseParser(self)
+        self._head_left = max_head
+        self._in_body = False
+        self._until_end = False
+        self.answer: Answer | None = None
+
+    def feed(self, data: bytes) -> Answer | None:
+        start = 0
+        while start < len(data) and self.answer is None:
+            if self._in_body:
+                step = len(data) - start
+            elif self._head_left > 0:
+                step = min(len(data) - start, self._head_left)
+                self._head_left -= step
+            else:
+                raise self._head_too_large()
+            self._execute(data[start : start + step] if start or step < len(data) else data)
+            start += step
+        return self.answer
+
+    def feed_eof(self) -> Answer | None:
+        """The connection ended: an answer running to the end is complete now, any other is cut short."""
+        if self.answer is None and self._in_body and self._until_end:
+            self.answer = self._finish(self._llhttp.get_status_code(), keep_alive=False)
+        return self.answer
+
+    def on_message_begin(self) -> None:
+        if self.answer is not None:  # bytes after the answer: the connection is out of step, not kept
+            self.answer = Answer(self.answer.status, self.answer.headers, self.answer.body, keep_alive=False)
+            raise _StopReadingError
+
+    def _done(self) -> bool:
+        return self.answer is not None
+
+    def on_headers_complete(self) -> None:
+        status = self._llhttp.get_status_code()
+        if status == 101:
+            self._upgraded()
+        if status < 200:
+            return  # 100 Continue and friends: the real answer follows
+        self._in_body = True
+        length = self.headers.get("content-length")
+        self._check(int(length) if length else 0)
+        chunked = self.headers.get("transfer-encoding", "").lower().endswith("chunked")
+        self._until_end = length is None and not chunked and status not in (204, 304)
+
+    def on_message_complete(self) -> None:
+        status = self._llhttp.get_status_code()
+        if status < 200:
+            self._clear()
+            self._head_left = self.max_head
+            return
+        self.answer = self._finish(status, self._llhttp.should_keep_alive())
+
+    def _finish(self, status: int, keep_alive: bool) -> Answer:
+        body = inflate(self.body() if self.parts else b"", self.headers.get("content-encoding", ""), self.max_body)
+        return Answer(status, self.headers, body, keep_alive)
+
+
+def inflate(body: bytes, encoding: str, limit: int | None) -> bytes:
+    """A gzip or deflate body inflated to at most ``limit`` bytes (None: no limit)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        formats = [16 + zlib.MAX_WBITS]
+    elif encoding == "deflate":
+        formats = [zlib.MAX_WBITS, -zlib.MAX_WBITS]  # zlib-wrapped as the RFC says, or raw as some servers send
+    else:
+        raise HttpFramingError(f"unsupported Content-Encoding {encoding[:30]!r}")
+    for wbits in formats:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            data = inflater.decompress(body, 0 if limit is None else limit + 1)
+        except zlib.error as error:
+            problem = str(error)
+            continue
+        if limit is not None and len(data) > limit:
+            raise AnswerTooLargeError(f"the answer's body is larger than {limit} bytes once inflated")
+        if inflater.eof:
+            return data
+        problem = "the stream is cut short"
+    raise HttpFramingError(f"the compressed body does not inflate: {problem}")

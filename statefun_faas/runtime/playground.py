@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass, field
 
 from statefun_faas.runtime.egress import stored_value
-from statefun_faas.runtime.httpserver import HttpServer, Request, Response
+from statefun_faas.runtime.httpserver import HttpLimits, HttpServer, Request, Response
 from statefun_faas.runtime.module import Route
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.router import Router
@@ -119,9 +119,9 @@ class LocalIo:
 class LocalServer:
     """One listening port."""
 
-    def __init__(self, router: Router, plan: PortPlan, host: str) -> None:
+    def __init__(self, router: Router, plan: PortPlan, host: str, limits: HttpLimits | None = None) -> None:
         self.plan, self.host = plan, host
-        self._server = HttpServer(LocalIo(router, plan).handle)
+        self._server = HttpServer(LocalIo(router, plan).handle, limits)
         self.port = plan.port
 
     async def start(self) -> None:

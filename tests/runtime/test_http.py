@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from statefun_faas import _wire
+from tests.runtime import processes
 from tests.runtime.apps import functions
+from tests.runtime.processes import RuntimeProcess, cli
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, delay, endpoint, put, raw, running, status, take
 
 
@@ -219,3 +222,63 @@ def test_a_port_in_use_is_named_and_nothing_is_left_open(tmp_path: Path) -> None
 
         with pytest.raises(OSError, match=f"can not listen on 127.0.0.1:{port}"):
             asyncio.run(go())
+
+
+APPS = Path(__file__).resolve().parent / "apps.py"
+
+
+def curl(*args: str) -> str:
+    """A test/text PUT by curl (which percent-encodes a path's non-ASCII characters as UTF-8)."""
+    command = ["curl", "-s", "-X", "PUT", "-H", "Content-Type: application/vnd.test/text", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=10).stdout
+
+
+def test_ids_sent_raw_or_percent_encoded_reach_one_address_and_the_port_limits_apply(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    runtime = RuntimeProcess.start(
+        tmp_path / "dev.log",
+        *("dev", str(APPS), "--state", state, "--ingress-port", "0", "--egress-port", "0"),
+        *("--header-timeout", "0.5", "--idle-timeout", "1", "--max-connections", "2"),
+    )
+    ingress = runtime.ports["ingress"]
+    try:
+        with socket.create_connection(("127.0.0.1", ingress), timeout=10) as client:  # raw UTF-8, as older curls send
+            client.sendall(
+                "PUT /test/counter/café HTTP/1.1\r\nContent-Type: application/vnd.test/text\r\n"
+                "Content-Length: 1\r\nConnection: close\r\n\r\nx".encode()
+            )
+            assert client.recv(1024).startswith(b"HTTP/1.1 200 OK\r\n")
+        assert curl("-w", "%{http_code}", "-d", "x", f"127.0.0.1:{ingress}/test/counter/café") == "200"
+        assert processes.take(runtime.ports["egress"], "counts", 2) == ["café:1:x:-", "café:2:x:-"]
+        refused = curl("-w", " %{http_code}", "-d", "x", f"127.0.0.1:{ingress}/test/counter/caf%E9")
+        assert refused == (
+            "the request path '/test/counter/caf%E9' is not UTF-8 (byte 0xe9); "
+            "send the path's text as UTF-8, percent-encoded or not\n 400"
+        )
+        # connections the server has not yet seen go may still count: try until two silent ones fill the cap
+        assert any(third_is_refused_and_silent_ones_closed(ingress) for _ in range(20))
+        assert curl("-w", "%{http_code}", "-d", "y", f"127.0.0.1:{ingress}/test/counter/b") == "200"
+    finally:
+        assert runtime.stop() == 0
+
+
+def third_is_refused_and_silent_ones_closed(port: int) -> bool:
+    """With --max-connections 2 and --header-timeout 0.5: two connections that send nothing are let in and
+    closed after the timeout, a third is answered 503 at once."""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as one,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as two,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as three,
+    ):
+        refused = three.recv(1024).startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        return refused and one.recv(1024) == b"" and two.recv(1024) == b""
+
+
+def test_limits_that_are_not_positive_stop_the_runtime_with_the_flag_named(tmp_path: Path) -> None:
+    module = tmp_path / "module.yaml"
+    module.write_text(PLAYGROUND_IO)
+    result = cli("run", "--module", str(module), "--state", str(tmp_path / "state"), "--max-connections", "0")
+    assert (result.returncode, result.stderr) == (
+        2,
+        "statefun-faas: --max-connections must be a positive number, got 0\n",
+    )

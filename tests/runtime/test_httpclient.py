@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from statefun_faas.runtime.httpclient import Answer, HttpClient, HttpFramingError, Target
+from tests.runtime.isolated import run_isolated
 
 Reply = Callable[[bytes], bytes | None]  # request bytes -> answer bytes (None: hang), connection stays open
 HEADERS = {"Content-Type": "application/octet-stream"}
@@ -148,7 +149,7 @@ def test_failures_raise_the_errors_the_invoker_reports() -> None:
             with pytest.raises(ConnectionResetError, match="closed before the answer was complete"):
                 await post(client, url)
         async with garbled.url() as url:
-            with pytest.raises(HttpFramingError, match="status line"):
+            with pytest.raises(HttpFramingError, match=r"malformed HTTP/1\.1 answer: Expected HTTP/"):
                 await post(client, url)
         async with silent.url() as url:
             with pytest.raises(TimeoutError):
@@ -186,3 +187,38 @@ def test_unix_socket_urls_and_target_heads(tmp_path: Path) -> None:
     assert (secured.scheme, secured.port) == ("https", 443)
     with pytest.raises(ValueError, match="invalid function URL"):
         Target.of("ftp://example.com/fn", {})
+
+
+def test_a_hostile_chunk_size_in_an_answer_fails_the_call_and_the_client_goes_on() -> None:
+    # Once, a function (or a proxy in front of one) answering this wedged the runtime's event loop.
+    printed = run_isolated(
+        """
+        import asyncio
+        from statefun_faas.runtime.httpclient import HttpClient, HttpFramingError, Target
+
+        HOSTILE = b"HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n-6\\r\\n"
+        GOOD = b"HTTP/1.1 200 OK\\r\\nContent-Length: 4\\r\\n\\r\\ngood"
+
+        async def main():
+            answers = [HOSTILE, GOOD]
+
+            async def serve(reader, writer):
+                await reader.readuntil(b"ask")
+                writer.write(answers.pop(0))
+                await writer.drain()
+
+            server = await asyncio.start_server(serve, "127.0.0.1", 0)
+            url = "http://127.0.0.1:%d/fn" % server.sockets[0].getsockname()[1]
+            client = HttpClient()
+            try:
+                await client.post(Target.of(url, {}), b"ask", 5, 2, 5)
+            except HttpFramingError as error:
+                print(error)
+            print((await client.post(Target.of(url, {}), b"ask", 5, 2, 5)).body)
+            await client.close()
+            server.close()
+
+        asyncio.run(main())
+        """
+    )
+    assert printed.splitlines() == ["malformed HTTP/1.1 answer: Invalid character in chunk size", "b'good'"]
