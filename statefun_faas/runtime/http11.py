@@ -1,24 +1,23 @@
-"""HTTP/1.1 message framing for the runtime's server (requests) and client (function answers), by llhttp.
+"""HTTP/1.1 framing by llhttp (through httptools, the parser uvicorn runs): what the runtime's server and
+client share, and the server's requests (the client's answers: answerparser.py).
 
-llhttp (through httptools, the parser uvicorn runs) reads the bytes: request and status lines, headers,
-Content-Length, chunked bodies, and the checks against request smuggling (Content-Length beside
-Transfer-Encoding, duplicate lengths, bad chunk sizes). What it does not bound, this module does, before
-anything is kept: a head is at most ``max_head`` bytes, a body (as received, and once inflated) at most
-``max_body``, declared lengths over it are refused before the body is read, and a chunked request's
-framing (sizes, extensions) is bounded too.
+llhttp reads the bytes: request and status lines, headers, Content-Length, chunked bodies, and the checks
+against request smuggling (Content-Length beside Transfer-Encoding, duplicate lengths, bad chunk sizes).
+It keeps nothing itself; what it hands over is kept here only within bounds checked first: a head is at
+most ``max_head`` bytes, a body at most ``max_body`` (a declared length over it is refused before the body
+is read), a chunked request's framing (sizes, extensions) is bounded too.
 
 llhttp follows RFC 9112 and refuses non-ASCII bytes in a request target, which some clients send as typed
 (``/greeter/café``: older curl, scripts writing to a socket); so the request line's non-ASCII bytes are
-percent-encoded before llhttp reads it, and paths are percent-decoded to UTF-8 either way. That needs each request line found: the server's
-parser waits for a whole head (the first ``\\r\\n\\r\\n``) and hands llhttp exactly one message at a time
-(a body by its Content-Length; after a chunked body the connection closes, its end being known only to
-llhttp).
+percent-encoded before llhttp reads it, and paths are percent-decoded to UTF-8 either way. That needs each
+request line found: the parser waits for a whole head (the first ``\\r\\n\\r\\n``) and hands llhttp exactly
+one message at a time (a body by its Content-Length; after a chunked body the connection closes, its end
+being known only to llhttp).
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from collections import deque
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
@@ -27,7 +26,6 @@ import httptools
 
 MAX_HEAD = 64 * 1024
 Headers = dict[str, str]
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 class HttpFramingError(Exception):
@@ -42,28 +40,11 @@ class AnswerTooLargeError(HttpFramingError):
     """The answer's head or body is larger than the client takes."""
 
 
-class _StopReadingError(Exception):
+class StopReadingError(Exception):
     """Raised in a callback to make llhttp stop: the rest of the bytes are not read."""
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    method: str
-    path: str  # percent-decoded UTF-8, without the query
-    headers: Headers  # names in lower case
-    body: bytes
-    keep_alive: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    headers: Headers  # names in lower case
-    body: bytes
-    keep_alive: bool
-
-
-class _Message:
+class Message:
     """llhttp callbacks both directions share: the headers and a body bounded as it arrives."""
 
     too_large: type[HttpFramingError] = HttpFramingError
@@ -105,7 +86,7 @@ class _Message:
             self._llhttp.feed_data(data)
         except httptools.HttpParserCallbackError as error:
             cause = error.__context__
-            if isinstance(cause, _StopReadingError):
+            if isinstance(cause, StopReadingError):
                 return
             if isinstance(cause, HttpFramingError):
                 raise cause from None
@@ -125,7 +106,19 @@ class _Message:
         return False
 
 
-class RequestParser(_Message):
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str  # percent-decoded UTF-8, without the query
+    headers: Headers  # names in lower case
+    body: bytes
+    keep_alive: bool
+
+
+class RequestParser(Message):
     """The requests of one connection, one after another: :meth:`feed` bytes, then :meth:`next`."""
 
     too_large = RequestTooLargeError
@@ -225,7 +218,7 @@ class RequestParser(_Message):
 
     def on_url(self, url: bytes) -> None:
         if self.closing:  # a request after the last one this connection reads
-            raise _StopReadingError
+            raise StopReadingError
         self._url += url
 
     def on_headers_complete(self) -> None:
@@ -264,98 +257,3 @@ def request_path(target: str) -> str:
             f"the request path {path[:80]!r} is not UTF-8 (byte {error.object[error.start]:#04x}); "
             "send the path's text as UTF-8, percent-encoded or not"
         ) from None
-
-
-class AnswerParser(_Message):
-    """Parses one answer to a request; informational (1xx) answers are skipped; ``max_body`` (None: no limit)
-    bounds the body as received and once inflated."""
-
-    too_large = AnswerTooLargeError
-    what = "answer"
-    body_too_large = "the answer's body is larger than {} bytes"
-
-    def __init__(self, max_body: int | None = None, max_head: int = MAX_HEAD) -> None:
-        super().__init__(max_body, max_head)
-        self._llhttp: httptools.HttpResponseParser = httptools.HttpResponseParser(self)
-        self._head_left = max_head
-        self._in_body = False
-        self._until_end = False
-        self.answer: Answer | None = None
-
-    def feed(self, data: bytes) -> Answer | None:
-        start = 0
-        while start < len(data) and self.answer is None:
-            if self._in_body:
-                step = len(data) - start
-            elif self._head_left > 0:
-                step = min(len(data) - start, self._head_left)
-                self._head_left -= step
-            else:
-                raise self._head_too_large()
-            self._execute(data[start : start + step] if start or step < len(data) else data)
-            start += step
-        return self.answer
-
-    def feed_eof(self) -> Answer | None:
-        """The connection ended: an answer running to the end is complete now, any other is cut short."""
-        if self.answer is None and self._in_body and self._until_end:
-            self.answer = self._finish(self._llhttp.get_status_code(), keep_alive=False)
-        return self.answer
-
-    def on_message_begin(self) -> None:
-        if self.answer is not None:  # bytes after the answer: the connection is out of step, not kept
-            self.answer = Answer(self.answer.status, self.answer.headers, self.answer.body, keep_alive=False)
-            raise _StopReadingError
-
-    def _done(self) -> bool:
-        return self.answer is not None
-
-    def on_headers_complete(self) -> None:
-        status = self._llhttp.get_status_code()
-        if status == 101:
-            self._upgraded()
-        if status < 200:
-            return  # 100 Continue and friends: the real answer follows
-        self._in_body = True
-        length = self.headers.get("content-length")
-        self._check(int(length) if length else 0)
-        chunked = self.headers.get("transfer-encoding", "").lower().endswith("chunked")
-        self._until_end = length is None and not chunked and status not in (204, 304)
-
-    def on_message_complete(self) -> None:
-        status = self._llhttp.get_status_code()
-        if status < 200:
-            self._clear()
-            self._head_left = self.max_head
-            return
-        self.answer = self._finish(status, self._llhttp.should_keep_alive())
-
-    def _finish(self, status: int, keep_alive: bool) -> Answer:
-        body = inflate(self.body() if self.parts else b"", self.headers.get("content-encoding", ""), self.max_body)
-        return Answer(status, self.headers, body, keep_alive)
-
-
-def inflate(body: bytes, encoding: str, limit: int | None) -> bytes:
-    """A gzip or deflate body inflated to at most ``limit`` bytes (None: no limit)."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        formats = [16 + zlib.MAX_WBITS]
-    elif encoding == "deflate":
-        formats = [zlib.MAX_WBITS, -zlib.MAX_WBITS]  # zlib-wrapped as the RFC says, or raw as some servers send
-    else:
-        raise HttpFramingError(f"unsupported Content-Encoding {encoding[:30]!r}")
-    for wbits in formats:
-        inflater = zlib.decompressobj(wbits)
-        try:
-            data = inflater.decompress(body, 0 if limit is None else limit + 1)
-        except zlib.error as error:
-            problem = str(error)
-            continue
-        if limit is not None and len(data) > limit:
-            raise AnswerTooLargeError(f"the answer's body is larger than {limit} bytes once inflated")
-        if inflater.eof:
-            return data
-        problem = "the stream is cut short"
-    raise HttpFramingError(f"the compressed body does not inflate: {problem}")

@@ -16,7 +16,8 @@ from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from statefun_faas.redact import redact_url
-from statefun_faas.runtime.http11 import Answer, AnswerParser, AnswerTooLargeError, HttpFramingError
+from statefun_faas.runtime.answerparser import Answer, AnswerParser
+from statefun_faas.runtime.http11 import AnswerTooLargeError, HttpFramingError
 
 __all__ = ["Answer", "AnswerTooLargeError", "HttpClient", "HttpFramingError", "Target"]
 

@@ -12,13 +12,8 @@ import zlib
 
 import pytest
 
-from statefun_faas.runtime.http11 import (
-    AnswerParser,
-    HttpFramingError,
-    Request,
-    RequestParser,
-    RequestTooLargeError,
-)
+from statefun_faas.runtime.answerparser import AnswerParser
+from statefun_faas.runtime.http11 import HttpFramingError, Request, RequestParser, RequestTooLargeError
 from tests.runtime.isolated import run_isolated
 
 CHUNKED_PUT = b"PUT /a/b/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -61,7 +56,8 @@ def test_a_negative_chunk_size_is_refused_not_looped_on() -> None:
 def test_a_negative_chunk_size_in_an_answer_is_refused_not_looped_on() -> None:
     printed = run_isolated(
         """
-        from statefun_faas.runtime.http11 import AnswerParser, HttpFramingError
+        from statefun_faas.runtime.answerparser import AnswerParser
+        from statefun_faas.runtime.http11 import HttpFramingError
         try:
             print(AnswerParser(None).feed(b'HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n-6\\r\\n'))
         except HttpFramingError as error:
