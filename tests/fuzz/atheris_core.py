@@ -29,6 +29,7 @@ with atheris.instrument_imports(include=["statefun_faas"]):
 
 from tests.adapters.conformance import CASES, TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, check_edge, check_scoped
+from tests.fuzz.libfuzzer import libfuzzer_arguments
 from tests.fuzz.registry import FUNCTIONS
 
 
@@ -87,24 +88,10 @@ def seeds(folder: Path) -> None:
             (folder / f"case{index}-{mode}").write_bytes(bytes([mode]) + case.body)
 
 
-def libfuzzer_arguments(argv: list[str], corpus: Path) -> list[str]:
-    """``--seconds N`` as ``-max_total_time=N``; the seeded corpus unless one is given."""
-    arguments = [argv[0]]
-    rest = iter(argv[1:])
-    for argument in rest:
-        arguments.append(f"-max_total_time={next(rest)}" if argument == "--seconds" else argument)
-    if not any(argument.startswith("-max_len=") for argument in arguments):
-        arguments.append("-max_len=4096")
-    if not any(not argument.startswith("-") for argument in arguments[1:]):
-        seeds(corpus)
-        arguments.append(str(corpus))
-    return arguments
-
-
 def main() -> None:
     logging.basicConfig(level=logging.DEBUG, handlers=[LINES], force=True)
     with tempfile.TemporaryDirectory(prefix="statefun-faas-atheris-") as corpus:
-        atheris.Setup(libfuzzer_arguments(sys.argv, Path(corpus)), test_one_input)
+        atheris.Setup(libfuzzer_arguments(sys.argv, Path(corpus), seeds), test_one_input)
         atheris.Fuzz()
 
 
