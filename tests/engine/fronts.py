@@ -12,10 +12,11 @@ One front per adapter, each serving the counters of its namespaces (tests/engine
   two routes: ``/api/statefun`` takes the function key alone (``?code=``, namespace
   ``azure-code``), ``/api/statefun-token`` the key and our token (``azure-code-query``).
 
-:func:`fronts` starts them (all, or the ones named) and stops them at the end of the block;
-:func:`write_module` writes a module.yaml routing every namespace to its front: the endpoints as
-``statefun-faas module`` writes them (``{function.name}`` templates, credentials in the URL),
-then the Kafka ingress and egress.
+:func:`deployment` starts them (all, or the ones named) with fresh credentials, stops them at
+the end of the block, and writes a module.yaml routing every namespace to its front
+(:func:`write_module`): the endpoints as ``statefun-faas module`` writes them
+(``{function.name}`` templates, credentials in the URL), then the Kafka ingress and egress of
+functions.py on the broker given.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class Front:
     def module_args(self, form: str, credentials: Credentials) -> list[str]:
         """The ``statefun-faas module`` arguments for this front called with credential ``form``."""
         args = ["url", self.urls[form], "--functions", f"{namespace(self.name, form)}/*", "--allow-http"]
-        token, code = ["--token", credentials.token], ["--code", credentials.code]
+        # --name=value: a token_urlsafe secret may start with "-", which argparse would take for an option
+        token, code = [f"--token={credentials.token}"], [f"--code={credentials.code}"]
         by_form = {"query": token, "path": [*token, "--token-in", "path"], "code": code, "code-query": code + token}
         return args + by_form[form]
 
@@ -96,6 +98,19 @@ def app_source(name: str) -> str:
         module, factory, attribute = _APPS[name]
         lines += [f"from {module} import {factory}", f"{attribute} = {factory}({functions})"]
     return "\n".join(lines) + "\n"
+
+
+def front_door_targets(front: str, credentials: Credentials) -> set[str]:
+    """The request targets (path and query) a caller expanding the module's templates sends to ``front``'s door.
+
+    Known for the fronts that record what they receive (``lambda``, ``azure``): ``{function.name}``
+    becomes ``counter``, and every credential stays where ``statefun-faas module`` put it.
+    """
+    token, code = credentials.token, credentials.code
+    return {
+        "lambda": {f"/counter?token={token}", f"/t/{token}/counter"},
+        "azure": {f"/api/statefun?code={code}", f"/api/statefun-token?token={token}&code={code}"},
+    }[front]
 
 
 def _command(name: str, folder: Path, port: int) -> list[str]:
@@ -201,3 +216,25 @@ def write_module(path: Path, running_fronts: Sequence[Front], credentials: Crede
     endpoints = endpoint_documents(running_fronts, credentials, path.parent)
     path.write_text(endpoints + "---\n" + io_documents(broker, spaces), "utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Fronts on loopback, the credentials they take, and a module.yaml routing every namespace of theirs."""
+
+    fronts: list[Front]
+    credentials: Credentials
+    module: Path
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [space for front in self.fronts for space in namespaces(front.name)]
+
+
+@contextmanager
+def deployment(folder: Path, broker: str, names: Iterable[str] = FORMS) -> Iterator[Deployment]:
+    """The fronts named (default: all) with fresh credentials, and ``folder``/module.yaml for Kafka on ``broker``."""
+    credentials = Credentials.fresh()
+    (folder / "fronts").mkdir(parents=True, exist_ok=True)
+    with fronts(folder / "fronts", credentials, names) as running:
+        yield Deployment(running, credentials, write_module(folder / "module.yaml", running, credentials, broker))

@@ -18,7 +18,7 @@ import pytest
 
 from statefun_faas.runtime.module import load_module
 from tests.builders import Request
-from tests.engine.fronts import Credentials, Front, fronts, write_module
+from tests.engine.fronts import Credentials, Deployment, deployment, front_door_targets
 from tests.engine.functions import (
     FORMS,
     expected,
@@ -40,19 +40,19 @@ pytestmark = pytest.mark.engine  # runs with tests/engine (no JVM needed here, t
 
 
 @pytest.fixture(scope="module")
-def credentials() -> Credentials:
-    return Credentials.fresh()
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, credentials: Credentials) -> Iterator[list[Front]]:
-    with fronts(tmp_path_factory.mktemp("fronts"), credentials) as running:
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with deployment(tmp_path_factory.mktemp("deployment"), NO_BROKER) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def module_file(tmp_path_factory: pytest.TempPathFactory, served: list[Front], credentials: Credentials) -> Path:
-    return write_module(tmp_path_factory.mktemp("module") / "module.yaml", served, credentials, NO_BROKER)
+def module_file(deployed: Deployment) -> Path:
+    return deployed.module
+
+
+@pytest.fixture(scope="module")
+def credentials(deployed: Deployment) -> Credentials:
+    return deployed.credentials
 
 
 @pytest.fixture(scope="module")
@@ -140,25 +140,18 @@ def test_a_call_for_another_fronts_namespace_is_refused(module_file: Path) -> No
         assert _post(urls[namespace(front, forms[0])], other) == 404
 
 
-def test_the_front_doors_saw_function_name_and_credentials_in_the_url(
-    local_io: int, served: list[Front], credentials: Credentials
-) -> None:
+def test_the_front_doors_saw_function_name_and_credentials_in_the_url(local_io: int, deployed: Deployment) -> None:
     door = [space for space in namespaces() if front_and_form(space)[0] in ("lambda", "azure")]
     for space in door:
         assert put(local_io, f"{in_topic(space)}/door", b"knock")
     for space in door:
         assert take(local_io, out_topic(space), 1) == expected(space, "door", ["knock"])
-    token, code = credentials.token, credentials.code
-    seen = {
-        "lambda": {f"/counter?token={token}", f"/t/{token}/counter"},
-        "azure": {f"/api/statefun?code={code}", f"/api/statefun-token?token={token}&code={code}"},
-    }
-    for front in served:
+    for front in deployed.fronts:
         if front.received is None:
             continue
         calls = [request for request in front.received if request.header("user-agent") != TEST_CLIENT]
         assert calls, f"the runtime never called the {front.name} front"
-        assert {request.target for request in calls} == seen[front.name]
+        assert {request.target for request in calls} == front_door_targets(front.name, deployed.credentials)
         assert {(request.method, request.header("content-type")) for request in calls} == {
             ("POST", "application/octet-stream")
         }
