@@ -24,8 +24,9 @@ from tests.venvs import cache_root, locked
 JAVA_PROJECT = Path(__file__).parent / "java"
 _COMPLETE = ".statefun-faas-complete"
 
-# Flink 1.16 supports Java 8 and 11; on 17 its Kryo serializers need these (Flink 1.18's default list).
-JAVA_17_FLAGS = (
+# Flink 1.16 supports Java 8 and 11; on 17 its closure cleaner and Kryo serializers need these (Flink 1.18's
+# default list). Java 11 takes them too, so they are always given (as docs/statefun-runtime.md does).
+FLINK_JAVA_FLAGS = (
     "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
     "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
     "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
@@ -59,10 +60,6 @@ class Java:
     executable: str
     home: Path
     version: int
-
-    def module_flags(self) -> tuple[str, ...]:
-        """The JVM flags Flink 1.16 needs on this Java (none before 17)."""
-        return JAVA_17_FLAGS if self.version >= 17 else ()
 
 
 @cache

@@ -1,9 +1,8 @@
 """The Flink configuration the engine tests run: the one ``deploy/statefun`` ships, plus local settings.
 
-The shipped ``flink-conf.yaml`` is read from the ConfigMap in
-``deploy/statefun/kubernetes/flink-config.yaml`` (the file the master and workers mount as
-``/opt/flink/conf``). :func:`local_settings` is everything a run on one machine changes or adds,
-each with its reason; nothing else differs.
+``deploy/statefun/flink-conf.yaml`` is the shipped file (the Kubernetes ConfigMap holds the same
+text). :func:`local_settings` and :func:`cluster_settings` are everything a run on one machine
+changes or adds, each with its reason; nothing else differs.
 """
 
 from __future__ import annotations
@@ -12,17 +11,19 @@ from pathlib import Path
 
 import yaml
 
-from tests.engine.artifacts import Java
+from tests.engine.artifacts import FLINK_JAVA_FLAGS
 
-SHIPPED = Path(__file__).parents[2] / "deploy" / "statefun" / "kubernetes" / "flink-config.yaml"
+DEPLOY = Path(__file__).parents[2] / "deploy" / "statefun"
+SHIPPED = DEPLOY / "flink-conf.yaml"
+CONFIGMAP = DEPLOY / "kubernetes" / "flink-config.yaml"
 
-# Keys about the cluster's processes: meaningless in the harness's MiniCluster (one JVM).
-CLUSTER_PREFIXES = ("jobmanager.", "taskmanager.", "blob.")
+# Keys about the cluster's processes and their JVMs: meaningless in the harness's MiniCluster (one JVM).
+CLUSTER_PREFIXES = ("jobmanager.", "taskmanager.", "blob.", "env.")
 
 
-def shipped_files() -> dict[str, str]:
-    """The files of the shipped ConfigMap: ``flink-conf.yaml`` and ``log4j-console.properties``."""
-    files: dict[str, str] = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))["data"]
+def configmap_files() -> dict[str, str]:
+    """The files of the Kubernetes ConfigMap: ``flink-conf.yaml`` and ``log4j-console.properties``."""
+    files: dict[str, str] = yaml.safe_load(CONFIGMAP.read_text(encoding="utf-8"))["data"]
     return files
 
 
@@ -46,10 +47,10 @@ def render(settings: dict[str, str]) -> str:
 
 def shipped() -> dict[str, str]:
     """The shipped flink-conf.yaml's settings."""
-    return parse(shipped_files()["flink-conf.yaml"])
+    return parse(SHIPPED.read_text(encoding="utf-8"))
 
 
-def local_settings(run: Path, module: Path, rest_port: int, checkpoint_interval: str, java: Java) -> dict[str, str]:
+def local_settings(run: Path, module: Path, rest_port: int, checkpoint_interval: str) -> dict[str, str]:
     """What a run on this machine sets on top of the shipped configuration."""
     settings = {
         # the image reads module.yaml from /opt/statefun/modules; here it is named directly
@@ -64,11 +65,10 @@ def local_settings(run: Path, module: Path, rest_port: int, checkpoint_interval:
         "rest.bind-address": "127.0.0.1",
         "rest.port": str(rest_port),
         "rest.bind-port": str(rest_port),
+        # Flink 1.16 predates Java 17: these opens let it run there (the image runs Java 8 or 11)
+        "env.java.opts": " ".join(FLINK_JAVA_FLAGS),
     }
     (run / "tmp").mkdir(parents=True, exist_ok=True)
-    flags = " ".join(java.module_flags())
-    if flags:  # Flink 1.16 predates Java 17: its serializers need these opens (the image runs Java 8 or 11)
-        settings["env.java.opts"] = flags
     return settings
 
 

@@ -208,3 +208,11 @@ class KafkaBroker:
 
 def _text(key: bytes | None) -> str | None:
     return key.decode("utf-8") if key is not None else None
+
+
+def by_key(records: Iterable[Record]) -> dict[str | None, list[str]]:
+    """Record values (UTF-8) per key, in the order read: Kafka keeps the order of one key (one partition)."""
+    found: dict[str | None, list[str]] = {}
+    for record in records:
+        found.setdefault(record.key, []).append(record.value.decode("utf-8"))
+    return found

@@ -5,7 +5,7 @@
 - :class:`StandaloneRuntime`: Flink 1.16.2 standalone in application mode, as the
   ``apache/flink-statefun`` image runs it: a jobmanager (``bin/standalone-job.sh`` running
   ``StatefulFunctionsJob``) and a taskmanager (``bin/taskmanager.sh``), each a process of its own
-  in the foreground, with the shipped flink-conf.yaml and log4j-console.properties.
+  in the foreground, with the shipped flink-conf.yaml.
 
 Both wait until the job and all its tasks run, watch it through Flink's REST API, and end every
 process they started on ``stop()``.
@@ -14,10 +14,11 @@ process they started on ``stop()``.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from tests.engine import flink_conf, processes
-from tests.engine.artifacts import class_path, java, maven_build
+from tests.engine.artifacts import FLINK_JAVA_FLAGS, class_path, java, maven_build
 from tests.engine.flink_dist import flink_home
 from tests.engine.flink_rest import FlinkRest
 from tests.engine.processes import EngineSetupError, Service
@@ -42,7 +43,7 @@ class StateFunRuntime:
         self.run.mkdir(parents=True, exist_ok=True)
 
     def _local(self) -> dict[str, str]:
-        return flink_conf.local_settings(self.run, self.module, self.rest.port, self.checkpoint_interval, java())
+        return flink_conf.local_settings(self.run, self.module, self.rest.port, self.checkpoint_interval)
 
     def _wait_running(self, timeout: float = 300) -> None:
         """Wait until the job and all its tasks run; note how long the JVM and the job took."""
@@ -91,7 +92,7 @@ class HarnessRuntime(StateFunRuntime):
         command = [
             java().executable,
             "-Xmx768m",
-            *java().module_flags(),
+            *FLINK_JAVA_FLAGS,
             f"-Dlog4j.configuration={processes.log4j_properties(self.run, self.run / 'harness.log').as_uri()}",
             "-cp",
             class_path(*jars.harness),
@@ -115,9 +116,8 @@ class StandaloneRuntime(StateFunRuntime):
             self._local(), flink_conf.cluster_settings(jobmanager_port, blob_port)
         )
         conf = self.run / "conf"
-        conf.mkdir(exist_ok=True)
+        shutil.copytree(home / "conf", conf)  # Flink's own logging configuration, as docs/statefun-runtime.md does
         (conf / "flink-conf.yaml").write_text(flink_conf.render(settings))
-        (conf / "log4j-console.properties").write_text(flink_conf.shipped_files()["log4j-console.properties"])
         scripts = home / "bin"
         command = [str(scripts / "standalone-job.sh"), "start-foreground", "--job-classname", JOB_CLASS]
         self.services.append(processes.start("jobmanager", command, self.run / "jobmanager.out", self._env()))

@@ -14,19 +14,12 @@ import pytest
 from tests.engine import processes
 from tests.engine.conftest import Launcher, Serve
 from tests.engine.counters import EGRESS, TEXT_TYPE, egress_value
-from tests.engine.kafka import KafkaBroker, Record
+from tests.engine.kafka import KafkaBroker, by_key
 from tests.engine.serving import TOKEN, kafka_egress, kafka_ingress, write_module
 
 pytestmark = pytest.mark.engine
 
 COUNTERS = "tests/engine/counters.py"
-
-
-def by_key(records: list[Record]) -> dict[str | None, list[str]]:
-    found: dict[str | None, list[str]] = {}
-    for record in records:
-        found.setdefault(record.key, []).append(record.value.decode("utf-8"))
-    return found
 
 
 def expected_by_key(sent: list[tuple[str, str]], prefix: str = "") -> dict[str | None, list[str]]:
@@ -85,10 +78,10 @@ def test_dynamic_registration_a_function_deployed_while_the_job_runs_is_called_t
     assert [r.value for r in kafka_broker.consume(sink, count=1)] == [b"ann:1:before"]
 
     server.start(f"{COUNTERS}:with_late", {"ENGINE_OUT_TOPIC": sink})  # a new deployment, same URL
-    kafka_broker.produce(late, [("ann", "new")])
+    kafka_broker.produce(late, [("bea", "new")])
     kafka_broker.produce(counted, [("ann", "after")])
     records = kafka_broker.consume(sink, count=3)
-    assert by_key(records) == {"ann": ["ann:1:before", "late:ann:1:new", "ann:2:after"]}
+    assert by_key(records) == {"ann": ["ann:1:before", "ann:2:after"], "bea": ["late:bea:1:new"]}
     assert runtime.failures() == []
     assert runtime.rest.running_job() == runtime.job  # the same job, never restarted
     assert {c["typename"] for c in server.requests()} == {"engine/counter", "engine/late"}
