@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -75,54 +75,43 @@ async def _delete_topics(bootstrap: str, names: tuple[str, ...]) -> None:
 
 
 class Wire:
-    """A producer for the input topics and a read_committed reader of the egress topic, from its current end.
+    """Sends the input records and reads the egress records (key, JSON value) from where the egress ended.
 
     Records whose key starts with one of ``ignored`` (warm-up and probe traffic) are seen but not kept.
+    A transport implements ``send`` and ``_fetch``, and opens and closes its clients in ``async with``.
     """
 
-    def __init__(self, bootstrap: str, egress_topic: str, ignored: tuple[str, ...] = ()) -> None:
-        self.bootstrap, self.egress_topic, self.ignored = bootstrap, egress_topic, ignored
+    def __init__(self, egress: str, ignored: tuple[str, ...] = ()) -> None:
+        self.egress, self.ignored = egress, ignored
         self.seen: list[tuple[str, Any]] = []
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False
-        )
 
-    async def __aenter__(self) -> Wire:
-        await self.producer.start()
-        await self.consumer.start()
-        partitions = self.consumer.partitions_for_topic(self.egress_topic)
-        if not partitions:
-            await self.consumer._client.force_metadata_update()  # aiokafka has no public refresh
-            partitions = self.consumer.partitions_for_topic(self.egress_topic)
-        assert partitions, f"no Kafka topic {self.egress_topic!r} on {self.bootstrap}"
-        self.consumer.assign([TopicPartition(self.egress_topic, p) for p in sorted(partitions)])
-        await self.consumer.seek_to_end()
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.consumer.stop()
-        await self.producer.stop()
+        pass
 
     async def send(self, topic: str, *records: tuple[str, bytes]) -> None:
-        for key, value in records:
-            await self.producer.send_and_wait(topic, value, key=key.encode("utf-8"))
+        raise NotImplementedError
+
+    async def _fetch(self, seconds: float) -> list[tuple[str, bytes]]:
+        """The egress records that arrive within ``seconds``."""
+        raise NotImplementedError
 
     async def read(self, seconds: float) -> None:
-        """Read the egress topic for ``seconds``."""
+        """Read the egress for ``seconds``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while (left := deadline - loop.time()) > 0:
-            batches = await self.consumer.getmany(timeout_ms=max(1, int(min(left, 0.2) * 1000)))
-            for batch in batches.values():
-                self.seen.extend((record.key.decode("utf-8"), json.loads(record.value)) for record in batch)
+            fetched = await self._fetch(min(left, 0.2))
+            self.seen.extend((key, json.loads(value)) for key, value in fetched)
 
     def kept(self) -> list[tuple[str, Any]]:
         return [(key, value) for key, value in self.seen if not key.startswith(self.ignored)]
 
     async def wait_for(self, count: int, timeout: float = 60) -> None:
         """Read until ``count`` kept records arrived in all; fail after ``timeout`` seconds."""
-        await self.until(lambda: len(self.kept()) >= count, f"{count} records on {self.egress_topic}", timeout)
+        await self.until(lambda: len(self.kept()) >= count, f"{count} records on {self.egress}", timeout)
 
     async def wait_for_keys(self, keys: set[str], timeout: float = 60) -> None:
         """Read until a record of each key arrived (kept or not)."""
@@ -156,3 +145,40 @@ class Wire:
         for key, value in self.kept():
             found.setdefault(key, []).append(normalize(value))
         return found
+
+
+class KafkaWire(Wire):
+    """Kafka: an idempotent producer, and a read_committed reader of the egress topic from its current end."""
+
+    def __init__(self, bootstrap: str, egress_topic: str, ignored: tuple[str, ...] = ()) -> None:
+        super().__init__(egress_topic, ignored)
+        self.bootstrap = bootstrap
+
+    async def __aenter__(self) -> KafkaWire:
+        bootstrap = self.bootstrap  # the clients are made here: aiokafka binds them to the running loop
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False
+        )
+        await self.producer.start()
+        await self.consumer.start()
+        partitions = self.consumer.partitions_for_topic(self.egress)
+        if not partitions:
+            await self.consumer._client.force_metadata_update()  # aiokafka has no public refresh
+            partitions = self.consumer.partitions_for_topic(self.egress)
+        assert partitions, f"no Kafka topic {self.egress!r} on {self.bootstrap}"
+        self.consumer.assign([TopicPartition(self.egress, p) for p in sorted(partitions)])
+        await self.consumer.seek_to_end()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+        await self.producer.stop()
+
+    async def send(self, topic: str, *records: tuple[str, bytes]) -> None:
+        for key, value in records:
+            await self.producer.send_and_wait(topic, value, key=key.encode("utf-8"))
+
+    async def _fetch(self, seconds: float) -> list[tuple[str, bytes]]:
+        batches = await self.consumer.getmany(timeout_ms=max(1, int(seconds * 1000)))
+        return [(record.key.decode("utf-8"), record.value) for batch in batches.values() for record in batch]

@@ -1,12 +1,12 @@
 """Each example's production module on Apache Flink StateFun and on our local runtime: the same egress records.
 
-A differential over one real Kafka broker. The example's registry is served by ``statefun-faas
+A differential over one real Kafka broker (moto for Kinesis). The example's registry is served by ``statefun-faas
 serve`` with a URL token; ``statefun-faas module terraform`` writes module.yaml from that
 loopback deployment's outputs with ``--base`` the example's module.prod.yaml, its Kafka
 ``address`` (``kafka:9092``) pointed at the broker and its consumer groups suffixed per runtime.
 The same input goes through StateFun (the harness form) and then through ``statefun-faas run``
-(its aiokafka binding on the same broker, the input and output topics created afresh for each);
-the egress records must be, per key and in order, the expected ones on both.
+(its aiokafka and boto3 bindings on the same broker or Kinesis server; the topics created afresh
+for each); the egress records must be, per key and in order, the expected ones on both.
 
 - cross_language: module.prod.yaml and the ``production`` registry as they are. Readings are sent
   in rounds (one reading per room, then the rooms' reports awaited), so each room sees its
@@ -15,9 +15,9 @@ the egress records must be, per key and in order, the expected ones on both.
   carts idle for 2 s instead of 30 min (tests/engine/example_targets.py), so carol's cart expires.
   Stock is confirmed by one-item probes before the story (restock and orders are separate topics),
   and a checkout is sent a second after its adds (separate topics too: it could overtake them).
-- reminders: its module.prod.yaml reads and writes Kinesis. Here its Kafka twin: the same
-  function, endpoint and startup position, a Kafka ingress and egress under the same ids, and the
-  registry's egress writing Kafka records (example_targets.py); see ``REMINDERS_TWIN`` for why.
+- reminders: module.prod.yaml (Kinesis in, Kinesis out) and the ``production`` registry, on moto's
+  Kinesis server over HTTPS, one fresh server per runtime; what StateFun's Kinesis connector needs
+  for that (and the two settings of module.yaml it changes) is in tests/engine/kinesis_support.py.
   ``due_at``/``sent_at`` are checked (sent no earlier than due) and dropped.
 
 Each story starts once the runtime reads its ingress: probes are sent until one comes out (so
@@ -39,9 +39,9 @@ from typing import Any
 import pytest
 
 from tests.engine.conftest import Launcher
-from tests.engine.example_targets import REMINDERS_EGRESS, REMINDERS_TOPIC
-from tests.engine.examples_support import Records, Wire, module_from_outputs, pointed_at, recreate_topics
+from tests.engine.examples_support import KafkaWire, Records, Wire, module_from_outputs, pointed_at, recreate_topics
 from tests.engine.kafka import KafkaBroker
+from tests.engine.kinesis_support import KinesisWire, Tls, kinesis_server, on_kinesis, write_tls
 from tests.engine.serving import FunctionServer
 from tests.examples.support import EXAMPLES, example_module
 from tests.runtime.processes import RuntimeProcess
@@ -64,6 +64,7 @@ class Example:
     expected: Records
     normalize: Callable[[Any], Any] = field(default=lambda value: value)
     ignored: tuple[str, ...] = ("warmup",)
+    transport: str = "kafka"  # or "kinesis": the topics are streams
 
 
 def prod_module(example: str) -> str:
@@ -185,28 +186,6 @@ SHOPPING_CART = Example(
 
 # --- reminders -------------------------------------------------------------------------------------
 
-#: The Kafka twin of reminders/module.prod.yaml (its endpoint comes from statefun-faas module).
-REMINDERS_TWIN = f"""
-kind: io.statefun.kafka.v1/ingress
-spec:
-  id: reminders/commands
-  address: kafka:9092
-  consumerGroupId: reminders
-  startupPosition:
-    type: latest
-  topics:
-    - topic: reminder-commands
-      valueType: reminders/Command
-      targets:
-        - reminders/user
----
-kind: io.statefun.kafka.v1/egress
-spec:
-  id: {REMINDERS_EGRESS}
-  address: kafka:9092
-  deliverySemantic:
-    type: at-least-once
-"""
 BOB: list[dict[str, Any]] = [
     {"action": "schedule", "name": "plants", "text": "Water the plants", "seconds": 1.0},
     {"action": "schedule", "name": "lunch", "text": "Lunch", "seconds": 2.0},
@@ -236,9 +215,9 @@ def untimed(reminder: dict[str, Any]) -> dict[str, Any]:
 REMINDERS = Example(
     "reminders",
     "reminders/*",
-    f"{TARGETS}:reminders",
-    REMINDERS_TWIN,
-    ("reminder-commands", REMINDERS_TOPIC),
+    str(EXAMPLES / "reminders" / "functions.py") + ":production",
+    prod_module("reminders"),
+    ("reminder-commands", "reminders"),
     drive_reminders,
     {
         "alice": [
@@ -248,6 +227,7 @@ REMINDERS = Example(
         "bob": [{"user": "bob", "name": "plants", "text": "Water the plants"}],
     },
     untimed,
+    transport="kinesis",
 )
 
 # --- the differential ------------------------------------------------------------------------------
@@ -271,11 +251,23 @@ def runtime(side: str, statefun_harness: Launcher, module: Path, folder: Path) -
         assert local.stop() == 0, local.log.read_text()
 
 
-async def collect(example: Example, bootstrap: str) -> Records:
-    async with Wire(bootstrap, example.topics[-1], example.ignored) as wire:
+async def collect(example: Example, wire: Wire) -> Records:
+    async with wire:
         await example.drive(wire)
         await wire.read(2.0)  # records beyond the expected ones would show here
         return wire.by_key(example.normalize)
+
+
+@contextmanager
+def wired(example: Example, kafka_broker: KafkaBroker, tls: Tls | None, folder: Path) -> Iterator[tuple[str, Wire]]:
+    """The example's module documents pointed at fresh topics (or streams of a fresh moto), and a wire to them."""
+    if tls is not None:
+        with kinesis_server(folder, tls, example.topics) as endpoint:
+            yield on_kinesis(example.base, endpoint), KinesisWire(endpoint, tls, example.topics[-1], example.ignored)
+        return
+    recreate_topics(kafka_broker, example.topics)
+    base = pointed_at(example.base, kafka_broker.bootstrap, f"-{folder.name}")
+    yield base, KafkaWire(kafka_broker.bootstrap, example.topics[-1], example.ignored)
 
 
 @pytest.mark.parametrize("example", [CROSS_LANGUAGE, SHOPPING_CART, REMINDERS], ids=lambda e: e.name)
@@ -285,16 +277,20 @@ def test_the_example_gives_the_same_egress_records_on_statefun_as_on_the_local_r
     statefun_harness: Launcher,
     function_server: Callable[..., FunctionServer],
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    tls = write_tls(tmp_path / "tls") if example.transport == "kinesis" else None
+    if tls is not None:
+        for name, value in tls.environment().items():  # for StateFun's JVM and boto3 in our runtime
+            monkeypatch.setenv(name, value)
     server = function_server(example.target)
     found: dict[str, Records] = {}
     for side in ("statefun", "local"):
-        recreate_topics(kafka_broker, example.topics)
-        base = pointed_at(example.base, kafka_broker.bootstrap, f"-{side}")
-        module = module_from_outputs(base, server.url, server.token, example.functions, tmp_path / side)
-        started = time.monotonic()
-        with runtime(side, statefun_harness, module, tmp_path / side):
-            found[side] = asyncio.run(collect(example, kafka_broker.bootstrap))
+        with wired(example, kafka_broker, tls, tmp_path / side) as (base, wire):
+            module = module_from_outputs(base, server.url, server.token, example.functions, tmp_path / side)
+            started = time.monotonic()
+            with runtime(side, statefun_harness, module, tmp_path / side):
+                found[side] = asyncio.run(collect(example, wire))
         print(f"{example.name} on {side}: {time.monotonic() - started:.1f} s, start to the last record")
     assert found["statefun"] == example.expected
     assert found["local"] == found["statefun"]
