@@ -19,7 +19,7 @@ TokenStyle = Literal["query", "path"]
 # Unreserved URL characters only: anything else may be re-encoded by the runtime's HTTP client.
 _TOKEN = re.compile(r"[A-Za-z0-9._~-]+")
 _AZURE_KEY = re.compile(r"[A-Za-z0-9._~=/-]+")
-_NEW_TOKEN_HINT = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+_NEW_TOKEN_HINT = "make one with: python -c 'import secrets; print(secrets.token_hex(32))'"
 
 
 @dataclass(frozen=True)
