@@ -12,7 +12,15 @@ llhttp follows RFC 9112 and refuses non-ASCII bytes in a request target, which s
 percent-encoded before llhttp reads it, and paths are percent-decoded to UTF-8 either way. That needs each
 request line found: the parser waits for a whole head (the first ``\\r\\n\\r\\n``) and hands llhttp exactly
 one message at a time (a body by its Content-Length; after a chunked body the connection closes, its end
-being known only to llhttp).
+being known only to llhttp). Holding the head also lets an ``Upgrade`` header (curl ``--http2`` sends one
+with its PUTs) be ignored, as a server may: llhttp would hand the body to the new protocol.
+
+Cost, measured against the hand-written framing it replaced (CPU time, one process): a playground PUT
+parses in about 7.8 us instead of 6.5 us, a function's answer in 7.9 us instead of 7.1 us. End to end
+(``benchmarks/runtime.py``, 8 alternated runs each on a shared 2-core machine) the median runtime CPU per
+message moved by +1 % to +13 % by row while runs of one version spread over 40 %: see RELIABILITY.md. Kept
+for what the microseconds buy: a parser fuzzed and run far more widely than ours (uvicorn, Node.js), its
+smuggling checks, and no hand-written chunk parser, whose negative chunk size once hung the runtime.
 """
 
 from __future__ import annotations
@@ -107,6 +115,7 @@ class Message:
 
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_UPGRADE = re.compile(rb"\r\nupgrade:[^\r]*", re.IGNORECASE)  # a header line (the head has no body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +195,7 @@ class RequestParser(Message):
 
     def _head(self) -> bool:
         buffer = self._buffer
-        while buffer[:2] == b"\r\n":  # empty lines before a request line are allowed
+        while buffer.startswith(b"\r\n"):  # empty lines before a request line are allowed
             del buffer[:2]
         end = buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
         if end < 0 or end + 4 > self.max_head:
@@ -200,6 +209,8 @@ class RequestParser(Message):
         line = head.find(b"\r\n")
         if not head[:line].isascii():
             head = _NON_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], head[:line]) + head[line:]
+        if b"upgrade:" in head.lower():  # ignored (RFC 9110 7.8): llhttp would give the body to the new protocol
+            head = _UPGRADE.sub(b"", head)
         self._clear()
         self._url.clear()
         self.in_body = True  # until llhttp completes the message (at once, without a body)
@@ -239,7 +250,7 @@ class RequestParser(Message):
         self.closing = not keep_alive
 
     def _upgraded(self) -> None:
-        self.closing = True  # the request was complete: answer it, read nothing after it
+        self.closing = True  # CONNECT: answer it, read nothing after it
 
     def _done(self) -> bool:
         return self.closing
@@ -250,6 +261,8 @@ def request_path(target: str) -> str:
     if not target.startswith("/") and "://" in target:
         target = "/" + target.split("://", 1)[1].partition("/")[2]
     path = target.partition("?")[0].partition("#")[0]
+    if "%" not in path:
+        return path  # ASCII already (llhttp's request line)
     try:
         return unquote_to_bytes(path).decode("utf-8")
     except UnicodeDecodeError as error:

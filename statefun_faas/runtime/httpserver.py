@@ -89,6 +89,7 @@ class _Connection(asyncio.Protocol):
         self.since = 0.0  # when the wait the timeouts measure began
         self.continued = False
         self.writable = True
+        self.paused = False  # reading is paused while pipelined requests wait
         self.lingering = False  # refused: what the client still sends is read and dropped for a while
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -116,8 +117,9 @@ class _Connection(asyncio.Protocol):
         parser.feed(data)
         if not self.busy:
             self._next()
-        elif parser.ready and self.transport is not None:
-            self.transport.pause_reading()  # pipelined requests wait until this one is answered
+        elif parser.ready and self.transport is not None and not self.paused:
+            self.paused = True  # pipelined requests wait until this one is answered
+            self.transport.pause_reading()
 
     def _next(self) -> None:
         transport = self.transport
@@ -133,7 +135,9 @@ class _Connection(asyncio.Protocol):
             if self.parser.expects_continue and not self.continued:
                 self.continued = True
                 transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            transport.resume_reading()
+            if self.paused:
+                self.paused = False
+                transport.resume_reading()
             return
         self.busy, self.continued = True, False
         task = self.server.loop.create_task(self._handle(request))

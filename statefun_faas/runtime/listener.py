@@ -72,6 +72,8 @@ class Listener:
                 return
             self._pause = 0.0
             conn.setblocking(False)
+            if conn.family != socket.AF_UNIX:  # answers go out at once (asyncio leaves Nagle on accepted sockets)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.count() + self.connecting >= self.cap:
                 self._refuse(conn)
             else:

@@ -249,7 +249,9 @@ def test_ids_sent_raw_or_percent_encoded_reach_one_address_and_the_port_limits_a
             )
             assert client.recv(1024).startswith(b"HTTP/1.1 200 OK\r\n")
         assert curl("-w", "%{http_code}", "-d", "x", f"127.0.0.1:{ingress}/test/counter/café") == "200"
-        assert processes.take(runtime.ports["egress"], "counts", 2) == ["café:1:x:-", "café:2:x:-"]
+        assert curl("-w", "%{http_code}", "--http2", "-d", "y", f"127.0.0.1:{ingress}/test/counter/café") == "200"
+        counts = ["café:1:x:-", "café:2:x:-", "café:3:y:-"]  # --http2 offers an upgrade: ignored, the body kept
+        assert processes.take(runtime.ports["egress"], "counts", 3) == counts
         refused = curl("-w", " %{http_code}", "-d", "x", f"127.0.0.1:{ingress}/test/counter/caf%E9")
         assert refused == (
             "the request path '/test/counter/caf%E9' is not UTF-8 (byte 0xe9); "

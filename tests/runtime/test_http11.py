@@ -146,10 +146,20 @@ def test_connection_close_http_1_0_and_upgrades_end_the_connection_after_that_re
     [old] = requests(b"GET /h HTTP/1.0\r\n\r\n")
     assert isinstance(old, Request)
     assert not old.keep_alive
-    upgrade = b"GET /u HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\nPRI * HTTP/2.0\r\n"
-    [asked] = requests(upgrade)
-    assert isinstance(asked, Request)
-    assert (asked.path, asked.keep_alive) == ("/u", False)  # answered over HTTP/1.1, as curl --http2 expects
+    [connect] = requests(b"CONNECT example.com:443 HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n")
+    assert isinstance(connect, Request)
+    assert (connect.method, connect.keep_alive) == ("CONNECT", False)
+
+
+def test_an_upgrade_is_ignored_and_the_body_read() -> None:
+    # curl --http2 on http:// sends this with its PUTs; llhttp alone would pass the body to the new protocol
+    offer = b"Connection: Upgrade, HTTP2-Settings\r\nUPGRADE: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+    put, get = requests(b"PUT /a/b/c HTTP/1.1\r\n" + offer + b"Content-Length: 3\r\n\r\nxyzGET /d HTTP/1.1\r\n\r\n")
+    assert isinstance(put, Request)
+    assert (put.path, put.body, put.keep_alive) == ("/a/b/c", b"xyz", True)
+    assert "upgrade" not in put.headers
+    assert isinstance(get, Request)
+    assert get.path == "/d"
 
 
 def test_paths_are_utf8_whether_sent_raw_or_percent_encoded() -> None:

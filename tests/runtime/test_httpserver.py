@@ -367,3 +367,22 @@ def test_running_out_of_descriptors_pauses_accepting_logs_once_and_recovers(loop
     lines = [line for line in log.read_text().splitlines() if "accept" in line.lower()]
     assert len(lines) == 1, lines
     assert "can not accept connections (Too many open files); pausing 0.1s and retrying" in lines[0]
+
+
+def test_answers_are_not_held_back_by_nagle() -> None:
+    async def go() -> int:
+        server = HttpServer(echo)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        await server.start(sock)
+        reader, writer = await asyncio.open_connection(*sock.getsockname())
+        writer.write(b"GET /x HTTP/1.1\r\n\r\n")
+        await reader.readuntil(b"GET /x None ")
+        [connection] = server.connections
+        assert connection.transport is not None
+        nodelay = int(connection.transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+        await server.stop()
+        return nodelay
+
+    assert asyncio.run(go()) == 1  # asyncio's connect_accepted_socket leaves it 0
