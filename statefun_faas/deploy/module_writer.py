@@ -71,7 +71,9 @@ def _timeouts(settings: EndpointSettings) -> Timeouts:
         return defaults
     if settings.transport == ASYNC_TRANSPORT:  # read and write follow the call budget
         return replace(defaults, call=call, read=call, write=call)
-    return replace(defaults, call=call)
+    # okhttp's steps may not exceed the call budget: StateFun refuses the endpoint otherwise
+    steps = {name: min(getattr(defaults, name), call) for name in ("connect", "read", "write")}
+    return replace(defaults, call=call, **steps)
 
 
 def other_documents(text: str, filename: str) -> list[dict[str, Any]]:

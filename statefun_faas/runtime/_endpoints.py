@@ -162,7 +162,22 @@ def _timeouts(transport: str, properties: Located | None) -> Timeouts:
                 found[name] = _positive(node)
     if transport == ASYNC_TRANSPORT and "call" in found:
         found = {"read": found["call"], "write": found["call"], **found}
-    return replace(timeouts, **found)
+    timeouts = replace(timeouts, **found)
+    if transport == OKHTTP_TRANSPORT:
+        _within_call(timeouts, properties if block is None else block)
+    return timeouts
+
+
+def _within_call(timeouts: Timeouts, node: Located) -> None:
+    """StateFun's okhttp transport refuses a step timeout over the call budget, failing the job at every start."""
+    for name in ("connect", "read", "write"):
+        step = getattr(timeouts, name)
+        if step > timeouts.call:
+            node.fail(
+                f"the okhttp {name} timeout ({step:g}s) is longer than the call timeout ({timeouts.call:g}s), "
+                "which StateFun refuses at every start of the job",
+                f"lower {name} (okhttp's connect, read and write default to 10s) or raise call",
+            )
 
 
 def _positive(node: Located) -> float:

@@ -168,6 +168,15 @@ def test_base_module_keeps_its_ingress_and_egress_and_loses_its_endpoints(
     assert [egress.topics for egress in module.egresses] == [("greetings",)]
 
 
+def test_okhttp_steps_stay_within_a_short_call_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    # StateFun refuses an okhttp endpoint whose connect, read or write timeout exceeds call (default 10s each)
+    args = ["url", "https://fn.example/", "--functions", "example/*", "--token", "t"]
+    result = run_module([*args, "--transport", "okhttp", "--call-timeout", "5s"], capsys)
+    (endpoint,) = parse_module(result.out).endpoints
+    timeouts = endpoint.timeouts
+    assert (timeouts.call, timeouts.connect, timeouts.read, timeouts.write) == (5.0, 5.0, 5.0, 5.0)
+
+
 def test_configmap_wraps_the_checked_module(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["url", "https://fn.example", "--functions", "example/*", "--token", "t", "--format", "configmap"]
     result = run_module(args, capsys)

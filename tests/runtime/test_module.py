@@ -242,7 +242,7 @@ def test_module_error_is_a_value_error_under_the_project_base() -> None:
 def test_fields_statefun_ignores_become_warnings() -> None:
     text = (
         ENDPOINT_TEXT + "  maxNumBatchRequest: 10\n  transport:\n    type: io.statefun.transports.v1/okhttp\n"
-        "    call: 5s\n    timeouts: {call: 6s}\n---\n"
+        "    call: 5s\n    timeouts: {call: 16s}\n---\n"
         "kind: io.statefun.kafka.v1/ingress\nspec:\n  id: a.b/in\n  topic: t\n"
         "  topics: [{topic: t, valueType: a/V, targets: [a/f]}]\n"
     )
@@ -253,7 +253,7 @@ def test_fields_statefun_ignores_become_warnings() -> None:
         "this transport reads timeouts only from its timeouts: block",
         "w.yaml:14: spec.topic: unknown field, ignored; did you mean topics?",
     )
-    assert module.endpoints[0].timeouts.call == 6.0
+    assert module.endpoints[0].timeouts.call == 16.0
     assert module.endpoints[0].max_num_batch_requests == 1000
     assert module == parse_module(
         text.replace("maxNumBatchRequest:", "maxNumBatchRequest0:"), "w.yaml"
@@ -337,7 +337,7 @@ def test_bad_durations(text: str | int | float) -> None:
 def test_written_durations_read_back_exactly(nanos: int) -> None:
     seconds = nanos / 10**9
     (endpoint,) = parse_module(
-        dump_endpoints([replace(ENDPOINT_SAMPLE, timeouts=Timeouts(1, 1, seconds, 1))])
+        dump_endpoints([replace(ENDPOINT_SAMPLE, timeouts=Timeouts(10**6, 1, seconds, 1))])
     ).endpoints
     assert endpoint.timeouts.read == seconds
 
@@ -354,7 +354,7 @@ def test_dump_endpoints_round_trip() -> None:
     endpoints = [
         *load_module(MODULES / "shopping-cart.yaml").endpoints,
         *load_module(MODULES / "async-transport.yaml").endpoints,
-        Endpoint("x.y/z", "http://z/", -1, Timeouts(0.25, 1.5, 2e-3, 7e-9), OKHTTP_TRANSPORT, ENDPOINTS_V2),
+        Endpoint("x.y/z", "http://z/", -1, Timeouts(2.25, 1.5, 2e-3, 7e-9), OKHTTP_TRANSPORT, ENDPOINTS_V2),
         Endpoint("x.y/*", "http://y/{function.name}", 5, Timeouts(61, 20, 3, 120), ASYNC_TRANSPORT, ENDPOINTS_V2),
     ]
     text = dump_endpoints(endpoints)
@@ -527,6 +527,20 @@ BROKEN = [
         8,
         "spec.transport.timeouts.reed",
         "use call, connect, read and write",
+    ),
+    (
+        "okhttp call under its default connect",
+        ENDPOINT + "  transport:\n    type: io.statefun.transports.v1/okhttp\n    timeouts: {call: 2s}\n",
+        7,
+        "spec.transport.timeouts",
+        "the okhttp connect timeout (10s) is longer than the call timeout (2s)",
+    ),
+    (
+        "okhttp read over call",
+        ENDPOINT + "  transport:\n    type: io.statefun.transports.v1/okhttp\n    timeouts: {call: 30s, read: 1min}\n",
+        7,
+        "spec.transport.timeouts",
+        "the okhttp read timeout (60s) is longer",
     ),
     (
         "v1 zero timeout",
