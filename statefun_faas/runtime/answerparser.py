@@ -36,7 +36,7 @@ class AnswerParser(Message):
     def __init__(self, max_body: int | None = None, max_head: int = MAX_HEAD) -> None:
         super().__init__(max_body, max_head)
         self._llhttp: httptools.HttpResponseParser = httptools.HttpResponseParser(self)
-        self._head_left = max_head
+        self._head_left = max_head  # for the head, with the informational answers before it
         self._in_body = False
         self._until_end = False
         self.answer: Answer | None = None
@@ -85,7 +85,6 @@ class AnswerParser(Message):
         status = self._llhttp.get_status_code()
         if status < 200:
             self._clear()
-            self._head_left = self.max_head
             return
         self.answer = self._finish(status, self._llhttp.should_keep_alive())
 

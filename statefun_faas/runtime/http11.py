@@ -17,8 +17,9 @@ with its PUTs) be ignored, as a server may: llhttp would hand the body to the ne
 
 Cost, measured against the hand-written framing it replaced (CPU time, one process): a playground PUT
 parses in about 7.8 us instead of 6.5 us, a function's answer in 7.9 us instead of 7.1 us. End to end
-(``benchmarks/runtime.py``, 8 alternated runs each on a shared 2-core machine) the median runtime CPU per
-message moved by +1 % to +13 % by row while runs of one version spread over 40 %: see RELIABILITY.md. Kept
+(``benchmarks/runtime.py`` back to back on a shared 2-core machine, 2 to 10 runs a row) the median runtime
+CPU per message moved between -12 % and +13 % by row, and by -17 % on the row without any HTTP: noise larger
+than the difference (RELIABILITY.md has the table). Kept
 for what the microseconds buy: a parser fuzzed and run far more widely than ours (uvicorn, Node.js), its
 smuggling checks, and no hand-written chunk parser, whose negative chunk size once hung the runtime.
 """
@@ -83,7 +84,8 @@ class Message:
             raise self.too_large(self.body_too_large.format(self.max_body))
 
     def _head_too_large(self) -> HttpFramingError:
-        return self.too_large(f"{self.what} head larger than {self.max_head // 1024} KiB")
+        size = f"{self.max_head // 1024} KiB" if self.max_head % 1024 == 0 else f"{self.max_head} bytes"
+        return self.too_large(f"{self.what} head larger than {size}")
 
     def body(self) -> bytes:
         return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
@@ -190,13 +192,17 @@ class RequestParser(Message):
                         "(chunk extensions or many tiny chunks)"
                     )
                 self._framing -= self._feed_buffer(min(len(buffer), self._framing))
-            else:
+            elif self._left:
                 self._left -= self._feed_buffer(min(len(buffer), self._left))
+            else:  # llhttp did not see a request in the head: never feed nothing forever
+                raise HttpFramingError("malformed HTTP/1.1 request: no request line")
 
     def _head(self) -> bool:
         buffer = self._buffer
-        while buffer.startswith(b"\r\n"):  # empty lines before a request line are allowed
-            del buffer[:2]
+        if buffer[0] in b"\r\n":  # line ends before a request line are skipped, as llhttp does
+            del buffer[: len(buffer) - len(buffer.lstrip(b"\r\n"))]
+            if not buffer:
+                return False
         end = buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
         if end < 0 or end + 4 > self.max_head:
             if len(buffer) > self.max_head:

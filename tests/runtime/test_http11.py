@@ -67,6 +67,20 @@ def test_a_negative_chunk_size_in_an_answer_is_refused_not_looped_on() -> None:
     assert "chunk size" in printed
 
 
+def test_line_ends_alone_before_a_request_are_skipped_not_looped_on() -> None:
+    # found by tests/fuzz/atheris_http.py in a first version of this framing: a head of line ends only
+    printed = run_isolated(
+        """
+        from statefun_faas.runtime.http11 import RequestParser
+        p = RequestParser(256, 512)
+        p.feed(b'\\r\\r\\n\\r\\n\\n')
+        p.feed(b'\\r\\nGET /after HTTP/1.1\\r\\n\\r\\n')
+        print(p.next().path)
+        """
+    )
+    assert printed == "/after\n"
+
+
 @pytest.mark.parametrize(
     ("framing", "expected"),
     [
