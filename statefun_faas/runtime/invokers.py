@@ -17,8 +17,10 @@ OCTET_STREAM = "application/octet-stream"
 REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-Agent": "statefun-faas"}
 # Statuses StateFun's OkHttp transport retries besides 5xx; every other 4xx is final.
 RETRYABLE_4XX = frozenset({408, 409, 420, 429, 499})
-#: the async transport's default bound on an answer (``payload_max_bytes``); OkHttp has none
+#: the async transport's default bound on an answer (``payload_max_bytes``)
 PAYLOAD_MAX_BYTES = 32 * 1024 * 1024
+#: OkHttp sets no bound of its own; the local runtime still keeps an answer within this one
+OKHTTP_MAX_ANSWER = 256 * 1024 * 1024
 #: out of descriptors (per process, system-wide), socket buffers, kernel memory: no fault of the function's
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
@@ -45,9 +47,12 @@ class HttpInvoker:
         except TimeoutError:
             raise InvocationError(f"POST {redact_url(self.url)} timed out", retryable=True) from None
         except AnswerTooLargeError as error:
-            raise InvocationError(
-                f"POST {redact_url(self.url)}: {error} (payload_max_bytes); raise it in module.yaml", retryable=False
-            ) from None
+            bound = (
+                "payload_max_bytes); raise it in module.yaml"
+                if self.endpoint.transport == ASYNC_TRANSPORT
+                else "the local runtime's bound on okhttp answers); send less state or fewer messages per answer"
+            )
+            raise InvocationError(f"POST {redact_url(self.url)}: {error} ({bound}", retryable=False) from None
         except (OSError, HttpFramingError, ValueError) as error:
             reason = f"POST {redact_url(self.url)} failed: {type(error).__name__}: {error}"
             if shortage(error) is not None:  # e.g. out of descriptors: this process's problem, not the function's
@@ -60,7 +65,7 @@ class HttpInvoker:
     def _target(self) -> Target:
         endpoint = self.endpoint
         context = self.tls_of(endpoint)
-        limit = None
+        limit = OKHTTP_MAX_ANSWER
         if endpoint.transport == ASYNC_TRANSPORT:
             limit = int(endpoint.spec.get("payload_max_bytes", PAYLOAD_MAX_BYTES))
         self.target = Target.of(self.url, REQUEST_HEADERS, context, limit)

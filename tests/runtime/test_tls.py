@@ -10,11 +10,13 @@ import ssl
 from pathlib import Path
 
 import aiohttp
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from statefun_faas.runtime import invokers
 from statefun_faas.runtime.httpclient import HttpClient
 from statefun_faas.runtime.invokers import EndpointRoutes, HttpInvoker
 from statefun_faas.runtime.module import load_module
@@ -89,6 +91,10 @@ ASYNC_TLS = """  transport:
     call: 1s
     connect: 300ms
 {extra}"""
+OKHTTP = """  transport:
+    type: io.statefun.transports.v1/okhttp
+    timeouts: {call: 1s, connect: 300ms, read: 1s, write: 1s}
+"""
 MUTUAL = """    trust_cacerts: file:ca.pem
     client_cert: classpath:client.crt
     client_key: client.key.p8
@@ -96,11 +102,14 @@ MUTUAL = """    trust_cacerts: file:ca.pem
 """
 
 
-async def deliver(tmp_path: Path, server: FunctionServer, scheme: str, extra: str) -> tuple[list[str], list[str]]:
+async def deliver(
+    tmp_path: Path, server: FunctionServer, scheme: str, extra: str, transport: str | None = None
+) -> tuple[list[str], list[str]]:
     """Send one message to test/counter/k; the counts that came out and the dead-letter reasons."""
     async with server.serving():
         url = f"{scheme}://127.0.0.1:{server.port}/statefun"
-        async with running(tmp_path, endpoint("test/*", url, ASYNC_TLS.format(extra=extra)) + PLAYGROUND_IO) as runtime:
+        transport = transport or ASYNC_TLS.format(extra=extra)
+        async with running(tmp_path, endpoint("test/*", url, transport) + PLAYGROUND_IO) as runtime:
             async with aiohttp.ClientSession() as session:
                 assert await put(session, runtime.ports["ingress"], "test/counter/k", "a") == 200
                 await runtime.router.quiescent()
@@ -136,6 +145,18 @@ def test_an_answer_over_payload_max_bytes_is_a_dead_letter(tmp_path: Path) -> No
     assert counts == []
     assert "larger than 1000 bytes" in reason
     assert "payload_max_bytes" in reason
+    assert len(server.paths) == 1  # not retried
+
+
+def test_an_okhttp_answer_over_the_local_bound_is_a_dead_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(invokers, "OKHTTP_MAX_ANSWER", 1000)  # 256 MiB otherwise; OkHttp has no bound of its own
+    server = FunctionServer(functions, faults=[raw(b"\x0a" + b"\x00" * 2000)])
+    counts, [reason] = asyncio.run(deliver(tmp_path, server, "http", "", OKHTTP))
+    assert counts == []
+    assert "larger than 1000 bytes" in reason
+    assert "bound on okhttp answers" in reason
     assert len(server.paths) == 1  # not retried
 
 
