@@ -68,7 +68,26 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
+#: how far run and dev lift the soft open-files limit at start (never past the hard limit)
+OPEN_FILES_WANTED = 65536
+
+
+def _lift_open_files_limit() -> None:
+    """Raise the soft open-files limit towards the hard one, as Go programs do at start: a soft limit of
+    1,024 (a common default) is below what the ports' connection caps and the function client's pool can
+    hold together."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_WANTED)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def _start(build: Callable[[], Runtime]) -> int:
+    _lift_open_files_limit()
     try:
         _run(_serve(build()))
     except (ModuleError, ConfigurationError, OSError, ValueError, StateFolderBusyError) as error:

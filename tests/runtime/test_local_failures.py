@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import IO, Any
 import pytest
 
 from tests.runtime.apps import functions
-from tests.runtime.processes import take
+from tests.runtime.processes import RuntimeProcess, take
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, in_thread
 from tests.runtime.test_tls import ASYNC_TLS, MUTUAL, write_pki
 
@@ -96,3 +97,26 @@ def test_running_out_of_descriptors_delays_a_message_and_never_dead_letters_it(
     assert counters["shortage_waits"] >= 3  # it kept trying while starved
     assert counters["retries"] == 0  # none of it used the retries that end in a dead letter
     assert len(server.paths) == 2  # the first call learns the counter's state spec, the second applies
+
+
+def soft_open_files_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError(f"no open-files line in /proc/{pid}/limits")
+
+
+def test_dev_lifts_a_low_soft_open_files_limit_to_the_hard_one(tmp_path: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard >= 1024, f"the test needs a hard open-files limit of 1,024 or more, not {hard}"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by the runtime process
+    try:
+        args = ("dev", str(ROOT / "tests/runtime/apps.py"), "--state", str(tmp_path / "state"))
+        runtime = RuntimeProcess.start(tmp_path / "dev.log", *args, "--ingress-port", "0", "--egress-port", "0")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+        assert soft_open_files_limit(runtime.process.pid) == wanted
+    finally:
+        runtime.stop()
