@@ -348,11 +348,13 @@ class Store:
         ]
 
     def replay(self, seqs: Iterable[int] | None = None) -> list[Address]:
-        """Move dead letters (all when ``seqs`` is None) back into the inboxes; returns their targets."""
+        """Move dead letters (all when ``seqs`` is None) back into the inboxes; returns their targets. The
+        letters are read inside the write transaction, so a letter another replay moved first is not there
+        to move again: each letter reaches its inbox exactly once, whatever runs at the same time."""
         wanted = None if seqs is None else set(seqs)
-        letters = [letter for letter in self.dead_letters() if wanted is None or letter.seq in wanted]
         added: list[tuple[Address, Queued]] = []
         with self.transaction() as db:
+            letters = [letter for letter in self.dead_letters() if wanted is None or letter.seq in wanted]
             self._insert(db, [letter.envelope for letter in letters], added)
             db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(letter.seq,) for letter in letters])
         self._added(added)
