@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from statefun_faas.functions import StatefulFunctions
@@ -31,6 +32,7 @@ from statefun_faas.runtime.module import Egress, Ingress, Module, load_module
 from statefun_faas.runtime.playground import EgressTopics, LocalServer, PortPlan
 from statefun_faas.runtime.router import Router
 from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.supervisor import supervise
 
 logger = logging.getLogger("statefun_faas.runtime")
 
@@ -101,14 +103,14 @@ def broker_tasks(router: Router, module: Module, options: Options, brokers: Brok
     tasks = []
     for ingress in module.ingresses:
         if ingress.kind == KINESIS_INGRESS and not options.local_io:
-            tasks.append(asyncio.create_task(kinesis.poll_ingress(router, ingress)))
+            tasks.append(supervise(f"Kinesis ingress {ingress.id}", partial(kinesis.poll_ingress, router, ingress)))
         elif ingress.kind == KAFKA_INGRESS and not is_local(ingress, options, brokers):
-            tasks.append(asyncio.create_task(kafka.consume_ingress(router, ingress)))
+            tasks.append(supervise(f"Kafka ingress {ingress.id}", partial(kafka.consume_ingress, router, ingress)))
     for egress in module.egresses:
         if egress.kind == KINESIS_EGRESS and not options.local_io:
-            tasks.append(asyncio.create_task(kinesis.forward_egress(router, egress)))
+            tasks.append(supervise(f"Kinesis egress {egress.id}", partial(kinesis.forward_egress, router, egress)))
         elif egress.kind == KAFKA_EGRESS and not is_local(egress, options, brokers):
-            tasks.append(asyncio.create_task(kafka.forward_egress(router, egress)))
+            tasks.append(supervise(f"Kafka egress {egress.id}", partial(kafka.forward_egress, router, egress)))
     return tasks
 
 
@@ -180,8 +182,10 @@ class Runtime:
             await self.stop()
             raise
         self.router.recover()
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self.router.run_timer()), loop.create_task(watch.watch(self))]
+        self._tasks = [
+            supervise("delayed-message timer", self.router.run_timer),
+            supervise("module and state watcher", watch.Watcher(self).run),
+        ]
 
     async def apply_module(self, module: Module, first: bool = False) -> None:
         """Use ``module`` from now on; state, inboxes and unchanged ports stay as they are."""

@@ -27,25 +27,32 @@ def _mtimes(paths: list[str]) -> list[float | None]:
     return stamps
 
 
-async def watch(runtime: Runtime) -> None:
-    """Poll the module files and the store every ``poll_s`` seconds; runs until cancelled."""
-    paths = runtime.module_paths
-    seen, version = _mtimes(paths), runtime.store.data_version()
-    loop = asyncio.get_running_loop()
-    next_expiry = loop.time() + EXPIRE_EVERY_S
-    while True:
-        await asyncio.sleep(runtime.options.poll_s)
-        stamps = _mtimes(paths)
-        if stamps != seen:
-            seen = stamps
-            await _reload(runtime)
-        current = runtime.store.data_version()
-        if current != version:  # another process wrote, e.g. `statefun-faas dead-letters --replay`
-            version = current
-            runtime.router.recover()
-        if loop.time() >= next_expiry:
-            next_expiry = loop.time() + EXPIRE_EVERY_S
-            runtime.store.expire(runtime.router.clock())
+class Watcher:
+    """Polls the module files and the store every ``poll_s`` seconds (:meth:`run`, until cancelled). What it
+    has seen outlives a failed run (e.g. a SQLite error), so a change made while it was down is still seen."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.seen, self.version = _mtimes(runtime.module_paths), runtime.store.data_version()
+        self.next_expiry: float | None = None
+
+    async def run(self) -> None:
+        runtime, loop = self.runtime, asyncio.get_running_loop()
+        if self.next_expiry is None:
+            self.next_expiry = loop.time() + EXPIRE_EVERY_S
+        while True:
+            await asyncio.sleep(runtime.options.poll_s)
+            stamps = _mtimes(runtime.module_paths)
+            if stamps != self.seen:
+                await _reload(runtime)
+                self.seen = stamps
+            current = runtime.store.data_version()
+            if current != self.version:  # another process wrote, e.g. `statefun-faas dead-letters --replay`
+                runtime.router.recover()
+                self.version = current
+            if loop.time() >= self.next_expiry:
+                runtime.store.expire(runtime.router.clock())
+                self.next_expiry = loop.time() + EXPIRE_EVERY_S
 
 
 async def _reload(runtime: Runtime) -> None:

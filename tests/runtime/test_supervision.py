@@ -1,0 +1,103 @@
+"""Background tasks outlive SQLite errors: with another connection holding the state file's write lock past
+the busy timeout, the delayed-message timer and the module watcher log what stopped them and start again,
+and a stop afterwards is clean. Real SQLite faults: a second connection runs BEGIN IMMEDIATE on the file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from statefun_faas.runtime import watch
+from statefun_faas.runtime.app import Runtime
+from statefun_faas.runtime.store import DB_NAME
+from tests.runtime.apps import functions
+from tests.runtime.servers import PLAYGROUND_IO, put, running, take
+
+#: the runtime's busy timeout in these tests (5 s by default): a lock held longer makes its writes fail
+BUSY_TIMEOUT_MS = 200
+
+
+@contextmanager
+def write_lock_held(state_dir: Path) -> Iterator[None]:
+    """Another connection to the state file holds SQLite's write lock while the block runs."""
+    holder = sqlite3.connect(state_dir / DB_NAME, isolation_level=None, check_same_thread=False)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+
+
+def hold_write_lock(state_dir: Path, seconds: float) -> threading.Event:
+    """Hold the write lock from a thread for ``seconds``; the event is set once the lock is taken."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        with write_lock_held(state_dir):
+            taken.set()
+            threading.Event().wait(seconds)
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert taken.wait(10)
+    return taken
+
+
+def short_busy_timeout(runtime: Runtime) -> None:
+    runtime.store.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def test_the_delayed_message_timer_survives_a_held_write_lock(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "statefun_faas.runtime")
+
+    async def go() -> None:
+        async with running(tmp_path, PLAYGROUND_IO, functions) as runtime, aiohttp.ClientSession() as s:
+            short_busy_timeout(runtime)
+            ingress, egress = runtime.ports["ingress"], runtime.ports["egress"]
+            await put(s, ingress, "test/timer/k", json.dumps({"after": 1.5, "text": "late"}))
+            await runtime.router.quiescent()
+            assert runtime.store.count_delayed() == 1
+            # the timer looks at least once a second: it meets the lock at least twice
+            await asyncio.to_thread(hold_write_lock, tmp_path / "state", 2.5)
+            await asyncio.sleep(2.6)
+            assert await take(s, egress, "counts", 1, timeout=10) == ["k:1:late:test/timer/k"]
+
+    asyncio.run(go())  # the stop at the end raises nothing
+    assert "delayed-message timer stopped by an error, restarting in 0.1 s: OperationalError: database is locked" in (
+        caplog.text
+    )
+    assert "Traceback" not in caplog.text  # an error of the environment: one line
+
+
+def test_the_watcher_survives_a_held_write_lock_and_sees_what_changed_meanwhile(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, "statefun_faas.runtime")
+    monkeypatch.setattr(watch, "EXPIRE_EVERY_S", 0.0)  # state expiry (a write) on every poll
+
+    async def go() -> None:
+        async with running(tmp_path, PLAYGROUND_IO, functions, poll_s=0.02) as runtime:
+            short_busy_timeout(runtime)
+            before = runtime.module
+            await asyncio.to_thread(hold_write_lock, tmp_path / "state", 2.0)
+            await asyncio.sleep(1.0)  # the watcher has met the lock by now
+            module = tmp_path / "module.yaml"
+            module.write_text(module.read_text() + "\n")  # while the lock is still held
+            for _ in range(300):
+                if runtime.module is not before:
+                    break
+                await asyncio.sleep(0.02)
+            assert runtime.module is not before, "the module edit was never reloaded"
+
+    asyncio.run(go())
+    assert "module and state watcher stopped by an error, restarting in 0.1 s: OperationalError" in caplog.text
+    assert "module reloaded" in caplog.text
