@@ -93,6 +93,42 @@ def missing_specs(response: _wire.FromFunction, registered: Mapping[str, Spec]) 
     return list(new.values())
 
 
+EXTRA_ROUNDS = 3  # IncompleteInvocationContext rounds allowed for one batch beyond the states named in the first
+SHOWN_NAMES = 20  # state names quoted in the reason, at most
+
+
+class IncompleteRounds:
+    """Bounds the IncompleteInvocationContext rounds of one batch. An SDK names every state it misses at once,
+    so one round is enough; a function that names states one by one gets one round per state named in the
+    first answer plus :data:`EXTRA_ROUNDS`. A function that names a new state on every call (a spec built per
+    call) would otherwise be called forever (Apache Flink StateFun has no limit: it loops) and is a
+    protocol violation instead."""
+
+    def __init__(self, typename: str) -> None:
+        self.typename = typename
+        self.rounds = 0
+        self.limit = 0
+        self.names: list[str] = []
+
+    def missing(self, response: _wire.FromFunction, registered: Mapping[str, Spec]) -> list[Spec] | None:
+        """:func:`missing_specs`, or ProtocolViolationError once the rounds pass the limit."""
+        new = missing_specs(response, registered)
+        if new is None:
+            return None
+        self.rounds += 1
+        self.limit = self.limit or len(new) + EXTRA_ROUNDS
+        self.names += [spec.name for spec in new]
+        if self.rounds > self.limit:
+            shown = ", ".join(repr(name) for name in self.names[:SHOWN_NAMES])
+            more = f" and {len(self.names) - SHOWN_NAMES} more" if len(self.names) > SHOWN_NAMES else ""
+            raise ProtocolViolationError(
+                f"function type {self.typename} answered IncompleteInvocationContext {self.rounds} times for one "
+                f"batch, naming new states each time ({shown}{more}); declare a fixed set of states (ValueSpecs "
+                "created once, not per call)"
+            )
+        return new
+
+
 def _spec(value: Any) -> Spec:
     expiration = value.expiration_spec
     mode = int(expiration.mode)

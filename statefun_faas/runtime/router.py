@@ -183,13 +183,13 @@ class Router:
             logger.exception("%s: delivery stopped by an internal error", address)
 
     async def _deliver(self, address: Address, batch: list[Queued], route: FunctionRoute) -> None:
-        specs = self._specs_of(address.typename)
+        specs, rounds = self._specs_of(address.typename), protocol.IncompleteRounds(address.typename)
         sent_at = time.monotonic()
         while True:
             body = protocol.request(address, batch, specs, self.store.state(address, self.clock()))
             try:
                 response = protocol.parse(await self._call(route, address, body))
-                missing = protocol.missing_specs(response, specs)
+                missing = rounds.missing(response, specs)
                 if missing is not None:
                     specs = self._register(address.typename, missing)
                     continue
