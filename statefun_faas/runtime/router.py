@@ -179,8 +179,9 @@ class Router:
                 await self._deliver(address, batch, route)
                 if len(batch) < limit and not scheduler.take_rewoken(address):
                     return  # the read saw the whole inbox and nothing arrived since
-        except Exception:  # its messages stay queued; the next wake (a message, a restart) retries
+        except Exception:  # its messages stay queued: delivered again after a backoff
             logger.exception("%s: delivery stopped by an internal error", address)
+            scheduler.retry_later(address)
 
     async def _deliver(self, address: Address, batch: list[Queued], route: FunctionRoute) -> None:
         specs, rounds = self._specs_of(address.typename), protocol.IncompleteRounds(address.typename)

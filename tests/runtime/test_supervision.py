@@ -16,8 +16,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from statefun_faas import Context, IntType, Message, StatefulFunctions, ValueSpec
 from statefun_faas.runtime import watch
 from statefun_faas.runtime.app import Runtime
+from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store import DB_NAME
 from tests.runtime.apps import functions
 from tests.runtime.servers import PLAYGROUND_IO, put, running, take
@@ -101,3 +103,38 @@ def test_the_watcher_survives_a_held_write_lock_and_sees_what_changed_meanwhile(
     asyncio.run(go())
     assert "module and state watcher stopped by an error, restarting in 0.1 s: OperationalError" in caplog.text
     assert "module reloaded" in caplog.text
+
+
+def test_an_address_whose_commit_failed_is_delivered_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """20 keys with 2 acknowledged messages each; the first call takes the write lock for 1 s, so the commit
+    of the answers fails; once it is released every message is applied, with no new message or restart."""
+    caplog.set_level(logging.INFO, "statefun_faas.runtime")
+    locking = StatefulFunctions()
+    armed = threading.Event()
+    state_dir = tmp_path / "state"
+
+    @locking.bind("test/locking", specs=[ValueSpec("count", IntType)])
+    def count(context: Context, message: Message) -> None:
+        if armed.is_set():
+            armed.clear()
+            hold_write_lock(state_dir, 1.0)
+        context.storage.count = (context.storage.count or 0) + 1
+
+    async def go() -> None:
+        async with running(tmp_path, PLAYGROUND_IO, locking) as runtime:
+            short_busy_timeout(runtime)
+            addresses = [Address("test/locking", f"k{i}") for i in range(20)]
+            runtime.store.enqueue([Envelope(a, Value("test/text", b"x")) for a in addresses for _ in range(2)])
+            armed.set()
+            runtime.router.recover()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 15
+            while runtime.store.inbox_size() and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            assert runtime.store.inbox_size() == 0, "messages stayed queued after the lock was released"
+            assert {tuple(runtime.store.state(a, 0.0)) for a in addresses} == {("count",)}
+            assert runtime.router.counters.messages == 40
+            assert not runtime.store.dead_letters()
+
+    asyncio.run(go())
+    assert "delivery stopped by an internal error" in caplog.text
