@@ -28,6 +28,13 @@ COMMANDS = {
 DEFAULT_STATE_DIR = ".statefun-faas"
 
 
+def port(text: str) -> int:
+    """A TCP port number for argparse: 0 (any free port) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is no port number; give 0 to 65535 (0 picks a free one)")
+    return int(text)
+
+
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run a StateFun application from module.yaml on the local runtime")
     run.add_argument("--module", required=True, help="the module.yaml file")
@@ -36,7 +43,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--local-io", action="store_true", help="bind Kafka/Kinesis ingress/egress to local topics")
     run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
     run.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
-    run.add_argument("--local-io-port", type=int, default=8092, help="port of local Kafka/Kinesis topics")
+    run.add_argument("--local-io-port", type=port, default=8092, help="port of local Kafka/Kinesis topics")
     _add_port_limits(run)
 
     dev = sub.add_parser("dev", help="run a StatefulFunctions registry in-process with playground I/O")
@@ -45,8 +52,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev.add_argument("--state", default=DEFAULT_STATE_DIR, help="state directory (default: %(default)s)")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
-    dev.add_argument("--ingress-port", type=int, default=8090, help="playground ingress port (no --module)")
-    dev.add_argument("--egress-port", type=int, default=8091, help="playground egress port (no --module)")
+    dev.add_argument("--ingress-port", type=port, default=8090, help="playground ingress port (no --module)")
+    dev.add_argument("--egress-port", type=port, default=8091, help="playground egress port (no --module)")
     dev.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
     _add_port_limits(dev)
 
@@ -77,7 +84,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve = sub.add_parser("serve", help="serve a StatefulFunctions registry over HTTP")
     serve.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port, default=8000, help="0 picks a free one")
 
 
 def _add_deploy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -89,6 +96,7 @@ def _add_deploy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="statefun-faas", description=__doc__.split("\n\n")[0])
+    top.add_argument("--debug", action="store_true", help="show full tracebacks of errors")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(sub)
     _add_serve(sub)
@@ -116,11 +124,13 @@ PASS_THROUGH = ("module", "package")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in PASS_THROUGH:
-        rest = args[1:]
+    debug = args[:1] == ["--debug"]
+    first = 1 if debug else 0  # the subcommand's position
+    if args[first : first + 1] and args[first] in PASS_THROUGH:
+        rest = args[first + 1 :]
         if rest[:1] == ["--"]:
             rest = rest[1:]
-        return _load(args[0])(argparse.Namespace(command=args[0], rest=rest))
+        return _load(args[first])(argparse.Namespace(command=args[first], rest=rest, debug=debug))
     options = parser().parse_args(args)
     return _load(options.command)(options)
 

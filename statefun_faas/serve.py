@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import sys
+from collections.abc import Iterator
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -26,7 +27,9 @@ def main(options: argparse.Namespace) -> int:
     try:
         functions = load_functions(options.target)
     except ConfigurationError as error:
-        print(f"statefun-faas serve: {error}", file=sys.stderr)
+        if getattr(options, "debug", False):
+            raise
+        print(f"{getattr(error, 'user_traceback', '')}statefun-faas serve: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     try:
@@ -34,6 +37,21 @@ def main(options: argparse.Namespace) -> int:
     except ImportError:
         return _serve_wsgiref(functions, options.host, options.port)
     return _serve_uvicorn(functions, options.host, options.port)
+
+
+@contextlib.contextmanager
+def _listening(host: str, port: int) -> Iterator[None]:
+    """Turns a failed bind (port taken, no such host, port out of range) into one line and exit code 2."""
+    try:
+        yield
+    except (OSError, OverflowError) as error:
+        reason = getattr(error, "strerror", None) or error
+        print(
+            f"statefun-faas serve: can not listen on {host}:{port} ({reason}); "
+            "free the port or pick another with --port (0 picks a free one), or check --host",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
 
 
 def _announce(functions: StatefulFunctions, host: str, port: int, server: str) -> None:
@@ -54,7 +72,8 @@ def _serve_uvicorn(functions: StatefulFunctions, host: str, port: int) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
+    with _listening(host, port):
+        listener.bind((host, port))
     listener.listen(2048)  # connections wait in the backlog until uvicorn accepts them
     _announce(functions, host, listener.getsockname()[1], "uvicorn")
     config = uvicorn.Config(asgi_app(functions), lifespan="on", access_log=False, log_level="warning")
@@ -74,7 +93,9 @@ class _Handler(WSGIRequestHandler):
 def _serve_wsgiref(functions: StatefulFunctions, host: str, port: int) -> int:
     from statefun_faas.adapters.wsgi import wsgi_app
 
-    with make_server(host, port, wsgi_app(functions), _ThreadingServer, _Handler) as server:
+    with _listening(host, port):
+        made = make_server(host, port, wsgi_app(functions), _ThreadingServer, _Handler)
+    with made as server:
         _announce(functions, host, server.server_port, "wsgiref (uvicorn is not installed)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()

@@ -5,12 +5,32 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 
+import statefun_faas
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
 
 DEFAULT_ATTRIBUTE = "functions"
+_OURS = str(Path(statefun_faas.__file__).resolve().parent)
+
+
+class UserCodeError(ConfigurationError):
+    """Importing the user's code raised; ``user_traceback`` holds the user's frames only."""
+
+    def __init__(self, location: str, error: BaseException) -> None:
+        super().__init__(
+            f"importing {location!r} raised {type(error).__name__}: {error} (see the traceback above); fix it and rerun"
+        )
+        tb = error.__traceback__
+        while tb is not None and _not_users(tb.tb_frame.f_code.co_filename):
+            tb = tb.tb_next
+        self.user_traceback = "".join(traceback.format_exception(type(error), error, tb))
+
+
+def _not_users(filename: str) -> bool:
+    return filename.startswith("<frozen ") or str(Path(filename).resolve()).startswith(_OURS)
 
 
 def load_functions(target: str) -> StatefulFunctions:
@@ -33,7 +53,9 @@ def load_functions(target: str) -> StatefulFunctions:
 
 def _import(location: str) -> object:
     path = Path(location)
-    if location.endswith(".py") or path.is_file():
+    if path.is_dir():
+        raise ConfigurationError(f"{location!r} is a folder; name the Python file in it, e.g. {location}/functions.py")
+    if location.endswith(".py") or path.is_file() or "/" in location or "\\" in location:
         if not path.is_file():
             raise ConfigurationError(f"no such file: {location!r}")
         name = f"_statefun_faas_target_{path.stem}"
@@ -45,9 +67,16 @@ def _import(location: str) -> object:
         folder = str(path.resolve().parent)
         if folder not in sys.path:
             sys.path.insert(0, folder)  # so the file can import its neighbours
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            raise UserCodeError(location, error) from error
         return module
     try:
         return importlib.import_module(location)
     except ModuleNotFoundError as error:
-        raise ConfigurationError(f"can not import module {location!r}: {error}") from None
+        if error.name is not None and (location == error.name or location.startswith(f"{error.name}.")):
+            raise ConfigurationError(f"can not import module {location!r}: {error}") from None
+        raise UserCodeError(location, error) from error
+    except Exception as error:
+        raise UserCodeError(location, error) from error

@@ -79,6 +79,10 @@ def _timeouts(settings: EndpointSettings) -> Timeouts:
 def other_documents(text: str, filename: str) -> list[dict[str, Any]]:
     """The documents of an existing module.yaml that are not endpoints (ingresses, egresses)."""
     try:
+        parse_module(text, filename)  # its mistakes named in it, not in the generated module.yaml
+    except ModuleError as error:
+        raise DeployError(f"the --base file does not load: {error}; fix it there") from None
+    try:
         documents = [document for document in yaml.safe_load_all(text) if document is not None]
     except yaml.YAMLError as error:
         raise DeployError(f"{filename}: not YAML ({error})") from None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
+import sqlite3
 import sys
 import urllib.error
 import urllib.request
@@ -86,20 +88,48 @@ def _lift_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def _start(build: Callable[[], Runtime]) -> int:
+def _start(args: argparse.Namespace, build: Callable[[], Runtime]) -> int:
     _lift_open_files_limit()
     try:
+        if Path(args.state).exists() and not Path(args.state).is_dir():
+            raise ConfigurationError(f"--state {args.state!r} is a file; give a folder (created if missing)")
         _run(_serve(build()))
+    except sqlite3.Error as error:
+        if getattr(args, "debug", False):
+            raise
+        print(_unusable(args.state, error), file=sys.stderr)
+        return 1
     except (ModuleError, ConfigurationError, OSError, ValueError, StateFolderBusyError) as error:
-        print(f"statefun-faas: {error}", file=sys.stderr)
+        if getattr(args, "debug", False):
+            raise
+        print(f"{getattr(error, 'user_traceback', '')}statefun-faas: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _unusable(state_dir: str, error: sqlite3.Error) -> str:
+    return (
+        f"statefun-faas: the state file {Path(state_dir) / DB_NAME} can not be used ({error}); "
+        "if it is damaged, move it away (the runtime starts empty) or restore a copy; "
+        "if it is read-only, make it and its folder writable"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """``statefun-faas run --module module.yaml``: the application's functions over HTTP."""
     _logging()
-    return _start(lambda: Runtime([args.module], None, _options(args)))
+
+    def build() -> Runtime:
+        runtime = Runtime([args.module], None, _options(args))
+        if not runtime.module.endpoints:
+            logging.getLogger("statefun_faas.runtime").warning(
+                "%s declares no function endpoint, so every message becomes a dead letter; "
+                "add a kind: io.statefun.endpoints.v2/http document, or run a registry with dev TARGET",
+                args.module,
+            )
+        return runtime
+
+    return _start(args, build)
 
 
 def dev(args: argparse.Namespace) -> int:
@@ -112,7 +142,7 @@ def dev(args: argparse.Namespace) -> int:
         ports = None if args.module else (args.ingress_port, args.egress_port)
         return Runtime([args.module] if args.module else [], functions, _options(args, playground_ports=ports))
 
-    return _start(build)
+    return _start(args, build)
 
 
 def send(args: argparse.Namespace) -> int:
@@ -120,6 +150,9 @@ def send(args: argparse.Namespace) -> int:
     try:
         address = Address.parse(args.address)
         typename = args.typename or "io.statefun.types/string"
+        namespace, slash, name = typename.partition("/")
+        if not (namespace and slash and name) or "/" in name:
+            raise ValueError(f"--type {typename!r} is no typename; write NAMESPACE/NAME, e.g. io.statefun.types/int")
         body = encode(typename, args.value)
     except ValueError as error:
         print(f"statefun-faas send: {error}", file=sys.stderr)
@@ -150,6 +183,23 @@ def _open_store(state_dir: str, owner: bool = False) -> Store | None:
     return Store.in_directory(state_dir) if owner else Store.read_only(state_dir)
 
 
+def _store_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``state`` and ``dead-letters``: an unusable state file is one line naming it, exit code 1."""
+
+    @functools.wraps(command)
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except sqlite3.Error as error:
+            if getattr(args, "debug", False):
+                raise
+            print(_unusable(args.state_dir, error), file=sys.stderr)
+            return 1
+
+    return guarded
+
+
+@_store_errors
 def state(args: argparse.Namespace) -> int:
     """``statefun-faas state NAMESPACE/TYPE/ID``: the stored values of one address, primitives decoded."""
     try:
@@ -173,6 +223,7 @@ def state(args: argparse.Namespace) -> int:
     return 0
 
 
+@_store_errors
 def dead_letters(args: argparse.Namespace) -> int:
     """``statefun-faas dead-letters [--replay [ID ...]]``: list, or move back into the inboxes."""
     if args.replay is not None:
@@ -213,6 +264,14 @@ def _replay(state_dir: str, ids: list[str]) -> int:
     if store is None:
         return 1
     with contextlib.closing(store):
+        unknown = sorted(set(seqs or ()) - {letter.seq for letter in store.dead_letters()})
+        if unknown:
+            print(
+                f"statefun-faas dead-letters: no dead letter with id {', '.join(map(str, unknown))}; nothing replayed. "
+                "List them with statefun-faas dead-letters",
+                file=sys.stderr,
+            )
+            return 2
         targets = store.replay(seqs)
     print(f"replayed dead letters to {len(targets)} address(es); the runtime delivers them when it starts")
     return 0
