@@ -9,6 +9,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,10 @@ from statefun_faas.runtime.app import Runtime
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store import DB_NAME
 from tests.runtime.apps import functions
-from tests.runtime.servers import PLAYGROUND_IO, put, running, take
+from tests.runtime.processes import RuntimeProcess
+from tests.runtime.processes import put as process_put
+from tests.runtime.processes import take as process_take
+from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, in_thread, put, running, take
 
 #: the runtime's busy timeout in these tests (5 s by default): a lock held longer makes its writes fail
 BUSY_TIMEOUT_MS = 200
@@ -52,6 +56,17 @@ def hold_write_lock(state_dir: Path, seconds: float) -> threading.Event:
     threading.Thread(target=hold, daemon=True).start()
     assert taken.wait(10)
     return taken
+
+
+def wait_for_delayed(state_dir: Path, timeout: float = 10) -> None:
+    reader = sqlite3.connect(state_dir / DB_NAME, isolation_level=None)
+    try:
+        deadline = time.monotonic() + timeout
+        while not reader.execute("SELECT count(*) FROM delayed").fetchone()[0]:
+            assert time.monotonic() < deadline, "the delayed message was never stored"
+            time.sleep(0.02)
+    finally:
+        reader.close()
 
 
 def short_busy_timeout(runtime: Runtime) -> None:
@@ -138,3 +153,26 @@ def test_an_address_whose_commit_failed_is_delivered_again(tmp_path: Path, caplo
 
     asyncio.run(go())
     assert "delivery stopped by an internal error" in caplog.text
+
+
+def test_a_run_process_outlives_a_lock_held_past_its_busy_timeout_and_stops_with_0(tmp_path: Path) -> None:
+    """The real 5 s busy timeout, the `run` command: the delayed message fires and SIGTERM exits 0."""
+    with in_thread(FunctionServer(functions)) as server:
+        module = tmp_path / "module.yaml"
+        module.write_text(endpoint("test/*", f"http://127.0.0.1:{server.port}/statefun") + PLAYGROUND_IO)
+        state = tmp_path / "state"
+        args = ("run", "--module", str(module), "--state", str(state))
+        runtime = RuntimeProcess.start(tmp_path / "run.log", *args)
+        try:
+            ingress, egress = runtime.ports["ingress"], runtime.ports["egress"]
+            assert process_put(ingress, "test/timer/k", json.dumps({"after": 2, "text": "late"}).encode())
+            wait_for_delayed(state)  # the lock comes after the answer's commit, so the timer is what meets it
+            hold_write_lock(state, 6.5)  # the timer meets it within a second and waits 5 s for it
+            threading.Event().wait(6.6)
+            assert process_take(egress, "counts", 1, timeout=15) == ["k:1:late:test/timer/k"]
+        finally:
+            code = runtime.stop()
+    log = runtime.log.read_text()
+    assert "delayed-message timer stopped by an error, restarting in 0.1 s: OperationalError: database is locked" in log
+    assert code == 0, log
+    assert "Traceback" not in log
