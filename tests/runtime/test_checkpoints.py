@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
+import pytest
+
+from statefun_faas.runtime.checkpoints import Checkpointer
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store import DB_NAME, Store
 
@@ -27,3 +31,26 @@ def test_the_wal_is_checkpointed_off_the_writing_connection(tmp_path: Path) -> N
     reopened = Store.in_directory(tmp_path)
     assert reopened.inbox_size() == 200
     reopened.close()
+
+
+def test_the_checkpoint_thread_outlives_a_file_it_can_not_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real SQLite error (the folder of the file is missing): logged, and the thread opens it again later."""
+    caplog.set_level(logging.ERROR, "statefun_faas.runtime")
+    folder = tmp_path / "not-yet"
+    checkpointer = Checkpointer(str(folder / DB_NAME), interval=0.01)
+    try:
+        deadline = time.monotonic() + 10
+        while "stopped by an error" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+        store = Store.in_directory(folder)  # creates the folder and the file
+        while checkpointer.checkpoints < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.checkpoints >= 1, "the thread never checkpointed once the file could be opened"
+        store.close()
+    finally:
+        checkpointer.stop()
+    assert "statefun-faas-checkpoints stopped by an error, restarting in 0.1 s: unable to open database file" in (
+        caplog.text
+    )
