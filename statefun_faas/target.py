@@ -13,7 +13,8 @@ from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
 
 DEFAULT_ATTRIBUTE = "functions"
-_OURS = str(Path(statefun_faas.__file__).resolve().parent)
+#: frames of these folders come before the user's in an import's traceback: statefun_faas's and importlib's
+_NOT_USERS = tuple(str(Path(package.__file__ or "").resolve().parent) for package in (statefun_faas, importlib))
 
 
 class UserCodeError(ConfigurationError):
@@ -30,7 +31,7 @@ class UserCodeError(ConfigurationError):
 
 
 def _not_users(filename: str) -> bool:
-    return filename.startswith("<frozen ") or str(Path(filename).resolve()).startswith(_OURS)
+    return filename.startswith("<frozen ") or str(Path(filename).resolve()).startswith(_NOT_USERS)
 
 
 def load_functions(target: str) -> StatefulFunctions:

@@ -158,3 +158,17 @@ def test_a_mistake_in_the_base_of_module_is_named_in_that_file(tmp_path: Path) -
     )
     one_line(result, 2, f"the --base file does not load: {base}:3: spec.port: expected an integer")
     assert "generated" not in result.stderr
+
+
+def test_an_import_error_inside_a_users_module_named_by_module_path(tmp_path: Path) -> None:
+    (tmp_path / "userfunctions.py").write_text("import no_such_module_here\n")
+    env = {**subprocess_env(), "PYTHONPATH": str(tmp_path)}
+    result = cli("serve", "userfunctions", env=env)
+    assert result.returncode == 2, result.stderr
+    assert f'File "{tmp_path / "userfunctions.py"}", line 1, in <module>' in result.stderr.splitlines()[1]
+    assert result.stderr.splitlines()[-1] == (
+        "statefun-faas serve: importing 'userfunctions' raised ModuleNotFoundError: "
+        "No module named 'no_such_module_here' (see the traceback above); fix it and rerun"
+    )
+    missing = cli("serve", "no_such_user_module", env=env)  # the module itself is missing: no traceback
+    one_line(missing, 2, "can not import module 'no_such_user_module': No module named 'no_such_user_module'")
