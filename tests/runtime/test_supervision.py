@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from statefun_faas import Context, IntType, Message, StatefulFunctions, ValueSpec
+from statefun_faas import Context, IntType, Message, StatefulFunctions, StringType, ValueSpec
 from statefun_faas.runtime import watch
 from statefun_faas.runtime.app import Runtime
 from statefun_faas.runtime.records import Address, Envelope, Value
@@ -176,3 +176,38 @@ def test_a_run_process_outlives_a_lock_held_past_its_busy_timeout_and_stops_with
     assert "delayed-message timer stopped by an error, restarting in 0.1 s: OperationalError: database is locked" in log
     assert code == 0, log
     assert "Traceback" not in log
+
+
+def test_an_address_whose_commit_met_a_full_disk_is_delivered_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk, as SQLite reports it (max_page_count caps the file): the answers' commit fails with
+    'database or disk is full'; once there is room again every acknowledged message is applied once."""
+    caplog.set_level(logging.INFO, "statefun_faas.runtime")
+    big = StatefulFunctions()
+
+    @big.bind("test/big", specs=[ValueSpec("blob", StringType)])
+    def grow(context: Context, message: Message) -> None:
+        context.storage.blob = (context.storage.blob or "") + "x" * 20_000
+
+    async def go() -> None:
+        async with running(tmp_path, PLAYGROUND_IO, big) as runtime:
+            db = runtime.store.db
+            addresses = [Address("test/big", f"k{i}") for i in range(20)]
+            runtime.store.enqueue([Envelope(a, Value("test/text", b"x")) for a in addresses for _ in range(2)])
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
+            db.execute(f"PRAGMA max_page_count={pages}")  # the disk is full
+            runtime.router.recover()
+            await asyncio.sleep(1.0)
+            assert runtime.store.inbox_size() == 40  # nothing could be applied
+            db.execute("PRAGMA max_page_count=1073741823")  # room again
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 15
+            while runtime.store.inbox_size() and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            assert runtime.store.inbox_size() == 0, "messages stayed queued after there was room again"
+            assert {len(runtime.store.state(a, 0.0)["blob"].data or b"") for a in addresses} == {40_000 + 4}
+            assert runtime.router.counters.messages == 40
+
+    asyncio.run(go())
+    assert "sqlite3.OperationalError: database or disk is full" in caplog.text
