@@ -5,6 +5,7 @@ and a stop afterwards is clean. Real SQLite faults: a second connection runs BEG
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import sqlite3
@@ -22,6 +23,7 @@ from statefun_faas.runtime import watch
 from statefun_faas.runtime.app import Runtime
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store import DB_NAME
+from statefun_faas.runtime.supervisor import supervise
 from tests.runtime.apps import functions
 from tests.runtime.processes import RuntimeProcess
 from tests.runtime.processes import put as process_put
@@ -211,3 +213,36 @@ def test_an_address_whose_commit_met_a_full_disk_is_delivered_again(
 
     asyncio.run(go())
     assert "sqlite3.OperationalError: database or disk is full" in caplog.text
+
+
+def test_supervise_backs_off_logs_our_own_errors_with_their_traceback_and_cancels_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, "statefun_faas.runtime")
+    runs: list[float] = []
+
+    async def flaky() -> None:
+        runs.append(asyncio.get_running_loop().time())
+        if len(runs) <= 3:
+            raise ValueError(f"bug {len(runs)}")
+        await asyncio.Event().wait()  # runs until cancelled
+
+    async def go() -> None:
+        task = supervise("flaky loop", flaky)
+        for _ in range(200):
+            if len(runs) == 4:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(go())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(runs)]
+    assert all(gap >= delay - 0.01 for gap, delay in zip(gaps, [0.1, 0.2, 0.4], strict=True))  # waited each time
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        f"flaky loop stopped by an error, restarting in {d} s: ValueError: bug {i}"
+        for i, d in ((1, 0.1), (2, 0.2), (3, 0.4))
+    ]
+    assert all(record.exc_info for record in caplog.records)  # not an error of the environment: a bug of ours
