@@ -56,7 +56,10 @@ DEFECTS = {
     "unknown placeholder": ("", "/{function.id}"),
     "unbalanced brace": ("", "/{x"),
 }
-FAST = "  transport:\n    type: io.statefun.transports.v1/okhttp\n    timeouts: {call: 600ms, connect: 200ms, read: 600ms, write: 600ms}\n"
+FAST = (
+    "  transport:\n    type: io.statefun.transports.v1/okhttp\n"
+    "    timeouts: {call: 600ms, connect: 200ms, read: 600ms, write: 600ms}\n"
+)
 #: What a message asks of the function: counted (200 once the token passes) or raising (500, retried).
 MESSAGES = {"counted": ("test/counter/k", "x"), "raising": ("test/failing/k", "boom")}
 

@@ -35,7 +35,10 @@ from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, 
 
 EGRESS = "io.statefun.playground/egress"
 EgressRecordType = make_json_type("io.statefun.playground/EgressRecord")
-FAST = "  transport:\n    type: io.statefun.transports.v1/okhttp\n    timeouts: {call: 2s, connect: 300ms, read: 1s, write: 1s}\n"
+FAST = (
+    "  transport:\n    type: io.statefun.transports.v1/okhttp\n"
+    "    timeouts: {call: 2s, connect: 300ms, read: 1s, write: 1s}\n"
+)
 KEEPERS = ("sec/keeper", "sec/keeper2")
 
 functions = StatefulFunctions()
