@@ -29,6 +29,8 @@ from tests.runtime.processes import RuntimeProcess
 from tests.runtime.processes import put as process_put
 from tests.runtime.processes import take as process_take
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, in_thread, put, running, take
+from tests.runtime.test_kinesis import kinesis_client, moto, read_all  # noqa: F401 (moto: a fixture)
+from tests.runtime.test_kinesis import module as kinesis_module
 
 #: the runtime's busy timeout in these tests (5 s by default): a lock held longer makes its writes fail
 BUSY_TIMEOUT_MS = 200
@@ -246,3 +248,29 @@ def test_supervise_backs_off_logs_our_own_errors_with_their_traceback_and_cancel
         for i, d in ((1, 0.1), (2, 0.2), (3, 0.4))
     ]
     assert all(record.exc_info for record in caplog.records)  # not an error of the environment: a bug of ours
+
+
+@pytest.mark.slow
+def test_the_kinesis_ingress_outlives_a_held_write_lock(
+    tmp_path: Path,
+    moto: str,  # noqa: F811 (the fixture imported above)
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A record read while the lock is held can not be stored: the poller stops, is started again, reads
+    on from its saved position and the record is delivered once the lock is released."""
+    caplog.set_level(logging.INFO, "statefun_faas.runtime")
+    client = kinesis_client(moto)
+    request.addfinalizer(client.close)
+    for stream in ("loud", "shouts"):
+        client.create_stream(StreamName=stream, ShardCount=1)
+
+    async def go() -> None:
+        async with running(tmp_path, kinesis_module(moto), functions) as runtime:
+            short_busy_timeout(runtime)
+            await asyncio.to_thread(hold_write_lock, tmp_path / "state", 2.0)
+            await asyncio.to_thread(client.put_record, StreamName="loud", Data=b"hello", PartitionKey="ann")
+            assert await asyncio.to_thread(read_all, client, "shouts", 1, 20) == [("ann", b"ann:hello")]
+
+    asyncio.run(go())
+    assert "Kinesis ingress test/kin stopped by an error, restarting in 0.1 s: OperationalError" in caplog.text
