@@ -26,6 +26,7 @@ from statefun_faas.runtime.module import ModuleError
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.store import DB_NAME, Store
 from statefun_faas.runtime.values import decode, describe, encode
+from statefun_faas.types import split_typename
 
 
 def _logging() -> None:
@@ -150,9 +151,12 @@ def send(args: argparse.Namespace) -> int:
     try:
         address = Address.parse(args.address)
         typename = args.typename or "io.statefun.types/string"
-        namespace, slash, name = typename.partition("/")
-        if not (namespace and slash and name) or "/" in name:
-            raise ValueError(f"--type {typename!r} is no typename; write NAMESPACE/NAME, e.g. io.statefun.types/int")
+        try:
+            split_typename(typename, "--type")
+        except ConfigurationError:
+            raise ValueError(
+                f"--type {typename!r} is no typename; write NAMESPACE/NAME, e.g. io.statefun.types/int"
+            ) from None
         body = encode(typename, args.value)
     except ValueError as error:
         print(f"statefun-faas send: {error}", file=sys.stderr)
