@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from statefun_faas.edge import Edge, EdgeResponse, text
+from statefun_faas.adapters.edge import Edge, EdgeResponse, text
 
 CHUNK = 64 * 1024
 

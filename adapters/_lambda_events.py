@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 
 if TYPE_CHECKING:
     from statefun_faas.adapters._lambda_types import LambdaResponse
-    from statefun_faas.edge import EdgeResponse
+    from statefun_faas.adapters.edge import EdgeResponse
 
 # -- the shapes ------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Iterable, MutableMapping, Sequence
 from typing import Any, Literal, Protocol, TypedDict, cast
 
 from statefun_faas.adapters._http import declared_length
-from statefun_faas.edge import Edge, EdgeResponse
+from statefun_faas.adapters.edge import Edge, EdgeResponse
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
 

@@ -56,7 +56,7 @@ from statefun_faas.adapters._lambda_events import (
     shape_of,
     text_field,
 )
-from statefun_faas.edge import OCTET_STREAM, Edge, EdgeResponse, text
+from statefun_faas.adapters.edge import OCTET_STREAM, Edge, EdgeResponse, text
 
 if TYPE_CHECKING:
     from statefun_faas.adapters._lambda_types import (

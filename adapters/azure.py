@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from statefun_faas.adapters._extras import import_extra
 from statefun_faas.adapters._http import declared_length
-from statefun_faas.edge import HEALTH_PATH, Edge, EdgeResponse
+from statefun_faas.adapters.edge import HEALTH_PATH, Edge, EdgeResponse
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
 

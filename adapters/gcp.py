@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from statefun_faas.adapters._extras import import_extra
 from statefun_faas.adapters._http import read_limited
-from statefun_faas.edge import Edge, EdgeResponse
+from statefun_faas.adapters.edge import Edge, EdgeResponse
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from statefun_faas.adapters._http import declared_length, read_limited
-from statefun_faas.edge import Edge, EdgeResponse
+from statefun_faas.adapters.edge import Edge, EdgeResponse
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from statefun_faas.deploy._sources import copy_statefun_faas
+from statefun_faas.deploy.sources import copy_statefun_faas
 from tests.adapters.lambda_runtime_emulator import Result, RuntimeApiEmulator, runtime_env, write_task_root
 
 K = TypeVar("K")

@@ -51,7 +51,7 @@ def build(work: Path, python: str, extra: list[str], name: str) -> Path:
 
 
 def interpreter(python: str) -> str:
-    from statefun_faas.deploy._lambda_platform import interpreter as find
+    from statefun_faas.deploy.lambda_platform import interpreter as find
 
     return find(python)
 

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from statefun_faas.cli.target import load_functions
 from statefun_faas.runtime.app import Options, Runtime
 from statefun_faas.runtime.records import Address, EgressRecord, Envelope, Value
-from statefun_faas.target import load_functions
 
 HERE = Path(__file__).resolve().parent
 MODULE = """

@@ -25,7 +25,7 @@ MODULES = [
     ("statefun_faas", "The SDK: functions, state, messages, types and the request-reply handler."),
     ("statefun_faas.testing", "An in-memory tester for unit tests (core only, no runtime dependencies)."),
     ("statefun_faas.pytest_plugin", "pytest fixtures, registered through the `pytest11` entry point."),
-    ("statefun_faas.edge", "The HTTP edge every adapter shares; build your own adapter on it."),
+    ("statefun_faas.adapters.edge", "The HTTP edge every adapter shares; build your own adapter on it."),
     ("statefun_faas.redact", "Credentials out of URLs before a URL is logged, stored or printed."),
     ("statefun_faas.adapters.aws_lambda", "AWS Lambda (Function URL, API Gateway REST/HTTP, ALB). Extra `[aws]`."),
     ("statefun_faas.adapters.gcp", "Google Cloud Functions (functions-framework). Extra `[gcp]`."),

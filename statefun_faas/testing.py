@@ -29,11 +29,11 @@ from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions, ValueSpec
 from statefun_faas.handler import RequestReplyHandler
 from statefun_faas.messages import EgressMessage, Message
-from statefun_faas.runtime.egress import AnyEgress, EgressBinding, PlaygroundEgress
-from statefun_faas.runtime.inprocess import in_process_routes
+from statefun_faas.runtime.engine.egress import AnyEgress, EgressBinding, PlaygroundEgress
+from statefun_faas.runtime.engine.router import Counters, Router
+from statefun_faas.runtime.invoke.inprocess import in_process_routes
 from statefun_faas.runtime.records import Address, DeadLetter, EgressRecord, Envelope, Value
-from statefun_faas.runtime.router import Counters, Router
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store.database import Store
 from statefun_faas.types import StringType, Type, split_typename, to_typed_value
 
 T = TypeVar("T")

@@ -10,17 +10,15 @@ import yaml
 
 from statefun_faas.deploy import DeployError
 from statefun_faas.deploy.urls import PLACEHOLDER, Credentials, url_template
-from statefun_faas.runtime.module import (
+from statefun_faas.moduleyaml.model import (
     ASYNC_TRANSPORT,
     DEFAULT_TIMEOUTS,
     ENDPOINTS_V1,
     ENDPOINTS_V2,
     Endpoint,
-    ModuleError,
     Timeouts,
-    dump_endpoints,
-    parse_module,
 )
+from statefun_faas.moduleyaml.reader import ModuleError, dump_endpoints, parse_module
 
 
 @dataclass(frozen=True)

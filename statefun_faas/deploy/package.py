@@ -19,48 +19,26 @@ import zipfile
 from pathlib import Path
 
 from statefun_faas.deploy import DeployError
-from statefun_faas.deploy._lambda_platform import ARCHES, GLIBC, interpreter, platform_tags
-from statefun_faas.deploy._sources import copy_statefun_faas, copy_target, core_requirements, handler_source
-from statefun_faas.errors import StatefunFaasError
+from statefun_faas.deploy.lambda_platform import interpreter, platform_tags
+from statefun_faas.deploy.sources import copy_statefun_faas, copy_target, core_requirements, handler_source
 
 HANDLER_MODULE = "statefun_handler"
 LAMBDA_TASK_ROOT = "/var/task"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def parser() -> argparse.ArgumentParser:
-    cli = argparse.ArgumentParser(prog="statefun-faas package", description=__doc__.split("\n\n")[0])
-    cli.add_argument("platform", choices=["aws"], help="the platform to package for")
-    cli.add_argument("target", help="module_or_file[:attr] of your StatefulFunctions registry (attr: functions)")
-    cli.add_argument("-o", "--output", default="lambda.zip", help="the zip to write (default: %(default)s)")
-    cli.add_argument("--python", default="3.13", choices=sorted(GLIBC), help="Lambda runtime version")
-    cli.add_argument("--arch", default="arm64", choices=sorted(ARCHES), help="Lambda architecture")
-    cli.add_argument("-r", "--requirement", action="append", default=[], help="extra requirements file")
-    cli.add_argument("--compile-python", help="interpreter for the .pyc (default: found by version)")
-    cli.add_argument("--no-compile", action="store_true", help="ship sources only (slower cold starts)")
-    return cli
+def build(args: argparse.Namespace, location: str, attribute: str) -> Path:
+    """Build the zip of the registry ``attribute`` of ``location`` (imported already) and return its path.
 
-
-def main(options: argparse.Namespace) -> int:
-    rest = list(getattr(options, "rest", []))
-    args = parser().parse_args(rest[1:] if rest[:1] == ["--"] else rest)
-    try:
-        build(args)
-    except StatefunFaasError as error:
-        print(f"statefun-faas package: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def build(args: argparse.Namespace) -> Path:
-    """Build the zip described by ``args`` and return its path."""
+    ``args`` holds the options of ``statefun-faas package`` (see statefun_faas.cli.deploy).
+    """
     compiler = None if args.no_compile else interpreter(args.python, args.compile_python)
     with tempfile.TemporaryDirectory(prefix="statefun-faas-package-") as work:
         root = Path(work)
         _pip_install(root, args)
         _progress("adding statefun-faas (core and adapters)")
         copy_statefun_faas(root)
-        module, attribute = copy_target(args.target, root)
+        module, attribute = copy_target(location, attribute, root)
         _progress(f"adding {module} and {HANDLER_MODULE}.py (handler = lambda_handler({module}.{attribute}))")
         (root / f"{HANDLER_MODULE}.py").write_text(handler_source(module, attribute), encoding="utf-8")
         if compiler is not None:

@@ -11,9 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from statefun_faas.functions import StatefulFunctions
-from statefun_faas.redact import redact_url
-from statefun_faas.runtime import kafka, kinesis, sinks, watch
-from statefun_faas.runtime._model import (
+from statefun_faas.moduleyaml.model import (
     KAFKA_EGRESS,
     KAFKA_INGRESS,
     KINESIS_EGRESS,
@@ -23,15 +21,21 @@ from statefun_faas.runtime._model import (
     PLAYGROUND_EGRESS_PORT,
     PLAYGROUND_INGRESS,
     PLAYGROUND_INGRESS_PORT,
+    Egress,
+    Ingress,
+    Module,
 )
-from statefun_faas.runtime.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
-from statefun_faas.runtime.httpserver import HttpLimits
-from statefun_faas.runtime.inprocess import in_process_routes
-from statefun_faas.runtime.invokers import EndpointRoutes, first_of, new_session
-from statefun_faas.runtime.module import Egress, Ingress, Module, load_module
-from statefun_faas.runtime.playground import EgressTopics, LocalServer, PortPlan
-from statefun_faas.runtime.router import Router
-from statefun_faas.runtime.store import Store
+from statefun_faas.moduleyaml.reader import load_module
+from statefun_faas.redact import redact_url
+from statefun_faas.runtime import watch
+from statefun_faas.runtime.engine.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
+from statefun_faas.runtime.engine.router import Router
+from statefun_faas.runtime.http.server import HttpLimits
+from statefun_faas.runtime.invoke.inprocess import in_process_routes
+from statefun_faas.runtime.invoke.remote import EndpointRoutes, first_of, new_session
+from statefun_faas.runtime.io import kafka, kinesis, sinks
+from statefun_faas.runtime.io.playground import EgressTopics, LocalServer, PortPlan
+from statefun_faas.runtime.store.database import Store
 from statefun_faas.runtime.supervisor import supervise
 
 logger = logging.getLogger("statefun_faas.runtime")

@@ -7,7 +7,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from statefun_faas.runtime.module import ModuleError, load_module
+from statefun_faas.moduleyaml.reader import ModuleError, load_module
 
 if TYPE_CHECKING:
     from statefun_faas.runtime.app import Runtime

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from statefun_faas.adapters.asgi import Message, StatefunASGIApp, asgi_app
-from statefun_faas.edge import DEFAULT_MAX_INVOCATIONS
+from statefun_faas.adapters.edge import DEFAULT_MAX_INVOCATIONS
 from tests.adapters.conformance import GOOD, MAX_BODY, MAX_INVOCATIONS, TOKENS, Case, flood
 from tests.adapters.support import (
     ALL_CASES,

@@ -10,7 +10,7 @@ import pytest
 
 from statefun_faas import RequestReplyHandler
 from statefun_faas.cli import main
-from statefun_faas.target import load_functions
+from statefun_faas.cli.target import load_functions
 from tests.adapters.conformance import Case
 from tests.adapters.support import call, running, subprocess_env
 from tests.builders import Request

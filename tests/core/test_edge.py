@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from statefun_faas.edge import Edge, parse_tokens, redact_url
+from statefun_faas.adapters.edge import Edge, parse_tokens, redact_url
 from tests.adapters.conformance import CASES, FUNCTIONS, MAX_BODY, MAX_INVOCATIONS, TOKENS, Case, check
 
 
@@ -90,7 +90,7 @@ def test_request_log_through_logging_or_off(monkeypatch: pytest.MonkeyPatch, cap
 
 def test_user_error_traceback_is_logged_not_answered(edge: Edge, caplog: pytest.LogCaptureFixture) -> None:
     case = next(c for c in CASES if c.name == "user code raised")
-    with caplog.at_level(logging.ERROR, logger="statefun_faas.edge"):
+    with caplog.at_level(logging.ERROR, logger="statefun_faas.adapters.edge"):
         response = edge.handle(case.method, case.path, case.query, case.body)
     assert response.status == 500
     assert "Traceback" in caplog.text

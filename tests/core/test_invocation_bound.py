@@ -7,7 +7,7 @@ import json
 import pytest
 
 from statefun_faas import Context, IntType, Message, StatefulFunctions, ValueSpec
-from statefun_faas.edge import DEFAULT_MAX_INVOCATIONS, Edge
+from statefun_faas.adapters.edge import DEFAULT_MAX_INVOCATIONS, Edge
 from tests.adapters.conformance import FUNCTIONS, flood
 
 MIB = 1024 * 1024

@@ -1,8 +1,7 @@
-"""Run ``statefun-faas module`` in-process (as cli.py dispatches it) or as the real console script."""
+"""Run ``statefun-faas module`` in-process (through statefun_faas.cli.main) or as the real console script."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.deploy.module_command import main
+from statefun_faas.cli import main
 
 
 @dataclass
@@ -27,7 +26,7 @@ def run_module(args: list[str], capsys: pytest.CaptureFixture[str], stdin: str |
     if stdin is not None:
         sys.stdin = io.StringIO(stdin)
     try:
-        code = main(argparse.Namespace(command="module", rest=args))
+        code = main(["module", *args])
     finally:
         sys.stdin = saved
     captured = capsys.readouterr()

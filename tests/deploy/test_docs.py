@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from statefun_faas.runtime.module import load_module
+from statefun_faas.moduleyaml.reader import load_module
 from tests.deploy.module_cli import console_script
 from tests.deploy.templates import FIXTURES, ROOT
 

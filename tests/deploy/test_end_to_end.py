@@ -21,7 +21,7 @@ import uvicorn
 
 from statefun_faas import StringType
 from statefun_faas.adapters.asgi import asgi_app
-from statefun_faas.runtime.module import load_module
+from statefun_faas.moduleyaml.reader import load_module
 from tests.builders import Request, decode, typed
 from tests.deploy.module_cli import run_module
 from tests.deploy.templates import fixture_json

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from statefun_faas.runtime.module import load_module, parse_module
+from statefun_faas.moduleyaml.reader import load_module, parse_module
 from tests.deploy.module_cli import run_console, run_module
 from tests.deploy.templates import FIXTURES, fixture_json
 

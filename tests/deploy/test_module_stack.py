@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from statefun_faas.runtime.module import parse_module
+from statefun_faas.moduleyaml.reader import parse_module
 from tests.deploy.module_cli import run_module
 from tests.deploy.templates import fixture_json
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from statefun_faas.deploy._sources import copy_target
+from statefun_faas.cli.target import load_functions
+from statefun_faas.deploy.sources import copy_target
 
 FUNCTIONS = """
 from statefun_faas import Context, Message, StatefulFunctions
@@ -27,6 +28,7 @@ def test_a_file_target_brings_the_modules_next_to_it_that_it_imports(tmp_path: P
     (app / "unrelated.py").write_text("raise SystemExit('never imported')\n", encoding="utf-8")
     package = tmp_path / "package"
     package.mkdir()
-    module, attribute = copy_target(f"{app / 'shipping_functions.py'}:functions", package)
+    load_functions(f"{app / 'shipping_functions.py'}:functions")  # as `statefun-faas package` does first
+    module, attribute = copy_target(str(app / "shipping_functions.py"), "functions", package)
     assert (module, attribute) == ("shipping_functions", "functions")
     assert sorted(path.name for path in package.iterdir()) == ["shipping_functions.py", "shipping_rates.py"]

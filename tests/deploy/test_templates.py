@@ -10,8 +10,9 @@ import hcl2
 import pytest
 import yaml
 
+from statefun_faas.cli.parsers import parser
 from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_AZURE_KEY_OUTPUT, TERRAFORM_TOKEN_OUTPUT
-from statefun_faas.deploy.package import HANDLER_MODULE, parser
+from statefun_faas.deploy.package import HANDLER_MODULE
 from tests.deploy.cfn import load_template, translate_sam
 from tests.deploy.templates import (
     CFN_TEMPLATE,
@@ -105,7 +106,7 @@ def test_every_terraform_file_parses() -> None:
 
 
 def test_lambda_settings_agree_with_the_package_command() -> None:
-    defaults = parser().parse_args(["aws", "target"])
+    defaults = parser().parse_args(["package", "aws", "target"])
     runtime, handler = f"python{defaults.python}", f"{HANDLER_MODULE}.handler"
     (sam,) = _of_type(load_template(SAM_TEMPLATE), "AWS::Serverless::Function")
     (cfn,) = _of_type(load_template(CFN_TEMPLATE), "AWS::Lambda::Function")

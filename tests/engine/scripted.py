@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from statefun_faas import _wire
-from statefun_faas.edge import Edge
+from statefun_faas.adapters.edge import Edge
 from statefun_faas.functions import StatefulFunctions
 
 

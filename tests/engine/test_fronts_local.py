@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from statefun_faas.runtime.module import load_module
+from statefun_faas.moduleyaml.reader import load_module
 from tests.builders import Request
 from tests.engine.fronts import Credentials, Deployment, deployment, front_door_targets
 from tests.engine.functions import (

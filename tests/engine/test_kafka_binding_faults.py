@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from statefun_faas.runtime import kafka
+from statefun_faas.runtime.io import kafka
 from tests.engine.kafka import KafkaBroker, Record
 from tests.engine.kafka_binding import (
     PLAYGROUND_INGRESS,

@@ -20,7 +20,7 @@ import pytest
 from statefun_faas import DoubleType
 from statefun_faas.pytest_plugin import RunningRuntime
 from statefun_faas.runtime.records import Address
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store.database import Store
 from tests.deploy.test_docs import blocks
 from tests.examples.support import EXAMPLES, example_module, running
 from tests.runtime.processes import put, take

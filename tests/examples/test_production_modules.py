@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime.module import KAFKA_EGRESS, KINESIS_EGRESS, load_module
+from statefun_faas.moduleyaml.model import KAFKA_EGRESS, KINESIS_EGRESS
+from statefun_faas.moduleyaml.reader import load_module
 from tests.examples.support import EXAMPLES
 from tests.runtime.processes import cli
 

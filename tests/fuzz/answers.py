@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf.message import DecodeError
 
 from statefun_faas import _wire
-from statefun_faas.edge import OCTET_STREAM, TEXT, EdgeResponse
+from statefun_faas.adapters.edge import OCTET_STREAM, TEXT, EdgeResponse
 from tests.adapters.conformance import COUNTER_OK, GOOD, HANDLER
 from tests.fuzz.registry import declared
 

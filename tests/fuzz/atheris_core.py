@@ -24,7 +24,7 @@ import atheris
 sys.path.append(str(Path(__file__).resolve().parents[2]))  # run as a script: make `tests` importable
 
 with atheris.instrument_imports(include=["statefun_faas"]):
-    from statefun_faas.edge import Edge
+    from statefun_faas.adapters.edge import Edge
     from statefun_faas.handler import RequestReplyHandler
 
 from tests.adapters.conformance import CASES, TOKENS

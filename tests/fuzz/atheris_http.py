@@ -1,5 +1,5 @@
 """Atheris (libFuzzer, coverage-guided) target for the local runtime's HTTP/1.1 framing: the server's requests
-(statefun_faas/runtime/http11.py) and the client's answers (answerparser.py).
+(statefun_faas/runtime/http/framing.py) and the client's answers (answerparser.py).
 
 Runs alone, from the repository root::
 
@@ -25,9 +25,9 @@ import atheris
 
 sys.path.append(str(Path(__file__).resolve().parents[2]))  # run as a script: make `tests` importable
 
-with atheris.instrument_imports(include=["statefun_faas.runtime.http11", "statefun_faas.runtime.answerparser"]):
-    from statefun_faas.runtime.answerparser import AnswerParser
-    from statefun_faas.runtime.http11 import HttpFramingError, RequestParser
+with atheris.instrument_imports(include=["statefun_faas.runtime.http.framing", "statefun_faas.runtime.http.answers"]):
+    from statefun_faas.runtime.http.answers import AnswerParser
+    from statefun_faas.runtime.http.framing import HttpFramingError, RequestParser
 
 from tests.fuzz.libfuzzer import libfuzzer_arguments
 

@@ -33,7 +33,7 @@ def test_atheris_core_runs_without_a_crash(tmp_path: Path) -> None:
 
 def test_atheris_http_framing_runs_without_a_crash_or_a_hang(tmp_path: Path) -> None:
     output = fuzz(HTTP_TARGET, tmp_path)
-    assert "Instrumenting statefun_faas.runtime.http11" in output  # coverage guides the framing code
+    assert "Instrumenting statefun_faas.runtime.http.framing" in output  # coverage guides the framing code
 
 
 def test_atheris_core_takes_a_time_budget_as_documented(tmp_path: Path) -> None:

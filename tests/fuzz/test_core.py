@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from statefun_faas import RequestReplyHandler, StatefunFaasError, _wire
-from statefun_faas.edge import Edge, EdgeResponse
+from statefun_faas.adapters.edge import Edge, EdgeResponse
 from tests.adapters.conformance import TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER, check_edge, check_scoped, parses
 from tests.fuzz.profiles import fuzz

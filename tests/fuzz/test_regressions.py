@@ -9,7 +9,7 @@ import pytest
 from statefun_faas import IntType, RequestReplyHandler, StatefunFaasError
 from statefun_faas.adapters._http import declared_length
 from statefun_faas.adapters.aws_lambda import UnsupportedEventError, lambda_handler
-from statefun_faas.edge import DEFAULT_MAX_INVOCATIONS, Edge, EdgeResponse
+from statefun_faas.adapters.edge import DEFAULT_MAX_INVOCATIONS, Edge, EdgeResponse
 from tests.adapters.conformance import FUNCTIONS as CONFORMANCE_FUNCTIONS
 from tests.adapters.conformance import flood
 from tests.adapters.lambda_events import event_for

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from statefun_faas.edge import Edge
+from statefun_faas.adapters.edge import Edge
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.runtime.app import Options, Runtime
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime.checkpoints import Checkpointer
 from statefun_faas.runtime.records import Address, Envelope, Value
-from statefun_faas.runtime.store import DB_NAME, Store
+from statefun_faas.runtime.store.checkpoints import Checkpointer
+from statefun_faas.runtime.store.database import DB_NAME, Store
 
 
 def test_the_wal_is_checkpointed_off_the_writing_connection(tmp_path: Path) -> None:

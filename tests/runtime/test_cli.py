@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store.database import Store
 from tests.runtime.processes import RuntimeProcess, cli, put, take
 
 pytestmark = pytest.mark.slow

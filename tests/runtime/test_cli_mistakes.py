@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime.store import DB_NAME, Store
+from statefun_faas.runtime.store.database import DB_NAME, Store
 from tests.adapters.support import subprocess_env
 from tests.runtime.processes import RuntimeProcess, cli, free_port
 
@@ -81,7 +81,7 @@ def test_an_import_error_in_the_users_file_shows_the_users_frames_only(tmp_path:
     )
     debug = cli("--debug", command, str(user), *options, env=subprocess_env())
     assert debug.returncode == 1
-    assert "statefun_faas/target.py" in debug.stderr
+    assert "statefun_faas/cli/target.py" in debug.stderr
 
 
 def test_replay_of_an_id_that_is_no_number_or_no_letter(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from statefun_faas import _wire, kafka_egress_message, kinesis_egress_message
 from statefun_faas.messages import EgressMessage
-from statefun_faas.runtime.egress import (
+from statefun_faas.runtime.engine.egress import (
     KAFKA_RECORD,
     KAFKA_RECORDS,
     KINESIS_RECORD,

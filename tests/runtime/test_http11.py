@@ -12,8 +12,8 @@ import zlib
 
 import pytest
 
-from statefun_faas.runtime.answerparser import AnswerParser
-from statefun_faas.runtime.http11 import HttpFramingError, Request, RequestParser, RequestTooLargeError
+from statefun_faas.runtime.http.answers import AnswerParser
+from statefun_faas.runtime.http.framing import HttpFramingError, Request, RequestParser, RequestTooLargeError
 from tests.runtime.isolated import run_isolated
 
 CHUNKED_PUT = b"PUT /a/b/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -41,7 +41,7 @@ def test_a_negative_chunk_size_is_refused_not_looped_on() -> None:
     # Once, this never returned: the request side looped forever on the event loop.
     printed = run_isolated(
         """
-        from statefun_faas.runtime.http11 import HttpFramingError, RequestParser
+        from statefun_faas.runtime.http.framing import HttpFramingError, RequestParser
         p = RequestParser(1 << 20)
         p.feed(b'PUT /a/b/c HTTP/1.1\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n-6\\r\\n')
         try:
@@ -56,8 +56,8 @@ def test_a_negative_chunk_size_is_refused_not_looped_on() -> None:
 def test_a_negative_chunk_size_in_an_answer_is_refused_not_looped_on() -> None:
     printed = run_isolated(
         """
-        from statefun_faas.runtime.answerparser import AnswerParser
-        from statefun_faas.runtime.http11 import HttpFramingError
+        from statefun_faas.runtime.http.answers import AnswerParser
+        from statefun_faas.runtime.http.framing import HttpFramingError
         try:
             print(AnswerParser(None).feed(b'HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n-6\\r\\n'))
         except HttpFramingError as error:
@@ -71,7 +71,7 @@ def test_line_ends_alone_before_a_request_are_skipped_not_looped_on() -> None:
     # found by tests/fuzz/atheris_http.py in a first version of this framing: a head of line ends only
     printed = run_isolated(
         """
-        from statefun_faas.runtime.http11 import RequestParser
+        from statefun_faas.runtime.http.framing import RequestParser
         p = RequestParser(256, 512)
         p.feed(b'\\r\\r\\n\\r\\n\\n')
         p.feed(b'\\r\\nGET /after HTTP/1.1\\r\\n\\r\\n')

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime.httpclient import Answer, HttpClient, HttpFramingError, Target
+from statefun_faas.runtime.http.client import Answer, HttpClient, HttpFramingError, Target
 from tests.runtime.isolated import run_isolated
 
 Reply = Callable[[bytes], bytes | None]  # request bytes -> answer bytes (None: hang), connection stays open
@@ -194,7 +194,7 @@ def test_a_hostile_chunk_size_in_an_answer_fails_the_call_and_the_client_goes_on
     printed = run_isolated(
         """
         import asyncio
-        from statefun_faas.runtime.httpclient import HttpClient, HttpFramingError, Target
+        from statefun_faas.runtime.http.client import HttpClient, HttpFramingError, Target
 
         HOSTILE = b"HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n-6\\r\\n"
         GOOD = b"HTTP/1.1 200 OK\\r\\nContent-Length: 4\\r\\n\\r\\ngood"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime.httpserver import HttpLimits, HttpServer, Request, Response
+from statefun_faas.runtime.http.server import HttpLimits, HttpServer, Request, Response
 from tests.runtime.isolated import run_isolated
 
 
@@ -121,7 +121,7 @@ def test_a_hostile_chunk_size_gets_400_and_the_port_keeps_answering() -> None:
     printed = run_isolated(
         """
         import asyncio, socket
-        from statefun_faas.runtime.httpserver import HttpServer, Response
+        from statefun_faas.runtime.http.server import HttpServer, Response
 
         async def ok(request):
             return Response(200, b"served " + request.path.encode())
@@ -286,7 +286,7 @@ import asyncio, logging, resource, socket, sys
 
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-from statefun_faas.runtime.httpserver import HttpServer, Response
+from statefun_faas.runtime.http.server import HttpServer, Response
 
 
 async def ok(request):

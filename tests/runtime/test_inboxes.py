@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statefun_faas.runtime.records import Address, Delayed, Effects, Envelope, Value
-from statefun_faas.runtime.store import DB_NAME, Store
+from statefun_faas.runtime.store.database import DB_NAME, Store
 
 ADDRESSES = [Address("t/f", str(i)) for i in range(3)]
 Operation = tuple[str, int, int]

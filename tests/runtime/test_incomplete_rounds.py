@@ -13,7 +13,7 @@ from aiohttp import web
 
 from statefun_faas import _wire
 from statefun_faas.runtime.app import Runtime
-from statefun_faas.runtime.protocol import EXTRA_ROUNDS
+from statefun_faas.runtime.engine.protocol import EXTRA_ROUNDS
 from tests.runtime.apps import functions
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, running, take
 

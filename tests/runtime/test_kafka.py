@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from statefun_faas import Context, Message, StatefulFunctions, kafka_egress_message
-from statefun_faas.runtime import kafka
+from statefun_faas.runtime.io import kafka
 from tests.runtime.processes import free_port
 from tests.runtime.servers import running, take
 

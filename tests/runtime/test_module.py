@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from statefun_faas.errors import StatefunFaasError
-from statefun_faas.runtime.module import (
+from statefun_faas.moduleyaml.model import (
     ASYNC_TIMEOUTS,
     ASYNC_TRANSPORT,
     ENDPOINTS_V1,
@@ -19,14 +19,10 @@ from statefun_faas.runtime.module import (
     OKHTTP_TIMEOUTS,
     OKHTTP_TRANSPORT,
     Endpoint,
-    ModuleError,
     Route,
     Timeouts,
-    dump_endpoints,
-    load_module,
-    parse_duration,
-    parse_module,
 )
+from statefun_faas.moduleyaml.reader import ModuleError, dump_endpoints, load_module, parse_duration, parse_module
 
 MODULES = Path(__file__).parent / "modules"
 ENDPOINT_TEXT = (

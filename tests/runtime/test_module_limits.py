@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime._yaml_lines import MAX_ALIASED_NODES, MAX_BYTES, MAX_DEPTH
-from statefun_faas.runtime.module import ModuleError, load_module, parse_module
+from statefun_faas.moduleyaml.reader import ModuleError, load_module, parse_module
+from statefun_faas.moduleyaml.yaml_lines import MAX_ALIASED_NODES, MAX_BYTES, MAX_DEPTH
 
 SECRET = "s3cretT0ken"
 ENDPOINT = "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a.b/*\n  urlPathTemplate: {url}\n"
@@ -30,7 +30,7 @@ def test_a_merge_key_bomb_is_refused_at_once(tmp_path: Path) -> None:
     bomb.write_text(merge_bomb())
     assert bomb.stat().st_size == 1545  # 10**20 values written out
     script = (
-        "import sys\nfrom statefun_faas.runtime.module import ModuleError, load_module\n"
+        "import sys\nfrom statefun_faas.moduleyaml.reader import ModuleError, load_module\n"
         "try:\n    load_module(sys.argv[1])\nexcept ModuleError as error:\n    print(error)\n"
     )
     try:  # in a process of its own: before the bound, loading this never finished

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from statefun_faas import IntType, StringType, make_json_type
+from statefun_faas.cli.target import load_functions
 from statefun_faas.pytest_plugin import RunningRuntime
-from statefun_faas.target import load_functions
 from statefun_faas.testing import FunctionTester
 
 GREETER = Path(__file__).resolve().parents[2] / "examples" / "greeter" / "functions.py"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from statefun_faas.runtime._yaml_lines import MAX_BYTES
+from statefun_faas.moduleyaml.yaml_lines import MAX_BYTES
 from statefun_faas.runtime.app import Runtime
 from tests.runtime.apps import functions
 from tests.runtime.processes import RuntimeProcess

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from statefun_faas.runtime.records import Address, Envelope, Value
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store.database import Store
 
 ADDRESS = Address("t/f", "k")
 LETTERS = [f"m{n}".encode() for n in range(20)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from statefun_faas.runtime.engine.scheduler import Scheduler
 from statefun_faas.runtime.records import Address
-from statefun_faas.runtime.scheduler import Scheduler
 
 
 def test_limit_one_task_per_address_and_quiescence() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from statefun_faas.runtime.app import Options, Runtime
-from statefun_faas.runtime.folderlock import StateFolderBusyError
 from statefun_faas.runtime.records import Address, Envelope, Value
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store.database import Store
+from statefun_faas.runtime.store.folderlock import StateFolderBusyError
 from tests.runtime.processes import RuntimeProcess, cli, put, take
 
 APPS = Path(__file__).resolve().parent / "apps.py"

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statefun_faas.runtime.records import Address, Effects, Envelope, Mutation, Value
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store.database import Store
 
 ADDRESSES = [Address("t/f", str(i)) for i in range(3)]
 NAMES = ["a", "b"]

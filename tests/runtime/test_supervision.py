@@ -22,7 +22,7 @@ from statefun_faas import Context, IntType, Message, StatefulFunctions, StringTy
 from statefun_faas.runtime import watch
 from statefun_faas.runtime.app import Runtime
 from statefun_faas.runtime.records import Address, Envelope, Value
-from statefun_faas.runtime.store import DB_NAME
+from statefun_faas.runtime.store.database import DB_NAME
 from statefun_faas.runtime.supervisor import supervise
 from tests.runtime.apps import functions
 from tests.runtime.processes import RuntimeProcess

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from statefun_faas.runtime import invokers
-from statefun_faas.runtime.httpclient import HttpClient
-from statefun_faas.runtime.invokers import EndpointRoutes, HttpInvoker
-from statefun_faas.runtime.module import load_module
+from statefun_faas.moduleyaml.reader import load_module
+from statefun_faas.runtime.http.client import HttpClient
+from statefun_faas.runtime.invoke import remote
+from statefun_faas.runtime.invoke.remote import EndpointRoutes, HttpInvoker
 from tests.runtime.apps import functions
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, raw, running, take
 
@@ -151,7 +151,7 @@ def test_an_answer_over_payload_max_bytes_is_a_dead_letter(tmp_path: Path) -> No
 def test_an_okhttp_answer_over_the_local_bound_is_a_dead_letter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(invokers, "OKHTTP_MAX_ANSWER", 1000)  # 256 MiB otherwise; OkHttp has no bound of its own
+    monkeypatch.setattr(remote, "OKHTTP_MAX_ANSWER", 1000)  # 256 MiB otherwise; OkHttp has no bound of its own
     server = FunctionServer(functions, faults=[raw(b"\x0a" + b"\x00" * 2000)])
     counts, [reason] = asyncio.run(deliver(tmp_path, server, "http", "", OKHTTP))
     assert counts == []

@@ -9,9 +9,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from statefun_faas.runtime import valve
+from statefun_faas.runtime.engine import valve
+from statefun_faas.runtime.engine.valve import Valve
 from statefun_faas.runtime.records import Effects, Envelope
-from statefun_faas.runtime.valve import Valve
 from tests.runtime.apps import functions
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, running, take
 

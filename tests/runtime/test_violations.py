@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from statefun_faas import _wire
-from statefun_faas.runtime.egress import PlaygroundEgress
+from statefun_faas.runtime.engine.egress import PlaygroundEgress
+from statefun_faas.runtime.engine.router import FunctionRoute, Router
 from statefun_faas.runtime.records import Address, Envelope, Value
-from statefun_faas.runtime.router import FunctionRoute, Router
-from statefun_faas.runtime.store import Store
+from statefun_faas.runtime.store.database import Store
 
 FromFunction = _wire.FromFunction
 TARGET = Address("test/fn", "x")

@@ -11,7 +11,7 @@ import asyncio
 import io
 from collections.abc import Callable
 
-from statefun_faas.edge import Edge
+from statefun_faas.adapters.edge import Edge
 from tests.adapters.conformance import MAX_BODY, TOKENS
 from tests.adapters.lambda_events import event_for, unpack
 from tests.fuzz import test_asgi, test_azure, test_gcp, test_lambda, test_wsgi

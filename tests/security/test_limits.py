@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from statefun_faas import RequestReplyHandler
 from statefun_faas.adapters._http import CHUNK
-from statefun_faas.edge import Edge
+from statefun_faas.adapters.edge import Edge
 from tests.adapters.conformance import GOOD, MAX_BODY, TOKENS
 from tests.adapters.lambda_events import event_for, unpack
 from tests.fuzz import test_asgi, test_azure, test_gcp, test_lambda, test_wsgi

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from statefun_faas.edge import Edge
+from statefun_faas.adapters.edge import Edge
 from tests.adapters.conformance import TOKENS
 from tests.fuzz.answers import PROBE, PROBE_ANSWER
 from tests.fuzz.profiles import fuzz

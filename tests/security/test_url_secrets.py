@@ -22,8 +22,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from statefun_faas import cli
-from statefun_faas.edge import Edge
-from statefun_faas.runtime.store import DB_NAME
+from statefun_faas.adapters.edge import Edge
+from statefun_faas.runtime.store.database import DB_NAME
 from tests.fuzz.profiles import SETTINGS
 from tests.runtime.apps import functions
 from tests.runtime.processes import RuntimeProcess, free_port

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from statefun_faas.adapters.asgi import asgi_app
-    from statefun_faas.target import load_functions
+    from statefun_faas.cli.target import load_functions
 
     parser = argparse.ArgumentParser(prog="python -m tests.verifier.faulty")
     parser.add_argument("--port", type=int, required=True)

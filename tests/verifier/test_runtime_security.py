@@ -26,10 +26,10 @@ from statefun_faas import (
     make_json_type,
     message_builder,
 )
-from statefun_faas.runtime._model import ENDPOINTS_V2, OKHTTP_TIMEOUTS, OKHTTP_TRANSPORT, Endpoint
+from statefun_faas.moduleyaml.model import ENDPOINTS_V2, OKHTTP_TIMEOUTS, OKHTTP_TRANSPORT, Endpoint, Module
+from statefun_faas.moduleyaml.reader import ModuleError
 from statefun_faas.runtime.app import Options, Runtime
-from statefun_faas.runtime.httpclient import Target
-from statefun_faas.runtime.module import Module, ModuleError
+from statefun_faas.runtime.http.client import Target
 from tests.fuzz.profiles import fuzz
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, running
 

@@ -17,15 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from statefun_faas.cli.values import decode, describe, encode
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
+from statefun_faas.moduleyaml.reader import ModuleError
 from statefun_faas.runtime.app import LOCAL_IO_PORT, Options, Runtime
-from statefun_faas.runtime.folderlock import StateFolderBusyError
-from statefun_faas.runtime.httpserver import HttpLimits
-from statefun_faas.runtime.module import ModuleError
+from statefun_faas.runtime.http.server import HttpLimits
 from statefun_faas.runtime.records import Address
-from statefun_faas.runtime.store import DB_NAME, Store
-from statefun_faas.runtime.values import decode, describe, encode
+from statefun_faas.runtime.store.database import DB_NAME, Store
+from statefun_faas.runtime.store.folderlock import StateFolderBusyError
 from statefun_faas.types import split_typename
 
 
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 def dev(args: argparse.Namespace) -> int:
     """``statefun-faas dev TARGET``: a registry in-process, playground ingress/egress (or --module's I/O)."""
     _logging()
-    from statefun_faas.target import load_functions
+    from statefun_faas.cli.target import load_functions
 
     def build() -> Runtime:
         functions: StatefulFunctions = load_functions(args.target)

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
-from statefun_faas.runtime.http11 import HttpFramingError, Request, RequestParser, RequestTooLargeError
-from statefun_faas.runtime.listener import Listener
+from statefun_faas.runtime.http.framing import HttpFramingError, Request, RequestParser, RequestTooLargeError
+from statefun_faas.runtime.http.listener import Listener
 
 __all__ = ["HttpLimits", "HttpServer", "Request", "Response"]
 

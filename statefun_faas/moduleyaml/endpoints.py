@@ -7,9 +7,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from statefun_faas.redact import redact_url
-from statefun_faas.runtime._durations import UNITS_HINT, duration_seconds
-from statefun_faas.runtime._model import (
+from statefun_faas.moduleyaml.durations import UNITS_HINT, duration_seconds
+from statefun_faas.moduleyaml.model import (
     ASYNC_TRANSPORT,
     DEFAULT_MAX_NUM_BATCH_REQUESTS,
     DEFAULT_TIMEOUTS,
@@ -20,8 +19,9 @@ from statefun_faas.runtime._model import (
     Endpoint,
     Timeouts,
 )
-from statefun_faas.runtime._yaml_lines import Located
-from statefun_faas.runtime.tls import TLS_FILES
+from statefun_faas.moduleyaml.tls import TLS_FILES
+from statefun_faas.moduleyaml.yaml_lines import Located
+from statefun_faas.redact import redact_url
 
 _ENDPOINT_KEYS = ("functions", "urlPathTemplate", "maxNumBatchRequests")
 _TRANSPORTS = (ASYNC_TRANSPORT, OKHTTP_TRANSPORT)

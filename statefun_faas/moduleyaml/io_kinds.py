@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from statefun_faas.runtime._endpoints import duration
-from statefun_faas.runtime._model import (
+from statefun_faas.moduleyaml.endpoints import duration
+from statefun_faas.moduleyaml.model import (
     KAFKA_EGRESS,
     KAFKA_INGRESS,
     KINESIS_EGRESS,
@@ -21,7 +21,7 @@ from statefun_faas.runtime._model import (
     Ingress,
     Route,
 )
-from statefun_faas.runtime._yaml_lines import Located
+from statefun_faas.moduleyaml.yaml_lines import Located
 
 _KAFKA_STARTUP = ("group-offsets", "earliest", "latest", "specific-offsets", "date")
 _KINESIS_STARTUP = ("earliest", "latest", "date")

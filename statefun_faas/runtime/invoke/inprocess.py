@@ -8,8 +8,8 @@ import logging
 from statefun_faas.errors import BadRequestError, FunctionInvocationError, UnknownFunctionError
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
+from statefun_faas.runtime.engine.router import FunctionRoute, InvocationError, Routes
 from statefun_faas.runtime.records import Address
-from statefun_faas.runtime.router import FunctionRoute, InvocationError, Routes
 
 logger = logging.getLogger("statefun_faas.runtime")
 

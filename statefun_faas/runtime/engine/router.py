@@ -13,14 +13,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from statefun_faas.runtime import failpoints, protocol
-from statefun_faas.runtime.egress import EgressBinding
-from statefun_faas.runtime.grouping import GroupCommit
+from statefun_faas.runtime import failpoints
+from statefun_faas.runtime.engine import protocol
+from statefun_faas.runtime.engine.egress import EgressBinding
+from statefun_faas.runtime.engine.grouping import GroupCommit
+from statefun_faas.runtime.engine.scheduler import Scheduler
+from statefun_faas.runtime.engine.valve import Valve
 from statefun_faas.runtime.records import Address, Effects, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
 from statefun_faas.runtime.repeats import RepeatFilter
-from statefun_faas.runtime.scheduler import Scheduler
-from statefun_faas.runtime.store import Store
-from statefun_faas.runtime.valve import Valve
+from statefun_faas.runtime.store.database import Store
 
 logger = logging.getLogger("statefun_faas.runtime")
 #: a local shortage repeats on every call of every address while it lasts: said once per interval

@@ -11,7 +11,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from statefun_faas import _wire
-from statefun_faas.runtime.egress import EgressBinding
+from statefun_faas.runtime.engine.egress import EgressBinding
 from statefun_faas.runtime.records import (
     AFTER_INVOKE,
     AFTER_WRITE,

@@ -13,11 +13,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from statefun_faas.runtime._sql import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
-from statefun_faas.runtime.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
-from statefun_faas.runtime.checkpoints import Checkpointer
-from statefun_faas.runtime.folderlock import FolderLock
-from statefun_faas.runtime.inboxes import InboxCache
 from statefun_faas.runtime.records import (
     Address,
     DeadLetter,
@@ -28,7 +23,12 @@ from statefun_faas.runtime.records import (
     Spec,
     Value,
 )
-from statefun_faas.runtime.statecache import StateCache, StateRow
+from statefun_faas.runtime.store.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
+from statefun_faas.runtime.store.checkpoints import Checkpointer
+from statefun_faas.runtime.store.folderlock import FolderLock
+from statefun_faas.runtime.store.inboxes import InboxCache
+from statefun_faas.runtime.store.schema import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
+from statefun_faas.runtime.store.statecache import StateCache, StateRow
 
 DB_NAME = "runtime.sqlite3"
 

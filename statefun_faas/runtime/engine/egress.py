@@ -13,7 +13,7 @@ from statefun_faas import _wire
 from statefun_faas.runtime.records import EgressRecord, ProtocolViolationError, Value
 
 if TYPE_CHECKING:
-    from statefun_faas.runtime.store import Store
+    from statefun_faas.runtime.store.database import Store
 
 PLAYGROUND_RECORD = "io.statefun.playground/EgressRecord"
 KAFKA_RECORD = "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"

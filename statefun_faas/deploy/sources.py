@@ -10,10 +10,9 @@ from pathlib import Path
 
 import statefun_faas
 from statefun_faas.deploy import DeployError
-from statefun_faas.target import DEFAULT_ATTRIBUTE, load_functions
 
 # Parts of statefun_faas a function package never imports (the local runtime, these tools).
-_NOT_SHIPPED = {"runtime", "deploy"}
+_NOT_SHIPPED = {"runtime", "deploy", "cli", "moduleyaml"}
 _RESERVED = {"statefun_faas", "statefun_handler", "google"}
 
 
@@ -44,11 +43,13 @@ def _copy_sources(source: Path, destination: Path, skip: set[str]) -> None:
             _copy(path, destination / relative)
 
 
-def copy_target(target: str, root: Path) -> tuple[str, str]:
-    """Copy the module holding the registry; return (module name to import, attribute)."""
-    location, _, attribute = target.partition(":")
-    attribute = attribute or DEFAULT_ATTRIBUTE
-    load_functions(target)  # fails early, naming the problem, if there is no registry there
+def copy_target(location: str, attribute: str, root: Path) -> tuple[str, str]:
+    """Copy the module holding the registry; return (module name to import, attribute).
+
+    The registry must be imported already (statefun_faas.cli.target.load_functions): the files next to a
+    file target that it imported are copied with it.
+    """
+    target = f"{location}:{attribute}"
     path = Path(location)
     if location.endswith(".py") or path.is_file():
         module = _module_name(path.stem, target)

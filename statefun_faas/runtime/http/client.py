@@ -16,8 +16,8 @@ from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from statefun_faas.redact import redact_url
-from statefun_faas.runtime.answerparser import Answer, AnswerParser
-from statefun_faas.runtime.http11 import AnswerTooLargeError, HttpFramingError
+from statefun_faas.runtime.http.answers import Answer, AnswerParser
+from statefun_faas.runtime.http.framing import AnswerTooLargeError, HttpFramingError
 
 __all__ = ["Answer", "AnswerTooLargeError", "HttpClient", "HttpFramingError", "Target"]
 

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from typing import IO
 
-from statefun_faas.runtime.egress import stored_value
+from statefun_faas.runtime.engine.egress import stored_value
+from statefun_faas.runtime.engine.router import Sink
 from statefun_faas.runtime.records import EgressRecord
-from statefun_faas.runtime.router import Sink
 
 USAGE = "--egress ID=stdout or --egress ID=jsonl:PATH, e.g. --egress io.statefun.playground/egress=stdout"
 

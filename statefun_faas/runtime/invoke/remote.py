@@ -6,12 +6,12 @@ import errno
 import ssl
 from collections.abc import Callable
 
+from statefun_faas.moduleyaml import tls
+from statefun_faas.moduleyaml.model import ASYNC_TRANSPORT, Endpoint, Module
 from statefun_faas.redact import redact_url
-from statefun_faas.runtime import tls
-from statefun_faas.runtime.httpclient import AnswerTooLargeError, HttpClient, HttpFramingError, Target
-from statefun_faas.runtime.module import ASYNC_TRANSPORT, Endpoint, Module
+from statefun_faas.runtime.engine.router import FunctionRoute, InvocationError, LocalResourceError, Routes
+from statefun_faas.runtime.http.client import AnswerTooLargeError, HttpClient, HttpFramingError, Target
 from statefun_faas.runtime.records import Address
-from statefun_faas.runtime.router import FunctionRoute, InvocationError, LocalResourceError, Routes
 
 OCTET_STREAM = "application/octet-stream"
 REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-Agent": "statefun-faas"}

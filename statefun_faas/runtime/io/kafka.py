@@ -29,12 +29,11 @@ from datetime import datetime
 from typing import Any
 
 from statefun_faas import _wire
-from statefun_faas.runtime._model import KAFKA_EGRESS, KAFKA_INGRESS
-from statefun_faas.runtime.egress import oldest_records
-from statefun_faas.runtime.module import Egress, Ingress, Module, Route
+from statefun_faas.moduleyaml.model import KAFKA_EGRESS, KAFKA_INGRESS, Egress, Ingress, Module, Route
+from statefun_faas.runtime.engine.egress import oldest_records
+from statefun_faas.runtime.engine.router import Router
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.repeats import quiet_repeats
-from statefun_faas.runtime.router import Router
 
 logger = logging.getLogger("statefun_faas.runtime")
 

@@ -17,9 +17,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from statefun_faas.cli.target import load_functions
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
-from statefun_faas.target import load_functions
 
 
 def main(options: argparse.Namespace) -> int:

@@ -39,8 +39,7 @@ def load_functions(target: str) -> StatefulFunctions:
 
     The attribute defaults to ``functions``: ``examples/greeter/functions.py:functions``.
     """
-    location, _, attribute = target.partition(":")
-    attribute = attribute or DEFAULT_ATTRIBUTE
+    location, attribute = split_target(target)
     module = _import(location)
     registry = getattr(module, attribute, None)
     if not isinstance(registry, StatefulFunctions):
@@ -50,6 +49,12 @@ def load_functions(target: str) -> StatefulFunctions:
             f"name it as module_or_file:attribute"
         )
     return registry
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """``module_or_file[:attr]`` as (module or file, attribute), the attribute defaulting to ``functions``."""
+    location, _, attribute = target.partition(":")
+    return location, attribute or DEFAULT_ATTRIBUTE
 
 
 def _import(location: str) -> object:

@@ -12,11 +12,11 @@ import logging
 import socket
 from dataclasses import dataclass, field
 
-from statefun_faas.runtime.egress import stored_value
-from statefun_faas.runtime.httpserver import HttpLimits, HttpServer, Request, Response
-from statefun_faas.runtime.module import Route
+from statefun_faas.moduleyaml.model import Route
+from statefun_faas.runtime.engine.egress import stored_value
+from statefun_faas.runtime.engine.router import Router
+from statefun_faas.runtime.http.server import HttpLimits, HttpServer, Request, Response
 from statefun_faas.runtime.records import Address, Envelope, Value
-from statefun_faas.runtime.router import Router
 
 logger = logging.getLogger("statefun_faas.runtime")
 

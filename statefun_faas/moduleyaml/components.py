@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from statefun_faas.runtime._model import ENDPOINTS_V1, KAFKA_EGRESS, KAFKA_INGRESS, KINESIS_EGRESS, KINESIS_INGRESS
-from statefun_faas.runtime._yaml_lines import Located
+from statefun_faas.moduleyaml.model import ENDPOINTS_V1, KAFKA_EGRESS, KAFKA_INGRESS, KINESIS_EGRESS, KINESIS_INGRESS
+from statefun_faas.moduleyaml.yaml_lines import Located
 
 LEGACY_KINDS = {
     "http": ENDPOINTS_V1,

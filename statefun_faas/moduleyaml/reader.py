@@ -19,13 +19,13 @@ from typing import Any, NoReturn
 
 import yaml
 
-from statefun_faas.runtime._durations import UNITS_HINT, duration_seconds, format_duration
-from statefun_faas.runtime._endpoints import SPEC_FIELDS as ENDPOINT_FIELDS
-from statefun_faas.runtime._endpoints import TRANSPORT_FIELDS, bind_endpoint
-from statefun_faas.runtime._io_kinds import BINDERS, EGRESS_KINDS, INGRESS_KINDS
-from statefun_faas.runtime._io_kinds import SPEC_FIELDS as IO_FIELDS
-from statefun_faas.runtime._legacy import Component, document_component, is_legacy, legacy_components
-from statefun_faas.runtime._model import (
+from statefun_faas.moduleyaml.components import Component, document_component, is_legacy, legacy_components
+from statefun_faas.moduleyaml.durations import UNITS_HINT, duration_seconds, format_duration
+from statefun_faas.moduleyaml.endpoints import SPEC_FIELDS as ENDPOINT_FIELDS
+from statefun_faas.moduleyaml.endpoints import TRANSPORT_FIELDS, bind_endpoint
+from statefun_faas.moduleyaml.io_kinds import BINDERS, EGRESS_KINDS, INGRESS_KINDS
+from statefun_faas.moduleyaml.io_kinds import SPEC_FIELDS as IO_FIELDS
+from statefun_faas.moduleyaml.model import (
     ASYNC_TIMEOUTS,
     ASYNC_TRANSPORT,
     DEFAULT_MAX_NUM_BATCH_REQUESTS,
@@ -52,7 +52,7 @@ from statefun_faas.runtime._model import (
     Route,
     Timeouts,
 )
-from statefun_faas.runtime._yaml_lines import MAX_BYTES, Located, ModuleError, read_documents, too_large
+from statefun_faas.moduleyaml.yaml_lines import MAX_BYTES, Located, ModuleError, read_documents, too_large
 
 __all__ = [
     "KAFKA_EGRESS",

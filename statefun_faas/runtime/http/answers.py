@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httptools
 
-from statefun_faas.runtime.http11 import (
+from statefun_faas.runtime.http.framing import (
     MAX_HEAD,
     AnswerTooLargeError,
     Headers,

@@ -27,7 +27,7 @@ from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler, RequestTrace
 from statefun_faas.redact import redact_url as redact_url  # re-exported: adapters and the runtime log URLs
 
-logger = logging.getLogger("statefun_faas.edge")
+logger = logging.getLogger("statefun_faas.adapters.edge")
 request_logger = logging.getLogger("statefun_faas.requests")
 
 OCTET_STREAM = "application/octet-stream"

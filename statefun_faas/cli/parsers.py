@@ -1,0 +1,155 @@
+"""The argument parsers of every subcommand, apart from the commands so that ``--help`` imports nothing heavy.
+
+Each subcommand's options land in one ``argparse.Namespace``, which statefun_faas.cli hands to the
+function named in its ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from statefun_faas.deploy.lambda_platform import ARCHES, GLIBC
+from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_URL_OUTPUT
+
+DEFAULT_STATE_DIR = ".statefun-faas"
+
+
+def port(text: str) -> int:
+    """A TCP port number for argparse: 0 (any free port) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is no port number; give 0 to 65535 (0 picks a free one)")
+    return int(text)
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="run a StateFun application from module.yaml on the local runtime")
+    run.add_argument("--module", required=True, help="the module.yaml file")
+    run.add_argument("--state", default=DEFAULT_STATE_DIR, help="state directory (default: %(default)s)")
+    run.add_argument("--host", default="127.0.0.1", help="address the ingress/egress ports bind")
+    run.add_argument("--local-io", action="store_true", help="bind Kafka/Kinesis ingress/egress to local topics")
+    run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
+    run.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
+    run.add_argument("--local-io-port", type=port, default=8092, help="port of local Kafka/Kinesis topics")
+    _add_port_limits(run)
+
+    dev = sub.add_parser("dev", help="run a StatefulFunctions registry in-process with playground I/O")
+    dev.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
+    dev.add_argument("--module", help="module.yaml for ingress/egress (default: playground on 8090/8091)")
+    dev.add_argument("--state", default=DEFAULT_STATE_DIR, help="state directory (default: %(default)s)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
+    dev.add_argument("--ingress-port", type=port, default=8090, help="playground ingress port (no --module)")
+    dev.add_argument("--egress-port", type=port, default=8091, help="playground egress port (no --module)")
+    dev.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
+    _add_port_limits(dev)
+
+    send = sub.add_parser("send", help="send a message through the running app's ingress")
+    send.add_argument("address", metavar="NAMESPACE/TYPE/ID")
+    send.add_argument("value", help="the message body (text or JSON)")
+    send.add_argument("--type", dest="typename", help="the value's typename (default io.statefun.types/string)")
+    send.add_argument("--ingress", default="http://127.0.0.1:8090", help="the ingress URL")
+
+    state = sub.add_parser("state", help="print the stored state of one address")
+    state.add_argument("address", metavar="NAMESPACE/TYPE/ID")
+    state.add_argument("--state", dest="state_dir", default=DEFAULT_STATE_DIR)
+
+    dead = sub.add_parser("dead-letters", help="list or replay dead-lettered messages")
+    dead.add_argument("--state", dest="state_dir", default=DEFAULT_STATE_DIR)
+    dead.add_argument("--replay", nargs="*", metavar="ID", help="replay these ids (none given: all)")
+
+
+def _add_port_limits(parser: argparse.ArgumentParser) -> None:
+    """Bounds of the runtime's listening ports; unset, the defaults of statefun_faas.runtime.http.server.HttpLimits."""
+    limits = parser.add_argument_group("limits of every listening port (defaults in docs/security.md)")
+    limits.add_argument("--header-timeout", type=float, metavar="SECONDS", help="time for a request's head")
+    limits.add_argument("--idle-timeout", type=float, metavar="SECONDS", help="time a kept connection may idle")
+    limits.add_argument("--max-connections", type=int, metavar="N", help="open connections per port")
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="serve a StatefulFunctions registry over HTTP")
+    serve.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=port, default=8000, help="0 picks a free one")
+
+
+TRANSPORTS = ("async", "okhttp")  # the names of statefun_faas.deploy.module_yaml.TRANSPORTS
+MODULE_HELP = "write module.yaml endpoints from deployed function URLs"
+PACKAGE_HELP = "build a deployment package"
+
+
+def _add_module(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cli = sub.add_parser(
+        "module",
+        help=MODULE_HELP,
+        description=(
+            "module.yaml endpoints for a deployed function. Where the URL comes from: `url URL`, `stack NAME` (the "
+            "outputs of a CloudFormation/SAM stack) or `terraform FILE` (`terraform output -json` saved to a file, "
+            "or - for stdin). Which functions it serves: --functions patterns and/or the registry of --target. "
+            "The text written is checked with the local runtime's module.yaml parser first."
+        ),
+    )
+    cli.add_argument("source", choices=["url", "stack", "terraform"], help="where the function's URL comes from")
+    cli.add_argument(
+        "location",
+        metavar="URL|STACK|FILE",
+        help="the https URL, the stack name, or a `terraform output -json` file (- = stdin)",
+    )
+    cli.add_argument("--region", help="AWS region of the stack (default: the AWS configuration)")
+    cli.add_argument("--endpoint-url", help="CloudFormation API endpoint (for tests against a local mock)")
+    cli.add_argument("--output-key", default=STACK_URL_OUTPUT, help="stack output with the URL (default: %(default)s)")
+    cli.add_argument("--output-name", default=TERRAFORM_URL_OUTPUT, help="terraform output (default: %(default)s)")
+    cli.add_argument("--functions", action="append", default=[], metavar="NS/NAME|NS/*", help="repeatable")
+    cli.add_argument("--target", help="module_or_file[:attr]: take the function types from this registry")
+    cli.add_argument("--per-function", action="store_true", help="with --target: one endpoint per function type")
+    auth = cli.add_argument_group("the URL's credential")
+    auth.add_argument("--token", help="the URL token (default: terraform output statefun_token)")
+    auth.add_argument("--token-env", metavar="VAR", help="read the token from this environment variable")
+    auth.add_argument("--token-in", choices=["query", "path"], default="query", help="?token= or /t/<token>/")
+    auth.add_argument("--code", help="Azure function key, sent as ?code= (default: terraform output function_key)")
+    auth.add_argument("--no-token", action="store_true", help="write URLs without any credential")
+    auth.add_argument("--allow-http", action="store_true", help="accept a plain http URL (local tests only)")
+    endpoint = cli.add_argument_group("the endpoint")
+    endpoint.add_argument("--transport", choices=TRANSPORTS, default="async")
+    endpoint.add_argument("--max-batch", type=int, default=1000, help="maxNumBatchRequests (default: %(default)s)")
+    endpoint.add_argument("--call-timeout", help="the endpoint's call budget, e.g. 2min (default: the transport's)")
+    endpoint.add_argument(
+        "--no-function-path",
+        action="store_true",
+        help="call the URL itself, without /{function.name} appended (always so with an Azure key)",
+    )
+    cli.add_argument("--base", help="an existing module.yaml whose ingresses and egresses are kept")
+    cli.add_argument("--format", choices=["yaml", "configmap"], default="yaml")
+    cli.add_argument("--configmap-name", default="statefun-module", help="with --format configmap")
+    cli.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+
+
+def _add_package(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cli = sub.add_parser(
+        "package",
+        help=PACKAGE_HELP,
+        description=(
+            "The Lambda deployment zip: the dependencies for the Lambda platform (wheels only), the statefun-faas "
+            "core and adapters, your functions module and a handler module (statefun_handler.handler), every "
+            "module precompiled for fast cold starts."
+        ),
+    )
+    cli.add_argument("platform", choices=["aws"], help="the platform to package for")
+    cli.add_argument("target", help="module_or_file[:attr] of your StatefulFunctions registry (attr: functions)")
+    cli.add_argument("-o", "--output", default="lambda.zip", help="the zip to write (default: %(default)s)")
+    cli.add_argument("--python", default="3.13", choices=sorted(GLIBC), help="Lambda runtime version")
+    cli.add_argument("--arch", default="arm64", choices=sorted(ARCHES), help="Lambda architecture")
+    cli.add_argument("-r", "--requirement", action="append", default=[], help="extra requirements file")
+    cli.add_argument("--compile-python", help="interpreter for the .pyc (default: found by version)")
+    cli.add_argument("--no-compile", action="store_true", help="ship sources only (slower cold starts)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="statefun-faas", description=__doc__.split("\n\n")[0])
+    top.add_argument("--debug", action="store_true", help="show full tracebacks of errors")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(sub)
+    _add_serve(sub)
+    _add_module(sub)
+    _add_package(sub)
+    return top
