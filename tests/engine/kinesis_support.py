@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.engine import processes
 from tests.engine.artifacts import java
 from tests.engine.examples_support import Wire
-from tests.runtime.test_tls import certificate, pem
+from tests.runtime.invoke.test_tls import certificate, pem
 
 KINESIS_KINDS = ("io.statefun.kinesis.v1/ingress", "io.statefun.kinesis.v1/egress")
 REGION = "eu-west-1"

@@ -25,12 +25,12 @@ from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store.database import DB_NAME
 from statefun_faas.runtime.supervisor import supervise
 from tests.runtime.apps import functions
+from tests.runtime.io.test_kinesis import kinesis_client, moto, read_all  # noqa: F401 (moto: a fixture)
+from tests.runtime.io.test_kinesis import module as kinesis_module
 from tests.runtime.processes import RuntimeProcess
 from tests.runtime.processes import put as process_put
 from tests.runtime.processes import take as process_take
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, in_thread, put, running, take
-from tests.runtime.test_kinesis import kinesis_client, moto, read_all  # noqa: F401 (moto: a fixture)
-from tests.runtime.test_kinesis import module as kinesis_module
 
 #: the runtime's busy timeout in these tests (5 s by default): a lock held longer makes its writes fail
 BUSY_TIMEOUT_MS = 200

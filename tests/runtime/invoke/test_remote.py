@@ -224,7 +224,7 @@ def test_a_port_in_use_is_named_and_nothing_is_left_open(tmp_path: Path) -> None
             asyncio.run(go())
 
 
-APPS = Path(__file__).resolve().parent / "apps.py"
+APPS = Path(__file__).resolve().parents[1] / "apps.py"
 
 
 def curl(*args: str) -> str:

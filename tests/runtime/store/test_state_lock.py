@@ -19,7 +19,7 @@ from statefun_faas.runtime.store.database import Store
 from statefun_faas.runtime.store.folderlock import StateFolderBusyError
 from tests.runtime.processes import RuntimeProcess, cli, put, take
 
-APPS = Path(__file__).resolve().parent / "apps.py"
+APPS = Path(__file__).resolve().parents[1] / "apps.py"
 PLAYGROUND = """
 kind: io.statefun.playground.v1/ingress
 spec:

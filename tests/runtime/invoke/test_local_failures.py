@@ -18,13 +18,13 @@ from typing import IO, Any
 import pytest
 
 from tests.runtime.apps import functions
+from tests.runtime.invoke.test_tls import ASYNC_TLS, MUTUAL, write_pki
 from tests.runtime.processes import RuntimeProcess, take
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, in_thread
-from tests.runtime.test_tls import ASYNC_TLS, MUTUAL, write_pki
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CALL_TIMEOUT_S = 1.0  # ASYNC_TLS's call timeout: a shortage outlasts it three times over
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 GREETER = ROOT / "examples" / "greeter"
-APPS = Path(__file__).resolve().parent / "apps.py"
+APPS = Path(__file__).resolve().parents[1] / "runtime" / "apps.py"
 
 
 def dev(tmp_path: Path, target: Path, name: str) -> RuntimeProcess:
