@@ -49,9 +49,6 @@ class StateCache:
             if row is not None and row[2] is not None and row[2] > effects.now:
                 rows[name] = (row[0], row[1], expires_at)
 
-    def clear(self) -> None:
-        self.rows.clear()
-
     def _keep(self, address: Address, rows: dict[str, StateRow]) -> dict[str, StateRow]:
         if len(self.rows) >= self.limit:
             del self.rows[next(iter(self.rows))]
