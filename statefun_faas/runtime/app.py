@@ -30,9 +30,10 @@ from statefun_faas.redact import redact_url
 from statefun_faas.runtime import watch
 from statefun_faas.runtime.engine.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
 from statefun_faas.runtime.engine.router import Router
+from statefun_faas.runtime.http.client import HttpClient
 from statefun_faas.runtime.http.server import HttpLimits
 from statefun_faas.runtime.invoke.inprocess import in_process_routes
-from statefun_faas.runtime.invoke.remote import EndpointRoutes, first_of, new_session
+from statefun_faas.runtime.invoke.remote import EndpointRoutes, first_of
 from statefun_faas.runtime.io import kafka, kinesis, sinks
 from statefun_faas.runtime.io.playground import EgressTopics, LocalServer, PortPlan
 from statefun_faas.runtime.store.database import Store
@@ -155,7 +156,10 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._broker_tasks: list[asyncio.Task[None]] = []
         self._kafka: kafka.Bindings = {}
-        self.router = Router(self.store, lambda typename: None, lambda egress_id: self._egresses.get(egress_id))
+        self._client = HttpClient()  # one pool for every endpoint's calls; opens nothing before the first
+        self._endpoints = EndpointRoutes(self._client, self.module)
+        routes = self._endpoints if functions is None else first_of(in_process_routes(functions), self._endpoints)
+        self.router = Router(self.store, routes, lambda egress_id: self._egresses.get(egress_id))
         self.router.sinks.extend(overrides)
 
     @property
@@ -173,12 +177,6 @@ class Runtime:
 
     async def start(self) -> None:
         """Open the ports and deliver what waits; on failure (e.g. a port in use) everything is closed."""
-        self._session = new_session()
-        self._endpoints = EndpointRoutes(self._session, self.module)
-        if self.functions is not None:
-            self.router.routes = first_of(in_process_routes(self.functions), self._endpoints)
-        else:
-            self.router.routes = self._endpoints
         self._log_start()
         try:
             await self.apply_module(self.module, first=True)
@@ -216,7 +214,7 @@ class Runtime:
         await _cancel(self._tasks + self._broker_tasks)
         await self._stop_servers()
         await self.router.close()
-        await self._session.close()
+        await self._client.close()
         sinks.close(self.router.sinks)
         self.store.close()
         logger.info("stopped: %s", ", ".join(f"{k} {v}" for k, v in vars(self.router.counters).items()))

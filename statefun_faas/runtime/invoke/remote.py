@@ -25,25 +25,20 @@ OKHTTP_MAX_ANSWER = 256 * 1024 * 1024
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
-def new_session(limit: int = 256) -> HttpClient:
-    """One client for every endpoint: pooled keep-alive connections."""
-    return HttpClient(limit=limit)
-
-
 class HttpInvoker:
     """POSTs ToFunction bytes to one URL; checks the answer as StateFun's transports do."""
 
     def __init__(
-        self, session: HttpClient, url: str, endpoint: Endpoint, tls_of: Callable[[Endpoint], ssl.SSLContext | None]
+        self, client: HttpClient, url: str, endpoint: Endpoint, tls_of: Callable[[Endpoint], ssl.SSLContext | None]
     ) -> None:
-        self.session, self.url, self.endpoint, self.tls_of = session, url, endpoint, tls_of
+        self.client, self.url, self.endpoint, self.tls_of = client, url, endpoint, tls_of
         self.target: Target | None = None
 
     async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
         timeouts = self.endpoint.timeouts
         try:
             target = self.target or self._target()  # a ValueError (an unusable URL) dead-letters, see Router._call
-            answer = await self.session.post(target, body, budget, timeouts.connect, timeouts.read)
+            answer = await self.client.post(target, body, budget, timeouts.connect, timeouts.read)
         except TimeoutError:
             raise InvocationError(f"POST {redact_url(self.url)} timed out", retryable=True) from None
         except AnswerTooLargeError as error:
@@ -101,10 +96,11 @@ def _check(url: str, status: int, content_type: str | None, payload: bytes) -> b
 
 
 class EndpointRoutes:
-    """Routes function types to the module's endpoints; a new type behind a template works at once."""
+    """Routes function types to the module's endpoints; a new type behind a template works at once. Every
+    endpoint's calls go through ``client`` (one pool of keep-alive connections)."""
 
-    def __init__(self, session: HttpClient, module: Module) -> None:
-        self.session = session
+    def __init__(self, client: HttpClient, module: Module) -> None:
+        self.client = client
         self.module = module
         self._cache: dict[str, FunctionRoute | None] = {}
         self._tls: dict[Endpoint, ssl.SSLContext | None] = {}  # one per endpoint: its types share connections
@@ -124,7 +120,7 @@ class EndpointRoutes:
         endpoint = self.module.endpoint_for(typename)
         if endpoint is None:
             return None
-        invoker = HttpInvoker(self.session, endpoint.url_for(typename), endpoint, self._tls_of)
+        invoker = HttpInvoker(self.client, endpoint.url_for(typename), endpoint, self._tls_of)
         return FunctionRoute(invoker, endpoint.max_num_batch_requests, endpoint.timeouts.call)
 
     def _tls_of(self, endpoint: Endpoint) -> ssl.SSLContext | None:
