@@ -1,4 +1,7 @@
-"""Testing StateFun functions without HTTP and without a runtime process. Core only (no aiohttp, no YAML).
+"""Testing StateFun functions without HTTP and without a runtime process.
+
+Needs only the base install: the local runtime's router and SQLite store (standard library only) run in
+memory, without the ``[runtime]`` extra (no aiohttp, no YAML).
 
 :func:`invoke` calls one function once, with the state and messages you give, through the
 real protocol core, and returns what it did (state afterwards, sent, delayed, cancelled and
@@ -29,6 +32,7 @@ from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions, ValueSpec
 from statefun_faas.handler import RequestReplyHandler
 from statefun_faas.messages import EgressMessage, Message
+from statefun_faas.moduleyaml.model import PLAYGROUND_EGRESS_ID
 from statefun_faas.runtime.engine.egress import AnyEgress, EgressBinding, PlaygroundEgress
 from statefun_faas.runtime.engine.router import Counters, Router
 from statefun_faas.runtime.invoke.inprocess import in_process_routes
@@ -37,8 +41,6 @@ from statefun_faas.runtime.store.database import Store
 from statefun_faas.types import StringType, Type, split_typename, to_typed_value
 
 T = TypeVar("T")
-
-PLAYGROUND_EGRESS = "io.statefun.playground/egress"
 
 
 class ManualClock:
@@ -71,7 +73,7 @@ class FunctionTester:
         def egress(egress_id: str) -> EgressBinding | None:
             if egresses is not None:
                 return bindings.get(egress_id)
-            return PlaygroundEgress(None) if egress_id == PLAYGROUND_EGRESS else AnyEgress()
+            return PlaygroundEgress(None) if egress_id == PLAYGROUND_EGRESS_ID else AnyEgress()
 
         self.router = Router(self.store, in_process_routes(functions, call_timeout=call_timeout), egress, self.clock)
         self._loop = asyncio.new_event_loop()
