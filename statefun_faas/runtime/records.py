@@ -78,7 +78,7 @@ class Spec:
 
 
 @dataclass(frozen=True, slots=True)
-class Delayed:
+class DelayedEnvelope:
     """A delayed message to store: fired at ``fire_at`` (epoch seconds) unless cancelled by token."""
 
     fire_at: float
@@ -108,14 +108,14 @@ class Mutation:
 
 
 @dataclass(slots=True)
-class Effects:
-    """Everything one function response does, applied in one transaction by the store."""
+class Writes:
+    """Everything one function response writes, applied in one transaction by the store."""
 
     address: Address
     done: list[int]
     mutations: list[Mutation]
     messages: list[Envelope]
-    delayed: list[Delayed]
+    delayed: list[DelayedEnvelope]
     cancelled: list[str]
     egress: list[EgressRecord]
     touched: list[tuple[str, float]]  # AFTER_INVOKE states unexpired at ``now``: their new expiry time

@@ -17,8 +17,7 @@ from statefun_faas.runtime.records import (
     AFTER_WRITE,
     NO_EXPIRY,
     Address,
-    Delayed,
-    Effects,
+    DelayedEnvelope,
     EgressRecord,
     Envelope,
     Mutation,
@@ -26,6 +25,7 @@ from statefun_faas.runtime.records import (
     Queued,
     Spec,
     Value,
+    Writes,
 )
 
 UNSET_TYPE = "io.statefun.types/unset"
@@ -151,7 +151,7 @@ def _value(typed: _wire.TypedValue) -> Value:
 
 
 class Translation:
-    """Turns one InvocationResponse into :class:`Effects`, checking every rule on the way."""
+    """Turns one InvocationResponse into :class:`Writes`, checking every rule on the way."""
 
     def __init__(
         self,
@@ -164,13 +164,13 @@ class Translation:
     ) -> None:
         self.address, self.specs, self.now = address, specs, now
         self.egresses, self.token_pending = egresses, token_pending
-        self.effects = Effects(address, [q.seq for q in batch], [], [], [], [], [], [], now)
+        self.writes = Writes(address, [q.seq for q in batch], [], [], [], [], [], [], now)
 
-    def translate(self, response: _wire.FromFunction) -> Effects:
+    def translate(self, response: _wire.FromFunction) -> Writes:
         result = response.invocation_result  # an empty FromFunction counts as a result without effects
         for message in result.outgoing_messages:
             target = _address(message.target, "an outgoing message's target")
-            self.effects.messages.append(Envelope(target, _value(message.argument), self.address))
+            self.writes.messages.append(Envelope(target, _value(message.argument), self.address))
         self._delayed(result.delayed_invocations)
         for egress in result.outgoing_egresses:
             self._egress(egress)
@@ -178,8 +178,8 @@ class Translation:
             self._mutation(mutation)
         for spec in self.specs.values():
             if spec.expire_mode == AFTER_INVOKE:
-                self.effects.touched.append((spec.name, self.now + spec.expire_ms / 1000.0))
-        return self.effects
+                self.writes.touched.append((spec.name, self.now + spec.expire_ms / 1000.0))
+        return self.writes
 
     def _delayed(self, delayed: Any) -> None:
         tokens: set[str] = set()
@@ -188,13 +188,13 @@ class Translation:
             if item.is_cancellation_request:
                 if not token:
                     raise ProtocolViolationError("a delayed-message cancellation has an empty cancellation token")
-                self.effects.cancelled.append(token)  # the store cancels before it adds this response's sends
-                self.effects.delayed = [d for d in self.effects.delayed if d.token != token]
+                self.writes.cancelled.append(token)  # the store cancels before it adds this response's sends
+                self.writes.delayed = [d for d in self.writes.delayed if d.token != token]
                 tokens.discard(token)
                 continue
             if item.delay_in_ms < 0:
                 raise ProtocolViolationError(f"a delayed message has a negative delay of {item.delay_in_ms} ms")
-            if token and (token in tokens or (token not in self.effects.cancelled and self.token_pending(token))):
+            if token and (token in tokens or (token not in self.writes.cancelled and self.token_pending(token))):
                 raise ProtocolViolationError(
                     f"cancellation token {token!r} is already pending for {self.address}; make tokens unique"
                 )
@@ -202,7 +202,9 @@ class Translation:
                 tokens.add(token)
             target = _address(item.target, "a delayed message's target")
             envelope = Envelope(target, _value(item.argument), self.address)
-            self.effects.delayed.append(Delayed(self.now + item.delay_in_ms / 1000.0, self.address, token, envelope))
+            self.writes.delayed.append(
+                DelayedEnvelope(self.now + item.delay_in_ms / 1000.0, self.address, token, envelope)
+            )
 
     def _egress(self, egress: Any) -> None:
         egress_id = f"{egress.egress_namespace}/{egress.egress_type}"
@@ -210,7 +212,7 @@ class Translation:
         if binding is None:
             raise ProtocolViolationError(f"unknown egress {egress_id!r}: declare it in module.yaml")
         topic, payload = binding.record(egress_id, _value(egress.argument))
-        self.effects.egress.append(EgressRecord(egress_id, topic, egress.argument.typename, payload))
+        self.writes.egress.append(EgressRecord(egress_id, topic, egress.argument.typename, payload))
 
     def _mutation(self, mutation: Any) -> None:
         name = mutation.state_name
@@ -220,7 +222,7 @@ class Translation:
                 f"mutation of state {name!r}, which is not registered for {self.address.typename}"
             )
         if mutation.mutation_type == _DELETE:
-            self.effects.mutations.append(Mutation(name, None, spec.typename))
+            self.writes.mutations.append(Mutation(name, None, spec.typename))
         elif mutation.mutation_type == _MODIFY:
             typename = mutation.state_value.typename
             if typename != spec.typename:
@@ -228,6 +230,6 @@ class Translation:
                     f"MODIFY of state {name!r} with type {typename!r}, but it is registered with {spec.typename!r}"
                 )
             expires_at = spec.expires_at(self.now)  # AFTER_WRITE and AFTER_INVOKE both restart on a write
-            self.effects.mutations.append(Mutation(name, mutation.state_value.value, typename, expires_at))
+            self.writes.mutations.append(Mutation(name, mutation.state_value.value, typename, expires_at))
         else:
             raise ProtocolViolationError(f"state {name!r} has an unknown mutation type {mutation.mutation_type}")

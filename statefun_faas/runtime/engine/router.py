@@ -19,7 +19,7 @@ from statefun_faas.runtime.engine.egress import EgressBinding
 from statefun_faas.runtime.engine.grouping import GroupCommit
 from statefun_faas.runtime.engine.scheduler import Scheduler
 from statefun_faas.runtime.engine.valve import Valve
-from statefun_faas.runtime.records import Address, Effects, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec
+from statefun_faas.runtime.records import Address, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec, Writes
 from statefun_faas.runtime.repeats import RepeatFilter
 from statefun_faas.runtime.store.database import Store
 
@@ -99,7 +99,7 @@ class Router:
         self._specs: dict[str, dict[str, Spec]] = {}
         self.scheduler = Scheduler(self._drain)
         self._timer_wakeup: asyncio.Event | None = None
-        self._group = GroupCommit[Envelope | Effects](self._commit)
+        self._group = GroupCommit[Envelope | Writes](self._commit)
         self.valve = Valve(lambda: store.pending)
 
     # -- entry points --------------------------------------------------------------------------------
@@ -120,9 +120,9 @@ class Router:
         finally:
             self.valve.stored(len(envelopes))
 
-    def _commit(self, items: list[Envelope | Effects]) -> None:
+    def _commit(self, items: list[Envelope | Writes]) -> None:
         envelopes = [item for item in items if isinstance(item, Envelope)]
-        self.store.commit(envelopes, [item for item in items if isinstance(item, Effects)])
+        self.store.commit(envelopes, [item for item in items if isinstance(item, Writes)])
         if envelopes:
             failpoints.hit("after-ingress-commit")
             self.wake(envelope.target for envelope in envelopes)

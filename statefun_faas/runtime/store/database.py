@@ -16,12 +16,12 @@ from pathlib import Path
 from statefun_faas.runtime.records import (
     Address,
     DeadLetter,
-    Effects,
     EgressRecord,
     Envelope,
     Queued,
     Spec,
     Value,
+    Writes,
 )
 from statefun_faas.runtime.store.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
 from statefun_faas.runtime.store.checkpoints import Checkpointer
@@ -193,11 +193,11 @@ class Store:
 
     # -- applying a response -----------------------------------------------------------------------
 
-    def apply(self, *responses: Effects) -> None:
+    def apply(self, *responses: Writes) -> None:
         """Apply responses and drop their batches from the inboxes, all in one transaction."""
         self.commit((), responses)
 
-    def commit(self, envelopes: Sequence[Envelope], responses: Sequence[Effects]) -> None:
+    def commit(self, envelopes: Sequence[Envelope], responses: Sequence[Writes]) -> None:
         """Store ingress messages and apply responses in one transaction (a group commit); each response
         is still applied whole or not at all, as the transaction is."""
         added: list[tuple[Address, Queued]] = []
@@ -218,7 +218,7 @@ class Store:
             self.inboxes.added(target, [queued])
 
     @staticmethod
-    def _apply(db: sqlite3.Connection, responses: Sequence[Effects]) -> None:
+    def _apply(db: sqlite3.Connection, responses: Sequence[Writes]) -> None:
         """Each kind of write of all the responses in one statement; a group holds one response per
         address at most (one request in flight per address), so their rows never meet."""
         db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for e in responses for seq in e.done])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from statefun_faas.runtime.records import Address, Delayed, Envelope
+from statefun_faas.runtime.records import Address, DelayedEnvelope, Envelope
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -54,7 +54,7 @@ def row(envelope: Envelope) -> Row:
     )
 
 
-def delayed_row(delayed: Delayed) -> tuple[object, ...]:
+def delayed_row(delayed: DelayedEnvelope) -> tuple[object, ...]:
     target, argument = delayed.envelope.target, delayed.envelope.argument
     sender = delayed.sender
     return (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from statefun_faas.runtime.records import Address, Effects, Value
+from statefun_faas.runtime.records import Address, Value, Writes
 
 DEFAULT_LIMIT = 10_000
 
@@ -34,19 +34,19 @@ class StateCache:
             if expires_at is None or expires_at > now
         }
 
-    def applied(self, effects: Effects) -> None:
+    def applied(self, writes: Writes) -> None:
         """A response was committed: mirror its state writes (addresses not mirrored are read when needed)."""
-        rows = self.rows.get(effects.address)
+        rows = self.rows.get(writes.address)
         if rows is None:
             return
-        for mutation in effects.mutations:
+        for mutation in writes.mutations:
             if mutation.data is None:
                 rows.pop(mutation.name, None)
             else:
                 rows[mutation.name] = (mutation.typename, mutation.data, mutation.expires_at)
-        for name, expires_at in effects.touched:  # as the store's UPDATE: only rows unexpired when invoked
+        for name, expires_at in writes.touched:  # as the store's UPDATE: only rows unexpired when invoked
             row = rows.get(name)
-            if row is not None and row[2] is not None and row[2] > effects.now:
+            if row is not None and row[2] is not None and row[2] > writes.now:
                 rows[name] = (row[0], row[1], expires_at)
 
     def _keep(self, address: Address, rows: dict[str, StateRow]) -> dict[str, StateRow]:

@@ -11,7 +11,7 @@ import pytest
 
 from statefun_faas.runtime.engine import valve
 from statefun_faas.runtime.engine.valve import Valve
-from statefun_faas.runtime.records import Effects, Envelope
+from statefun_faas.runtime.records import Envelope, Writes
 from tests.runtime.apps import functions
 from tests.runtime.servers import PLAYGROUND_IO, FunctionServer, endpoint, put, running, take
 
@@ -105,7 +105,7 @@ async def _held(tmp_path: Path) -> tuple[int, list[str]]:
         async with running(tmp_path, endpoint("test/*", url) + PLAYGROUND_IO) as runtime:
             most, commit = 0, runtime.store.commit
 
-            def counting_commit(envelopes: Sequence[Envelope], responses: Sequence[Effects]) -> None:
+            def counting_commit(envelopes: Sequence[Envelope], responses: Sequence[Writes]) -> None:
                 nonlocal most
                 commit(envelopes, responses)
                 most = max(most, runtime.store.pending)

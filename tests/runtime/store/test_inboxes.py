@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statefun_faas.runtime.records import Address, Delayed, Effects, Envelope, Value
+from statefun_faas.runtime.records import Address, DelayedEnvelope, Envelope, Value, Writes
 from statefun_faas.runtime.store.database import DB_NAME, Store
 
 ADDRESSES = [Address("t/f", str(i)) for i in range(3)]
@@ -35,14 +35,14 @@ def apply(store: Store, outside: Store, operation: Operation, number: int) -> No
     elif kind == "deliver":  # a response that also sends a message to the next address
         batch = store.inbox(address, count)
         sent = [envelope(ADDRESSES[(which + 1) % len(ADDRESSES)], number)]
-        store.apply(Effects(address, [q.seq for q in batch], [], sent, [], [], [], []))
+        store.apply(Writes(address, [q.seq for q in batch], [], sent, [], [], [], []))
     elif kind == "dead-letter":
         store.dead_letter(address, store.inbox(address, count), "test")
     elif kind == "replay":
         store.replay()
     elif kind == "delayed":
-        delayed = Delayed(0.0, address, "", envelope(address, number))
-        store.apply(Effects(address, [], [], [], [delayed], [], [], []))
+        delayed = DelayedEnvelope(0.0, address, "", envelope(address, number))
+        store.apply(Writes(address, [], [], [], [delayed], [], [], []))
         store.fire_due(1.0)
     elif kind == "outside":  # another process's write; the runtime resyncs when it notices
         outside.enqueue([envelope(address, number)])
@@ -89,7 +89,7 @@ def test_fired_delayed_messages_and_replayed_letters_are_read_without_a_query(tm
     store = Store.in_directory(tmp_path)
     address = ADDRESSES[0]
     store.resync_inboxes()
-    store.apply(Effects(address, [], [], [], [Delayed(0.0, address, "", envelope(address, 1))], [], [], []))
+    store.apply(Writes(address, [], [], [], [DelayedEnvelope(0.0, address, "", envelope(address, 1))], [], [], []))
     statements: list[str] = []
     store.db.set_trace_callback(statements.append)
     assert store.fire_due(1.0) == [address]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from statefun_faas.runtime.records import Address, Effects, Envelope, Mutation, Value
+from statefun_faas.runtime.records import Address, Envelope, Mutation, Value, Writes
 from statefun_faas.runtime.store.database import Store
 
 ADDRESSES = [Address("t/f", str(i)) for i in range(3)]
@@ -26,8 +26,8 @@ steps = st.lists(
 )
 
 
-def effects(address: Address, now: float, mutations: list[Mutation], touched: list[tuple[str, float]]) -> Effects:
-    return Effects(address, [], mutations, [], [], [], [], touched, now)
+def writes(address: Address, now: float, mutations: list[Mutation], touched: list[tuple[str, float]]) -> Writes:
+    return Writes(address, [], mutations, [], [], [], [], touched, now)
 
 
 def fresh_view(folder: Path, now: float) -> dict[Address, dict[str, Value]]:
@@ -53,11 +53,11 @@ def test_the_state_mirror_matches_sqlite(
         store.state(address, now)  # the router reads before every response it applies
         if kind == "modify":
             data = f"v{number}".encode()
-            store.apply(effects(address, now, [Mutation(name, data, "t/text", now + seconds)], []))
+            store.apply(writes(address, now, [Mutation(name, data, "t/text", now + seconds)], []))
         elif kind == "delete":
-            store.apply(effects(address, now, [Mutation(name, None, "t/text")], []))
+            store.apply(writes(address, now, [Mutation(name, None, "t/text")], []))
         elif kind == "touch":  # AFTER_INVOKE: an unexpired value lives on, an expired one stays gone
-            store.apply(effects(address, now, [], [(name, now + seconds)]))
+            store.apply(writes(address, now, [], [(name, now + seconds)]))
         elif kind == "expire":
             store.expire(now)
         else:
@@ -76,8 +76,8 @@ def test_one_group_commit_applies_every_response_and_numbers_messages_in_order(t
     store.commit(
         [Envelope(first, Value("t/text", b"later"))],
         [
-            Effects(first, [head[0].seq], [Mutation("a", b"1", "t/text")], sent, [], [], [], []),
-            Effects(second, [], [Mutation("a", b"2", "t/text"), Mutation("a", None, "t/text")], [], [], [], [], []),
+            Writes(first, [head[0].seq], [Mutation("a", b"1", "t/text")], sent, [], [], [], []),
+            Writes(second, [], [Mutation("a", b"2", "t/text"), Mutation("a", None, "t/text")], [], [], [], [], []),
         ],
     )
     assert [q.argument.data for q in store.inbox(second, 10)] == [b"m0", b"m1", b"m2"]
@@ -99,7 +99,7 @@ def test_the_mirror_holds_at_most_its_limit_of_addresses(tmp_path: Path) -> None
     for i in range(100):
         address = Address("t/f", str(i))
         store.state(address, 0.0)
-        store.apply(effects(address, 0.0, [Mutation("a", b"x" * 100, "t/text")], []))
+        store.apply(writes(address, 0.0, [Mutation("a", b"x" * 100, "t/text")], []))
     assert len(store.states.rows) == 10
     assert store.count_state() == 100
     assert store.state(Address("t/f", "0"), 0.0) == {"a": Value("t/text", b"x" * 100)}  # read again from SQLite
