@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from google.protobuf.message import DecodeError
 
 from statefun_faas import _wire
+from statefun_faas.messages import KAFKA_PRODUCER_RECORD_TYPENAME, KINESIS_EGRESS_RECORD_TYPENAME
 from statefun_faas.runtime.records import EgressRecord, ProtocolViolationError, Value
 
 if TYPE_CHECKING:
     from statefun_faas.runtime.store.database import Store
 
 PLAYGROUND_RECORD = "io.statefun.playground/EgressRecord"
-KAFKA_RECORD = "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"
-KINESIS_RECORD = "type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord"
 
 
 class EgressBinding(Protocol):
@@ -84,8 +83,9 @@ class RecordEgress:
         return destination, argument.data or b""
 
 
-KAFKA_RECORDS = RecordEgress(KAFKA_RECORD, _wire.KafkaProducerRecord, "topic")  # io.statefun.kafka.v1/egress
-KINESIS_RECORDS = RecordEgress(KINESIS_RECORD, _wire.KinesisEgressRecord, "stream")  # io.statefun.kinesis.v1/egress
+# io.statefun.kafka.v1/egress and io.statefun.kinesis.v1/egress
+KAFKA_RECORDS = RecordEgress(KAFKA_PRODUCER_RECORD_TYPENAME, _wire.KafkaProducerRecord, "topic")
+KINESIS_RECORDS = RecordEgress(KINESIS_EGRESS_RECORD_TYPENAME, _wire.KinesisEgressRecord, "stream")
 _RECORD_CLASSES: dict[str, Any] = {kind.typename: kind.cls for kind in (KAFKA_RECORDS, KINESIS_RECORDS)}
 
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 
 from statefun_faas import _wire, kafka_egress_message, kinesis_egress_message
-from statefun_faas.messages import EgressMessage
+from statefun_faas.messages import KAFKA_PRODUCER_RECORD_TYPENAME, KINESIS_EGRESS_RECORD_TYPENAME, EgressMessage
 from statefun_faas.runtime.engine.egress import (
-    KAFKA_RECORD,
     KAFKA_RECORDS,
-    KINESIS_RECORD,
     KINESIS_RECORDS,
     RecordEgress,
     stored_value,
@@ -45,10 +43,14 @@ def test_other_records_read_back_as_stored() -> None:
 @pytest.mark.parametrize(
     ("binding", "record", "error"),
     [
-        (KAFKA_RECORDS, Value(KAFKA_RECORD, _wire.KafkaProducerRecord(value_bytes=b"v").SerializeToString()), "topic"),
+        (
+            KAFKA_RECORDS,
+            Value(KAFKA_PRODUCER_RECORD_TYPENAME, _wire.KafkaProducerRecord(value_bytes=b"v").SerializeToString()),
+            "topic",
+        ),
         (
             KINESIS_RECORDS,
-            Value(KINESIS_RECORD, _wire.KinesisEgressRecord(value_bytes=b"v").SerializeToString()),
+            Value(KINESIS_EGRESS_RECORD_TYPENAME, _wire.KinesisEgressRecord(value_bytes=b"v").SerializeToString()),
             "stream",
         ),
     ],
