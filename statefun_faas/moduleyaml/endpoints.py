@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -25,7 +25,8 @@ from statefun_faas.redact import redact_url
 
 _ENDPOINT_KEYS = ("functions", "urlPathTemplate", "maxNumBatchRequests")
 _TRANSPORTS = (ASYNC_TRANSPORT, OKHTTP_TRANSPORT)
-_TIMEOUT_NAMES = ("call", "connect", "read", "write")
+#: the timeouts a transport's ``timeouts:`` block takes: call, connect, read and write
+TIMEOUT_NAMES = tuple(field.name for field in fields(Timeouts))
 _URL_SCHEMES = ("http", "https", "http+unix", "https+unix")
 _BRACES = re.compile(r"\{[^{}]*\}")
 _MARK = "{}"  # stands for {function.name} while the URL is split
@@ -156,7 +157,7 @@ def _timeouts(transport: str, properties: Located | None) -> Timeouts:
     block = properties.get("timeouts")
     if block is not None:
         for name, node in block.members().items():
-            if name not in _TIMEOUT_NAMES:
+            if name not in TIMEOUT_NAMES:
                 node.fail("is not a timeout", "use call, connect, read and write")
             if not node.is_null:
                 found[name] = _positive(node)

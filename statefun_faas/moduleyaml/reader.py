@@ -22,7 +22,7 @@ import yaml
 from statefun_faas.moduleyaml.components import Component, document_component, is_legacy, legacy_components
 from statefun_faas.moduleyaml.durations import UNITS_HINT, duration_seconds, format_duration
 from statefun_faas.moduleyaml.endpoints import SPEC_FIELDS as ENDPOINT_FIELDS
-from statefun_faas.moduleyaml.endpoints import TRANSPORT_FIELDS, bind_endpoint
+from statefun_faas.moduleyaml.endpoints import TIMEOUT_NAMES, TRANSPORT_FIELDS, bind_endpoint
 from statefun_faas.moduleyaml.io_kinds import BINDERS, EGRESS_KINDS, INGRESS_KINDS
 from statefun_faas.moduleyaml.io_kinds import SPEC_FIELDS as IO_FIELDS
 from statefun_faas.moduleyaml.model import (
@@ -92,7 +92,6 @@ logger = logging.getLogger("statefun_faas.runtime")
 ENDPOINT_KINDS = (ENDPOINTS_V2, ENDPOINTS_V1)
 KINDS = {**dict.fromkeys(ENDPOINT_KINDS, "endpoint"), **dict.fromkeys(INGRESS_KINDS, "ingress")}
 KINDS.update(dict.fromkeys(EGRESS_KINDS, "egress"))
-_TIMEOUT_NAMES = ("call", "connect", "read", "write")
 _SECTIONS = {"endpoint": "endpoints", "ingress": "ingresses", "egress": "egresses"}
 
 
@@ -132,7 +131,7 @@ def dump_endpoints(endpoints: Sequence[Endpoint]) -> str:
 
 
 def _endpoint_document(endpoint: Endpoint) -> dict[str, Any]:
-    timeouts = {name: format_duration(getattr(endpoint.timeouts, name)) for name in _TIMEOUT_NAMES}
+    timeouts = {name: format_duration(getattr(endpoint.timeouts, name)) for name in TIMEOUT_NAMES}
     if endpoint.transport == ASYNC_TRANSPORT:  # read and write follow call unless set apart
         for name in ("read", "write"):
             if getattr(endpoint.timeouts, name) == endpoint.timeouts.call:
@@ -212,7 +211,7 @@ def _ignored(node: Located, known: tuple[str, ...]) -> tuple[str, ...]:
             continue
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean {close[0]}?" if close else f"this kind reads {', '.join(known)}"
-        if key in _TIMEOUT_NAMES and "timeouts" in known:
+        if key in TIMEOUT_NAMES and "timeouts" in known:
             hint = "this transport reads timeouts only from its timeouts: block"
         warnings.append(f"{member.source}: {member.path}: unknown field, ignored; {hint}")
     return tuple(warnings)
