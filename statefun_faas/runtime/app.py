@@ -1,4 +1,4 @@
-"""The runtime as one object: store, router, function routes, local I/O ports, sinks and the module watcher."""
+"""The runtime as one object: store, router, function routes, local I/O ports, sinks, state expiry, module watcher."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from statefun_faas.moduleyaml.model import (
 )
 from statefun_faas.moduleyaml.reader import load_module
 from statefun_faas.redact import redact_url
-from statefun_faas.runtime import watch
 from statefun_faas.runtime.engine.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
 from statefun_faas.runtime.engine.router import Router
 from statefun_faas.runtime.http.client import HttpClient
@@ -37,7 +36,9 @@ from statefun_faas.runtime.invoke.remote import EndpointRoutes, first_of
 from statefun_faas.runtime.io import kafka, kinesis, sinks
 from statefun_faas.runtime.io.playground import EgressTopics, LocalServer, PortPlan
 from statefun_faas.runtime.store.database import Store
+from statefun_faas.runtime.store.expiry import expire_state
 from statefun_faas.runtime.supervisor import supervise
+from statefun_faas.runtime.watch import Watcher
 
 logger = logging.getLogger("statefun_faas.runtime")
 
@@ -184,9 +185,13 @@ class Runtime:
             await self.stop()
             raise
         self.router.recover()
+        watcher = Watcher(
+            self.module_paths, self.options.poll_s, self.apply_module, self.store.data_version, self.router.recover
+        )
         self._tasks = [
             supervise("delayed-message timer", self.router.run_timer),
-            supervise("module and state watcher", watch.Watcher(self).run),
+            supervise("state expiry", partial(expire_state, self.store, self.router.clock)),
+            supervise("module and state watcher", watcher.run),
         ]
 
     async def apply_module(self, module: Module, first: bool = False) -> None:

@@ -1,6 +1,7 @@
 """Background tasks outlive SQLite errors: with another connection holding the state file's write lock past
-the busy timeout, the delayed-message timer and the module watcher log what stopped them and start again,
-and a stop afterwards is clean. Real SQLite faults: a second connection runs BEGIN IMMEDIATE on the file."""
+the busy timeout, the delayed-message timer and state expiry log what stopped them and start again, and a
+stop afterwards is clean; so does the module watcher after any error. Real SQLite faults: a second connection
+runs BEGIN IMMEDIATE on the file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -19,11 +21,13 @@ import aiohttp
 import pytest
 
 from statefun_faas import Context, IntType, Message, StatefulFunctions, StringType, ValueSpec
-from statefun_faas.runtime import watch
+from statefun_faas.moduleyaml.model import Module
 from statefun_faas.runtime.app import Runtime
 from statefun_faas.runtime.records import Address, Envelope, Value
+from statefun_faas.runtime.store import expiry
 from statefun_faas.runtime.store.database import DB_NAME
 from statefun_faas.runtime.supervisor import supervise
+from statefun_faas.runtime.watch import Watcher
 from tests.runtime.apps import functions
 from tests.runtime.io.test_kinesis import kinesis_client, moto, read_all  # noqa: F401 (moto: a fixture)
 from tests.runtime.io.test_kinesis import module as kinesis_module
@@ -99,29 +103,63 @@ def test_the_delayed_message_timer_survives_a_held_write_lock(tmp_path: Path, ca
     assert "Traceback" not in caplog.text  # an error of the environment: one line
 
 
-def test_the_watcher_survives_a_held_write_lock_and_sees_what_changed_meanwhile(
+def test_state_expiry_survives_a_held_write_lock(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO, "statefun_faas.runtime")
-    monkeypatch.setattr(watch, "EXPIRE_EVERY_S", 0.0)  # state expiry (a write) on every poll
+    monkeypatch.setattr(expiry, "EXPIRE_EVERY_S", 0.02)  # a write every 20 ms
 
     async def go() -> None:
-        async with running(tmp_path, PLAYGROUND_IO, functions, poll_s=0.02) as runtime:
+        async with running(tmp_path, PLAYGROUND_IO, functions) as runtime:
             short_busy_timeout(runtime)
-            before = runtime.module
-            await asyncio.to_thread(hold_write_lock, tmp_path / "state", 2.0)
-            await asyncio.sleep(1.0)  # the watcher has met the lock by now
-            module = tmp_path / "module.yaml"
-            module.write_text(module.read_text() + "\n")  # while the lock is still held
+            await asyncio.to_thread(hold_write_lock, tmp_path / "state", 1.0)
+            await asyncio.sleep(1.5)
+
+    asyncio.run(go())  # the stop at the end raises nothing
+    assert "state expiry stopped by an error, restarting in 0.1 s: OperationalError: database is locked" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_the_watcher_outlives_an_error_and_sees_what_changed_meanwhile(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the watcher has seen outlives a failed run: a module edit made while it was down is applied."""
+    caplog.set_level(logging.INFO, "statefun_faas.runtime")
+    module = tmp_path / "module.yaml"
+    module.write_text(PLAYGROUND_IO)
+    applied: list[Module] = []
+    broken, failed = False, threading.Event()
+
+    async def apply(loaded: Module) -> None:
+        applied.append(loaded)
+
+    def data_version() -> int:
+        if broken:
+            failed.set()
+            raise sqlite3.OperationalError("database is locked")
+        return 1
+
+    async def go() -> None:
+        nonlocal broken
+        watcher = Watcher([str(module)], 0.01, apply, data_version, lambda: None)
+        task = supervise("module and state watcher", watcher.run)
+        try:
+            broken = True
+            await asyncio.to_thread(failed.wait, 10)
+            module.write_text(PLAYGROUND_IO + "\n")  # while it is down
+            stamp = module.stat().st_mtime_ns + 1_000_000
+            os.utime(module, ns=(stamp, stamp))  # a new stamp however coarse the file system's clock
+            broken = False
             for _ in range(300):
-                if runtime.module is not before:
+                if applied:
                     break
-                await asyncio.sleep(0.02)
-            assert runtime.module is not before, "the module edit was never reloaded"
+                await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+        assert applied, "the module edit was never reloaded"
 
     asyncio.run(go())
     assert "module and state watcher stopped by an error, restarting in 0.1 s: OperationalError" in caplog.text
-    assert "module reloaded" in caplog.text
 
 
 def test_an_address_whose_commit_failed_is_delivered_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
