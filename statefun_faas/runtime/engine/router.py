@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from statefun_faas.functions import RESERVED_STATE_NAMES
 from statefun_faas.runtime import failpoints
 from statefun_faas.runtime.engine import protocol
 from statefun_faas.runtime.engine.egress import EgressBinding
@@ -269,8 +270,10 @@ class Router:
 
     def _register(self, typename: str, missing: list[Spec]) -> dict[str, Spec]:
         for spec in missing:
-            if spec.name == "batch":
-                logger.warning("%s: state name 'batch' is reserved by the Flink StateFun runtime; rename it", typename)
+            if spec.name in RESERVED_STATE_NAMES:
+                logger.warning(
+                    "%s: state name %r is reserved by the Flink StateFun runtime; rename it", typename, spec.name
+                )
         self.store.register(typename, missing)
         self.counters.registrations += len(missing)
         specs = self._specs[typename] = self.store.specs(typename)
