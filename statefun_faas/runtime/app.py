@@ -28,7 +28,7 @@ from statefun_faas.moduleyaml.model import (
 from statefun_faas.moduleyaml.reader import load_module
 from statefun_faas.redact import redact_url
 from statefun_faas.runtime.engine.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
-from statefun_faas.runtime.engine.router import Router
+from statefun_faas.runtime.engine.router import Ingest, Router
 from statefun_faas.runtime.http.client import HttpClient
 from statefun_faas.runtime.http.server import HttpLimits
 from statefun_faas.runtime.invoke.inprocess import in_process_routes
@@ -104,19 +104,23 @@ def is_local(component: Ingress | Egress, options: Options, brokers: Brokers = f
     return component.kind not in (KINESIS_INGRESS, KINESIS_EGRESS) or options.local_io
 
 
-def broker_tasks(router: Router, module: Module, options: Options, brokers: Brokers) -> list[asyncio.Task[None]]:
+def broker_tasks(
+    store: Store, ingest: Ingest, module: Module, options: Options, brokers: Brokers
+) -> list[asyncio.Task[None]]:
     """Kinesis and Kafka consumers and forwarders, for the kinds that are not bound locally."""
     tasks = []
     for ingress in module.ingresses:
         if ingress.kind == KINESIS_INGRESS and not options.local_io:
-            tasks.append(supervise(f"Kinesis ingress {ingress.id}", partial(kinesis.poll_ingress, router, ingress)))
+            poll = partial(kinesis.poll_ingress, store, ingest, ingress)
+            tasks.append(supervise(f"Kinesis ingress {ingress.id}", poll))
         elif ingress.kind == KAFKA_INGRESS and not is_local(ingress, options, brokers):
-            tasks.append(supervise(f"Kafka ingress {ingress.id}", partial(kafka.consume_ingress, router, ingress)))
+            consume = partial(kafka.consume_ingress, store, ingest, ingress)
+            tasks.append(supervise(f"Kafka ingress {ingress.id}", consume))
     for egress in module.egresses:
         if egress.kind == KINESIS_EGRESS and not options.local_io:
-            tasks.append(supervise(f"Kinesis egress {egress.id}", partial(kinesis.forward_egress, router, egress)))
+            tasks.append(supervise(f"Kinesis egress {egress.id}", partial(kinesis.forward_egress, store, egress)))
         elif egress.kind == KAFKA_EGRESS and not is_local(egress, options, brokers):
-            tasks.append(supervise(f"Kafka egress {egress.id}", partial(kafka.forward_egress, router, egress)))
+            tasks.append(supervise(f"Kafka egress {egress.id}", partial(kafka.forward_egress, store, egress)))
     return tasks
 
 
@@ -202,12 +206,12 @@ class Runtime:
         brokers = kafka.bound(self._kafka)
         self._egresses = egress_bindings(module, self.options)
         await _cancel(self._broker_tasks)
-        self._broker_tasks = broker_tasks(self.router, module, self.options, brokers)
+        self._broker_tasks = broker_tasks(self.store, self.router.submit_grouped, module, self.options, brokers)
         plans = port_plans(module, self.options, brokers)
         if plans != self._plans:
             await self._stop_servers()
             for plan in plans:
-                server = LocalServer(self.router, plan, self.options.host, self.options.http)
+                server = LocalServer(self.store, self.router.submit_grouped, plan, self.options.host, self.options.http)
                 await server.start()
                 self.servers.append(server)
                 logger.info("listening on http://%s:%d: %s", self.options.host, server.port, plan.describe())

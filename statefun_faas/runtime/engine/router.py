@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,6 +73,8 @@ class FunctionRoute:
 Routes = Callable[[str], FunctionRoute | None]
 Egresses = Callable[[str], EgressBinding | None]
 Sink = Callable[[EgressRecord], None]
+#: what an ingress hands its messages to (:meth:`Router.submit_grouped`); returns once they are committed
+Ingest = Callable[[Sequence[Envelope]], Awaitable[None]]
 
 
 @dataclass

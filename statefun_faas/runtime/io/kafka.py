@@ -31,9 +31,10 @@ from typing import Any
 from statefun_faas import _wire
 from statefun_faas.moduleyaml.model import KAFKA_EGRESS, KAFKA_INGRESS, Egress, Ingress, Module, Route
 from statefun_faas.runtime.engine.egress import oldest_records
-from statefun_faas.runtime.engine.router import Router
+from statefun_faas.runtime.engine.router import Ingest
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.repeats import quiet_repeats
+from statefun_faas.runtime.store.database import Store
 
 logger = logging.getLogger("statefun_faas.runtime")
 
@@ -103,7 +104,7 @@ def bound(bindings: Bindings) -> frozenset[tuple[str, str]]:
     return frozenset((kind, ident) for (kind, ident, _), on_broker in bindings.items() if on_broker)
 
 
-async def forward_egress(router: Router, egress: Egress) -> None:
+async def forward_egress(store: Store, egress: Egress) -> None:
     """Send the egress's stored records to the broker, oldest first; runs until cancelled."""
     from aiokafka import AIOKafkaProducer
 
@@ -112,23 +113,23 @@ async def forward_egress(router: Router, egress: Egress) -> None:
         logger.info("egress %s: exactly-once is delivered at-least-once here (no Kafka transactions)", egress.id)
     options = {**client_options(egress, AIOKafkaProducer), "acks": 0 if semantic == "none" else "all"}
     await _retrying(
-        f"egress {egress.id}", egress.spec, lambda: AIOKafkaProducer(**options), lambda p: _forward(router, egress, p)
+        f"egress {egress.id}", egress.spec, lambda: AIOKafkaProducer(**options), lambda p: _forward(store, egress, p)
     )
 
 
-async def _forward(router: Router, egress: Egress, producer: Any) -> None:
+async def _forward(store: Store, egress: Egress, producer: Any) -> None:
     while True:
-        batch = await oldest_records(router.store, egress.id, IDLE_S, SEND_BATCH)
+        batch = await oldest_records(store, egress.id, IDLE_S, SEND_BATCH)
         sent = []  # queued in order, so each partition keeps the stored order
         for _, stored in batch:
             record = _wire.KafkaProducerRecord.FromString(stored.payload)
             sent.append(await producer.send(record.topic, record.value_bytes, key=record.key.encode() or None))
         await asyncio.gather(*sent)
-        router.store.delete_egress(seq for seq, _ in batch)
+        store.delete_egress(seq for seq, _ in batch)
 
 
-async def consume_ingress(router: Router, ingress: Ingress) -> None:
-    """Read the ingress's topics into the inboxes; runs until cancelled."""
+async def consume_ingress(store: Store, ingest: Ingest, ingress: Ingress) -> None:
+    """Read the ingress's topics into the inboxes through ``ingest``; runs until cancelled."""
     from aiokafka import AIOKafkaConsumer
 
     options = client_options(ingress, AIOKafkaConsumer)
@@ -140,17 +141,17 @@ async def consume_ingress(router: Router, ingress: Ingress) -> None:
         f"ingress {ingress.id}",
         ingress.spec,
         lambda: AIOKafkaConsumer(**options),
-        lambda c: _consume(router, ingress, c),
+        lambda c: _consume(store, ingest, ingress, c),
     )
 
 
-async def _consume(router: Router, ingress: Ingress, consumer: Any) -> None:
+async def _consume(store: Store, ingest: Ingest, ingress: Ingress, consumer: Any) -> None:
     routes = {route.topic: route for route in ingress.routes}
     loop = asyncio.get_running_loop()
-    assigned, looked = await _assign(router, ingress, consumer, frozenset()), loop.time()
+    assigned, looked = await _assign(store, ingress, consumer, frozenset()), loop.time()
     while True:
         if loop.time() - looked >= DISCOVER_S:
-            assigned, looked = await _assign(router, ingress, consumer, assigned), loop.time()
+            assigned, looked = await _assign(store, ingress, consumer, assigned), loop.time()
         batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
         envelopes = [
             envelope
@@ -159,10 +160,10 @@ async def _consume(router: Router, ingress: Ingress, consumer: Any) -> None:
             for envelope in _envelopes(ingress.id, routes[tp.topic], record)
         ]
         if envelopes:
-            await router.submit_grouped(envelopes)
+            await ingest(envelopes)
         positions = {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
         for tp, position in positions.items():
-            router.store.save_offset(_source(ingress, tp), str(position))
+            store.save_offset(_source(ingress, tp), str(position))
         if positions and ingress.spec.get("consumerGroupId"):
             await _commit(ingress, consumer, positions)
 
@@ -180,7 +181,7 @@ def _envelopes(ingress_id: str, route: Route, record: Any) -> list[Envelope]:
     return [Envelope(Address(target, key), value) for target in route.targets]
 
 
-async def _assign(router: Router, ingress: Ingress, consumer: Any, known: frozenset[Any]) -> frozenset[Any]:
+async def _assign(store: Store, ingress: Ingress, consumer: Any, known: frozenset[Any]) -> frozenset[Any]:
     """Assign the partitions of the ingress's topics, if they are not the ``known`` ones; returns them.
     Each resumes at its saved position; those without one start where ``startupPosition`` says at a first
     start, else (added since) at their first record."""
@@ -198,7 +199,7 @@ async def _assign(router: Router, ingress: Ingress, consumer: Any, known: frozen
     consumer.assign(tps)  # positions start over: every partition is sought below
     fresh = []
     for tp in tps:
-        saved = router.store.offset(_source(ingress, tp))
+        saved = store.offset(_source(ingress, tp))
         if saved is None:
             fresh.append(tp)
         else:
@@ -209,7 +210,7 @@ async def _assign(router: Router, ingress: Ingress, consumer: Any, known: frozen
         logger.info("ingress %s: reading new partition(s) %s from the start", ingress.id, _names(fresh))
         await consumer.seek_to_beginning(*fresh)
     for tp in fresh:
-        router.store.save_offset(_source(ingress, tp), str(await consumer.position(tp)))
+        store.save_offset(_source(ingress, tp), str(await consumer.position(tp)))
     return frozenset(tps)
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from statefun_faas import _wire
 from statefun_faas.moduleyaml.model import Egress, Ingress, Route
 from statefun_faas.runtime.engine.egress import oldest_records
-from statefun_faas.runtime.engine.router import Router
+from statefun_faas.runtime.engine.router import Ingest
 from statefun_faas.runtime.records import Address, Envelope, Value
+from statefun_faas.runtime.store.database import Store
 
 logger = logging.getLogger("statefun_faas.runtime")
 
@@ -47,18 +48,18 @@ def client(spec: Mapping[str, Any]) -> Any:
     return boto3.Session(**session_args).client("kinesis", **client_args)
 
 
-async def forward_egress(router: Router, egress: Egress) -> None:
+async def forward_egress(store: Store, egress: Egress) -> None:
     """Put the egress's stored records into Kinesis, oldest first; runs until cancelled."""
     kinesis = client(egress.spec)
     try:
         while True:
-            await _forward_one(router, egress, kinesis)
+            await _forward_one(store, egress, kinesis)
     finally:
         kinesis.close()
 
 
-async def _forward_one(router: Router, egress: Egress, kinesis: Any) -> None:
-    [(seq, stored)] = await oldest_records(router.store, egress.id, POLL_S, 1)
+async def _forward_one(store: Store, egress: Egress, kinesis: Any) -> None:
+    [(seq, stored)] = await oldest_records(store, egress.id, POLL_S, 1)
     record = _wire.KinesisEgressRecord.FromString(stored.payload)
     put: dict[str, Any] = {
         "StreamName": record.stream,
@@ -73,18 +74,18 @@ async def _forward_one(router: Router, egress: Egress, kinesis: Any) -> None:
         logger.warning("egress %s: Kinesis put_record to %s failed, retrying: %s", egress.id, record.stream, error)
         await asyncio.sleep(RETRY_S)
         return
-    router.store.delete_egress([seq])
+    store.delete_egress([seq])
 
 
-async def poll_ingress(router: Router, ingress: Ingress) -> None:
-    """Read every shard of every stream of the ingress; runs until cancelled."""
+async def poll_ingress(store: Store, ingest: Ingest, ingress: Ingress) -> None:
+    """Read every shard of every stream of the ingress into the inboxes through ``ingest``; runs until cancelled."""
     kinesis = client(ingress.spec)
     tasks: list[asyncio.Task[None]] = []
     try:
         for route in ingress.routes:
             shards = await asyncio.to_thread(kinesis.list_shards, StreamName=route.topic)
             for shard in shards["Shards"]:
-                tasks.append(asyncio.create_task(_poll_shard(router, ingress, kinesis, route, shard["ShardId"])))
+                tasks.append(asyncio.create_task(_poll_shard(store, ingest, ingress, kinesis, route, shard["ShardId"])))
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:
@@ -93,13 +94,13 @@ async def poll_ingress(router: Router, ingress: Ingress) -> None:
         kinesis.close()
 
 
-async def _poll_shard(router: Router, ingress: Ingress, kinesis: Any, route: Route, shard: str) -> None:
+async def _poll_shard(store: Store, ingest: Ingest, ingress: Ingress, kinesis: Any, route: Route, shard: str) -> None:
     source = f"kinesis:{ingress.id}:{route.topic}:{shard}"
     iterator = await asyncio.to_thread(
         kinesis.get_shard_iterator,
         StreamName=route.topic,
         ShardId=shard,
-        **_start(ingress, router.store.offset(source)),
+        **_start(ingress, store.offset(source)),
     )
     position = iterator["ShardIterator"]
     while position:
@@ -111,8 +112,8 @@ async def _poll_shard(router: Router, ingress: Ingress, kinesis: Any, route: Rou
                 for record in records
                 for target in route.targets
             ]
-            await router.submit_grouped(envelopes)
-            router.store.save_offset(source, records[-1]["SequenceNumber"])
+            await ingest(envelopes)
+            store.save_offset(source, records[-1]["SequenceNumber"])
         position = answer.get("NextShardIterator")
         if not records:
             await asyncio.sleep(POLL_S)

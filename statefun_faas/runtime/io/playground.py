@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from statefun_faas.moduleyaml.model import Route
 from statefun_faas.runtime.engine.egress import stored_value
-from statefun_faas.runtime.engine.router import Router
+from statefun_faas.runtime.engine.router import Ingest
 from statefun_faas.runtime.http.server import HttpLimits, HttpServer, Request, Response
 from statefun_faas.runtime.records import Address, Envelope, Value
+from statefun_faas.runtime.store.database import Store
 
 logger = logging.getLogger("statefun_faas.runtime")
 
@@ -67,10 +68,10 @@ def message_typename(content_type: str | None) -> str:
 
 
 class LocalIo:
-    """The request handler of one port."""
+    """The request handler of one port: ingress messages go to ``ingest``, egress records come from ``store``."""
 
-    def __init__(self, router: Router, plan: PortPlan) -> None:
-        self.router, self.plan = router, plan
+    def __init__(self, store: Store, ingest: Ingest, plan: PortPlan) -> None:
+        self.store, self.ingest, self.plan = store, ingest, plan
 
     async def handle(self, request: Request) -> Response:
         segments = request.path.split("/")[1:]
@@ -88,7 +89,7 @@ class LocalIo:
     async def _ingress(self, request: Request, segments: list[str]) -> Response:
         namespace, name, id_ = segments
         argument = Value(message_typename(request.headers.get("content-type")), request.body)
-        await self.router.submit_grouped([Envelope(Address(f"{namespace}/{name}", id_), argument)])
+        await self.ingest([Envelope(Address(f"{namespace}/{name}", id_), argument)])
         return OK
 
     async def _topic_ingress(self, request: Request, topic: str, key: str) -> Response:
@@ -100,7 +101,7 @@ class LocalIo:
             for route in routes
             for target in route.targets
         ]
-        await self.router.submit_grouped(envelopes)
+        await self.ingest(envelopes)
         return OK
 
     def _egress(self, request: Request, topic: str) -> Response:
@@ -110,7 +111,7 @@ class LocalIo:
         if not readable:
             return text(405, f"topic {topic!r} is not declared: {self._usage()}\n")
         for egress in readable:
-            record = self.router.store.pop_egress(egress.egress_id, topic)
+            record = self.store.pop_egress(egress.egress_id, topic)
             if record is not None:
                 return Response(200, stored_value(record))
         return Response(404)
@@ -119,9 +120,11 @@ class LocalIo:
 class LocalServer:
     """One listening port."""
 
-    def __init__(self, router: Router, plan: PortPlan, host: str, limits: HttpLimits | None = None) -> None:
+    def __init__(
+        self, store: Store, ingest: Ingest, plan: PortPlan, host: str, limits: HttpLimits | None = None
+    ) -> None:
         self.plan, self.host = plan, host
-        self._server = HttpServer(LocalIo(router, plan).handle, limits)
+        self._server = HttpServer(LocalIo(store, ingest, plan).handle, limits)
         self.port = plan.port
 
     async def start(self) -> None:
