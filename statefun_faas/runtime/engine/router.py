@@ -91,7 +91,9 @@ class Counters:
 
 
 class Router:
-    """Delivers every stored message to its function and applies the responses."""
+    """Delivers every stored message to its function and applies the responses. What one event-loop turn
+    hands in, ingress messages (:meth:`submit_grouped`) and applied responses alike, is one group commit:
+    :meth:`_commit_group` stores it in one transaction."""
 
     def __init__(
         self, store: Store, routes: Routes, egresses: Egresses, clock: Callable[[], float] = time.time
@@ -102,7 +104,7 @@ class Router:
         self._specs: dict[str, dict[str, Spec]] = {}
         self.scheduler = Scheduler(self._drain)
         self._timer_wakeup: asyncio.Event | None = None
-        self._group = GroupCommit[Envelope | Writes](self._commit)
+        self._group = GroupCommit[Envelope | Writes](self._commit_group)
         self.valve = Valve(lambda: store.pending)
 
     # -- entry points --------------------------------------------------------------------------------
@@ -123,7 +125,8 @@ class Router:
         finally:
             self.valve.stored(len(envelopes))
 
-    def _commit(self, items: list[Envelope | Writes]) -> None:
+    def _commit_group(self, items: list[Envelope | Writes]) -> None:
+        """Store one loop turn's ingress messages and responses in one transaction, then deliver the messages."""
         envelopes = [item for item in items if isinstance(item, Envelope)]
         self.store.commit(envelopes, [item for item in items if isinstance(item, Writes)])
         if envelopes:
