@@ -267,6 +267,7 @@ class Edge:
     async def handle_async(
         self, method: str, path: str, query: str | Mapping[str, str], body: Callable[[], Awaitable[bytes]]
     ) -> EdgeResponse:
+        """:meth:`handle` for hosts with a running event loop; ``body`` is awaited only after the checks."""
         early = self.precheck(method, path, query)
         if early is not None:
             return early
