@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
 
-from benchmarks.runtime import Connection, child_environment, free_port, process_cpu, run_loop
+from benchmarks._harness import Connection, child_environment, free_port, process_cpu, run_loop
 from tests.venvs import cache_root, ensure_venv, locked
 
 HERE = Path(__file__).resolve().parent
