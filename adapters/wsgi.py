@@ -18,6 +18,7 @@ the body is read in chunks up to the limit. It is safe for many threads at once:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
 from statefun_faas.adapters._http import declared_length, read_limited
@@ -30,17 +31,6 @@ if TYPE_CHECKING:
 else:
     StartResponse = Callable[..., Any]
     WSGIEnvironment = dict[str, Any]
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    500: "Internal Server Error",
-}
 
 
 class _Input(Protocol):
@@ -57,7 +47,7 @@ class StatefunWSGIApp:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         response = self.answer(environ)
-        status = f"{response.status} {_REASONS.get(response.status, 'Error')}"
+        status = f"{response.status} {HTTPStatus(response.status).phrase}"
         start_response(status, list(response.headers.items()))
         return [response.body]
 

@@ -16,6 +16,7 @@ import math
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import cast
 
 from statefun_faas.runtime.http.framing import HttpFramingError, Request, RequestParser, RequestTooLargeError
@@ -26,15 +27,6 @@ __all__ = ["HttpLimits", "HttpServer", "Request", "Response"]
 logger = logging.getLogger("statefun_faas.runtime")
 MAX_BODY = 1024 * 1024
 LINGER = 2.0  # seconds a refused connection is read from before it is closed
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    413: "Payload Too Large",
-    503: "Service Unavailable",
-}
 
 
 @dataclass(frozen=True)
@@ -66,7 +58,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def encode(response: Response, keep_alive: bool, head_only: bool = False) -> bytes:
-    reason = REASONS.get(response.status, "Status")
+    reason = HTTPStatus(response.status).phrase
     closing = "" if keep_alive else "Connection: close\r\n"
     head = (
         f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
