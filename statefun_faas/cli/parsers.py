@@ -10,8 +10,8 @@ import argparse
 
 from statefun_faas.deploy.lambda_platform import ARCHES, GLIBC
 from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_URL_OUTPUT
-
-DEFAULT_STATE_DIR = ".statefun-faas"
+from statefun_faas.moduleyaml.model import PLAYGROUND_EGRESS_PORT, PLAYGROUND_INGRESS_PORT
+from statefun_faas.runtime.defaults import HOST, LOCAL_IO_PORT, STATE_DIR
 
 
 def port(text: str) -> int:
@@ -24,22 +24,27 @@ def port(text: str) -> int:
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run a StateFun application from module.yaml on the local runtime")
     run.add_argument("--module", required=True, help="the module.yaml file")
-    run.add_argument("--state", default=DEFAULT_STATE_DIR, help="state directory (default: %(default)s)")
-    run.add_argument("--host", default="127.0.0.1", help="address the ingress/egress ports bind")
+    run.add_argument("--state", default=STATE_DIR, help="state directory (default: %(default)s)")
+    run.add_argument("--host", default=HOST, help="address the ingress/egress ports bind")
     run.add_argument("--local-io", action="store_true", help="bind Kafka/Kinesis ingress/egress to local topics")
     run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
     run.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
-    run.add_argument("--local-io-port", type=port, default=8092, help="port of local Kafka/Kinesis topics")
+    run.add_argument("--local-io-port", type=port, default=LOCAL_IO_PORT, help="port of local Kafka/Kinesis topics")
     _add_port_limits(run)
 
     dev = sub.add_parser("dev", help="run a StatefulFunctions registry in-process with playground I/O")
     dev.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
-    dev.add_argument("--module", help="module.yaml for ingress/egress (default: playground on 8090/8091)")
-    dev.add_argument("--state", default=DEFAULT_STATE_DIR, help="state directory (default: %(default)s)")
-    dev.add_argument("--host", default="127.0.0.1")
+    playground = f"playground on {PLAYGROUND_INGRESS_PORT}/{PLAYGROUND_EGRESS_PORT}"
+    dev.add_argument("--module", help=f"module.yaml for ingress/egress (default: {playground})")
+    dev.add_argument("--state", default=STATE_DIR, help="state directory (default: %(default)s)")
+    dev.add_argument("--host", default=HOST)
     dev.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
-    dev.add_argument("--ingress-port", type=port, default=8090, help="playground ingress port (no --module)")
-    dev.add_argument("--egress-port", type=port, default=8091, help="playground egress port (no --module)")
+    dev.add_argument(
+        "--ingress-port", type=port, default=PLAYGROUND_INGRESS_PORT, help="playground ingress port (no --module)"
+    )
+    dev.add_argument(
+        "--egress-port", type=port, default=PLAYGROUND_EGRESS_PORT, help="playground egress port (no --module)"
+    )
     dev.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
     _add_port_limits(dev)
 
@@ -47,14 +52,14 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     send.add_argument("address", metavar="NAMESPACE/TYPE/ID")
     send.add_argument("value", help="the message body (text or JSON)")
     send.add_argument("--type", dest="typename", help="the value's typename (default io.statefun.types/string)")
-    send.add_argument("--ingress", default="http://127.0.0.1:8090", help="the ingress URL")
+    send.add_argument("--ingress", default=f"http://{HOST}:{PLAYGROUND_INGRESS_PORT}", help="the ingress URL")
 
     state = sub.add_parser("state", help="print the stored state of one address")
     state.add_argument("address", metavar="NAMESPACE/TYPE/ID")
-    state.add_argument("--state", dest="state_dir", default=DEFAULT_STATE_DIR)
+    state.add_argument("--state", dest="state_dir", default=STATE_DIR)
 
     dead = sub.add_parser("dead-letters", help="list or replay dead-lettered messages")
-    dead.add_argument("--state", dest="state_dir", default=DEFAULT_STATE_DIR)
+    dead.add_argument("--state", dest="state_dir", default=STATE_DIR)
     dead.add_argument("--replay", nargs="*", metavar="ID", help="replay these ids (none given: all)")
 
 

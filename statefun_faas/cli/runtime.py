@@ -21,7 +21,8 @@ from statefun_faas.cli.values import decode, describe, encode
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.moduleyaml.reader import ModuleError
-from statefun_faas.runtime.app import LOCAL_IO_PORT, Options, Runtime
+from statefun_faas.runtime.app import Options, Runtime
+from statefun_faas.runtime.defaults import LOCAL_IO_PORT
 from statefun_faas.runtime.http.server import HttpLimits
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.store.database import DB_NAME, Store

@@ -27,6 +27,7 @@ from statefun_faas.moduleyaml.model import (
 )
 from statefun_faas.moduleyaml.reader import load_module
 from statefun_faas.redact import redact_url
+from statefun_faas.runtime.defaults import HOST, LOCAL_IO_PORT, STATE_DIR
 from statefun_faas.runtime.engine.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
 from statefun_faas.runtime.engine.router import Ingest, Router
 from statefun_faas.runtime.http.client import HttpClient
@@ -42,13 +43,11 @@ from statefun_faas.runtime.watch import Watcher
 
 logger = logging.getLogger("statefun_faas.runtime")
 
-LOCAL_IO_PORT = 8092
-
 
 @dataclass
 class Options:
-    state_dir: str | Path = ".statefun-faas"
-    host: str = "127.0.0.1"
+    state_dir: str | Path = STATE_DIR
+    host: str = HOST
     synchronous: str = "NORMAL"
     local_io_port: int = LOCAL_IO_PORT
     egress_overrides: Sequence[str] = ()
@@ -56,7 +55,7 @@ class Options:
     #: bind Kafka and Kinesis kinds to local topics, not to their brokers (Kafka kinds whose broker does
     #: not answer at start are bound to local topics anyway)
     local_io: bool = False
-    #: ``dev`` without a module.yaml: playground ingress on 8090 and egress (any topic) on 8091.
+    #: ``dev`` without a module.yaml: the ports of the playground ingress and of its egress (any topic).
     playground_ports: tuple[int, int] | None = None
     #: header and idle timeouts, connection cap and body limit of every listening port
     http: HttpLimits = field(default_factory=HttpLimits)
