@@ -89,7 +89,7 @@ RUNTIME_LAYERS = Layering(
         "engine": frozenset({"http", "invoke", "io", "top"}),  # invokers are handed in: see engine/router.py
         "invoke": frozenset({"io", "top"}),
         "io": frozenset({"invoke", "top"}),
-        # app and watch are the top (they import each other); nothing else in the runtime imports them
+        # app and watch are the top (app hands watch what it watches); nothing else in the runtime imports them
     },
 )
 
