@@ -72,7 +72,7 @@ PARTS = Layering(
 RUNTIME_LAYERS = Layering(
     "runtime layers",
     parts={
-        # records, supervisor, repeats, failpoints: a module of runtime/ outside the sub-packages starts here
+        # records, defaults, supervisor, repeats, failpoints: a module of runtime/ outside the sub-packages starts here
         "base": (RUNTIME,),
         "http": (f"{RUNTIME}.http",),
         "store": (f"{RUNTIME}.store",),
