@@ -112,13 +112,8 @@ class Server:
 
 
 def subprocess_env() -> dict[str, str]:
-    """The environment for child processes: tokens unset, the source folder not first on sys.path.
-
-    ``statefun_faas`` must come from the installed package (which holds the adapters); files
-    that need ``tests`` append the repository to the end of sys.path themselves.
-    """
+    """The environment for child processes: tokens and limits unset, output unbuffered for the logs."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("STATEFUN_FAAS_")}
-    env["PYTHONSAFEPATH"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -106,7 +106,7 @@ def test_cold_start_benchmark_runs_end_to_end() -> None:
     """A one-run pass of benchmarks/cold_start.py, so the script keeps working (numbers not checked)."""
     script = REPOSITORY / "benchmarks" / "cold_start.py"
     options = ["--runs", "1", "--e2e-runs", "1", "--warm-runs", "1", "--warm-seconds", "0.05"]
-    run = subprocess.run([sys.executable, "-P", str(script), *options], capture_output=True, text=True, timeout=300)
+    run = subprocess.run([sys.executable, str(script), *options], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     for heading in ("adapters.aws_lambda", "thin adapter (aws_lambda)", "request log line off"):
         assert heading in run.stdout

@@ -23,7 +23,7 @@ DEV = ("--ingress-port", "0", "--egress-port", "0")
 
 
 def serve(*args: str) -> subprocess.CompletedProcess[str]:
-    """``statefun-faas serve`` of the installed package (which holds the adapters)."""
+    """``statefun-faas serve`` without the environment's tokens and limits."""
     return cli("serve", *args, env=subprocess_env())
 
 

@@ -10,8 +10,9 @@ block means it is not run. Further markers:
 - ``<!-- file: PATH -->`` (as in the deploy quickstarts): the block is written to PATH.
 
 bash blocks run with ``bash -euo pipefail`` in a scratch copy of the repository's docs,
-examples, deploy templates and protos; python blocks run in a fresh interpreter after the
-page's earlier python blocks (a reader's session); json and yaml blocks must parse, and a yaml
+examples, deploy templates and protos; python blocks run from the checkout's root as a reader of a
+clone types them (``python -c``, so statefun_faas imports from the sources), in a fresh interpreter
+after the page's earlier python blocks (a reader's session); json and yaml blocks must parse, and a yaml
 block of module.yaml documents must load as the local runtime reads it; text blocks are output
 shown to the reader. Pages with their own tests are checked to have them.
 """
@@ -117,7 +118,7 @@ class Reader:
             self.shell(block.text)
         elif block.language == "python":
             self.python.append(block.text)
-            self.check([sys.executable, "-P", "-c", "\n".join(self.python)], block.text)
+            self.check([sys.executable, "-c", "\n".join(self.python)], block.text, cwd=ROOT)
         elif block.language == "json":
             json.loads(block.text)
         elif block.language == "yaml":
@@ -134,10 +135,10 @@ class Reader:
             load_module(path)
 
     def shell(self, text: str) -> None:
-        self.check(["bash", "-euo", "pipefail", "-c", text], text)
+        self.check(["bash", "-euo", "pipefail", "-c", text], text, cwd=self.work)
 
-    def check(self, command: list[str], shown: str) -> None:
-        done = subprocess.run(command, cwd=self.work, env=self.env, capture_output=True, text=True, timeout=300)
+    def check(self, command: list[str], shown: str, cwd: Path) -> None:
+        done = subprocess.run(command, cwd=cwd, env=self.env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{self.page}:\n{shown}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
 
     def start(self, text: str, port: int) -> None:
@@ -206,9 +207,7 @@ def test_pages_run_elsewhere_have_their_tests() -> None:
 
 
 def test_the_api_page_is_up_to_date() -> None:
-    done = subprocess.run(
-        [sys.executable, "-P", str(ROOT / "docs" / "generate_api.py"), "--check"], capture_output=True, text=True
-    )
+    done = subprocess.run([sys.executable, "docs/generate_api.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 

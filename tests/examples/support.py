@@ -51,8 +51,7 @@ def served(target: str, log: Path) -> Iterator[int]:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("STATEFUN_FAAS_")}
     with log.open("wb") as sink:
-        # -P: the installed statefun_faas (with its adapters), not the source folder in the working directory
-        command = [sys.executable, "-P", "-m", "statefun_faas.cli", "serve", target, "--port", str(port)]
+        command = [sys.executable, "-m", "statefun_faas.cli", "serve", target, "--port", str(port)]
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
         wait_for_port(port)

@@ -14,7 +14,7 @@ def run_isolated(source: str, timeout: float = 30.0) -> str:
     source = textwrap.dedent(source)
     try:
         result = subprocess.run(
-            [sys.executable, "-P", "-c", source], capture_output=True, text=True, timeout=timeout, check=False
+            [sys.executable, "-c", source], capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running after {timeout:g}s (a hang), killed:\n{source}")

@@ -84,7 +84,7 @@ class Cluster:
 
     async def start_server(self) -> None:
         env = dict(os.environ, STATEFUN_FAAS_REQUEST_LOG="off")
-        command = [sys.executable, "-P", str(HERE / "faulty.py"), "--port", str(self.server_port)]
+        command = [sys.executable, str(HERE / "faulty.py"), "--port", str(self.server_port)]
         command += ["--functions", str(HERE / "interpreter.py"), "--fault-log", str(self.fault_log)]
         command += ["--hold", str(READ_TIMEOUT_S * 2)]
         with (self.workdir / "server.log").open("ab") as log:

@@ -6,8 +6,8 @@ is dropped, 500), ``timeout`` (the function runs, the answer is held past the ca
 timeout) or ``slow`` (held ``slow_s`` seconds, then answered). Each fault served is appended as one
 line to the fault log, so counts survive the server being killed.
 
-Run: ``python -P tests/verifier/faulty.py --port P --fault-log FILE --functions FILE [--hold S]``. It
-imports nothing from ``tests``, so it runs as a file against the installed package (with its adapters).
+Run: ``python tests/verifier/faulty.py --port P --fault-log FILE --functions FILE [--hold S]``. It
+imports nothing from ``tests``, so it runs as a file against the installed package.
 """
 
 from __future__ import annotations

@@ -331,7 +331,7 @@ def answered(connection: socket.socket) -> bool:
 def test_running_out_of_descriptors_pauses_accepting_logs_once_and_recovers(loop: str, tmp_path: Path) -> None:
     log = tmp_path / "stderr"
     with log.open("wb") as sink:
-        command = [sys.executable, "-P", "-c", OUT_OF_DESCRIPTORS, loop]
+        command = [sys.executable, "-c", OUT_OF_DESCRIPTORS, loop]
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=sink)
     connections: list[socket.socket] = []
     try:
