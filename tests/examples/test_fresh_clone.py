@@ -22,7 +22,7 @@ def readme_commands() -> list[str]:
 def test_the_readme_marks_its_two_commands() -> None:
     first, second = readme_commands()
     assert "python examples/greeter/main.py" in first
-    assert "pip install -e" in first
+    assert "pip install -c constraints.txt -e" in first  # the checkers at their pinned versions
     assert second.strip() == "./scripts/check"
 
 
