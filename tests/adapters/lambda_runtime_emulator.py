@@ -197,8 +197,8 @@ def runtime_env(api: RuntimeApiEmulator, task_root: Path, handler: str) -> dict[
 def write_task_root(task_root: Path, app_source: str) -> None:
     """Lay out a Lambda task root: ``app.py`` with ``app_source``, able to import the repository.
 
-    The repository goes at the *end* of ``sys.path``: in front, its ``statefun_faas/`` source
-    folder would shadow the installed package (which alone maps in ``statefun_faas.adapters``).
+    The repository goes at the *end* of ``sys.path``, for the ``tests`` package only: ``statefun_faas`` stays
+    the installed package, as in a real task root.
     """
     preamble = f"import sys\nsys.path.append({str(REPOSITORY)!r})\n"
     (task_root / "app.py").write_text(preamble + app_source, "utf-8")

@@ -85,8 +85,8 @@ class Front:
 
 def app_source(name: str) -> str:
     """The Python file front ``name`` loads: its registry, wrapped by its adapter (``serve`` takes the registry)."""
-    # The repository goes at the end of sys.path: in front, its statefun_faas/ source folder would
-    # shadow the installed package (which alone maps in statefun_faas.adapters).
+    # The repository goes at the end of sys.path, for the tests package only: statefun_faas stays the
+    # installed package, as on a platform.
     lines = [
         f"import sys\nsys.path.append({str(REPOSITORY)!r})",
         "from tests.engine.functions import namespaces, registry",
