@@ -1,4 +1,4 @@
-"""Build module.yaml endpoint documents for a deployed function, and check them with the runtime's parser."""
+"""Build module.yaml endpoint documents for a deployed function, and check them with statefun_faas.moduleyaml."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def module_text(endpoints: Sequence[Endpoint], others: Sequence[dict[str, Any]])
 
 
 def verify(text: str, endpoints: Sequence[Endpoint], filename: str) -> None:
-    """Parse ``text`` with the local runtime's parser and require exactly ``endpoints`` back."""
+    """Parse ``text`` with the module.yaml parser and require exactly ``endpoints`` back."""
     try:
         module = parse_module(text, filename)
     except ModuleError as error:

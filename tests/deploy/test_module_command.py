@@ -1,4 +1,4 @@
-"""``statefun-faas module`` from explicit URLs and terraform outputs, checked by the runtime's parser."""
+"""``statefun-faas module`` from explicit URLs and terraform outputs, checked by the module.yaml parser."""
 
 from __future__ import annotations
 
