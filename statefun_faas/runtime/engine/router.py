@@ -105,7 +105,7 @@ class Router:
         self.scheduler = Scheduler(self._drain)
         self._timer_wakeup: asyncio.Event | None = None
         self._group = GroupCommit[Envelope | Writes](self._commit_group)
-        self.valve = Valve(lambda: store.pending)
+        self.valve = Valve(lambda: store.pending, lambda address: len(store.inbox(address, 0)))
 
     # -- entry points --------------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ class Router:
         """:meth:`submit` for concurrent ingress requests: one transaction per loop turn, shared with the
         responses applied in that turn; returns once committed. Waits first while the inboxes are full
         (see :mod:`valve`), so an ingress faster than the functions holds its clients back."""
-        await self.valve.admit(len(envelopes))
+        await self.valve.admit([envelope.target for envelope in envelopes])
         try:
             await self._group.add(envelopes)
         finally:
@@ -208,6 +208,8 @@ class Router:
                 return self._dead_letter(address, batch, error.reason)
             except ProtocolViolationError as error:
                 return self._dead_letter(address, batch, f"protocol violation: {error}")
+            finally:
+                self.valve.unpark(address)  # out of retry (see _call): its messages count again
             failpoints.hit("before-apply")
             await self._group.add([effects])
             self._applied(batch, effects.messages, effects.egress, bool(effects.delayed))
@@ -258,6 +260,7 @@ class Router:
                 raise error
             logger.warning("%s: %s; retrying in %.0f ms", address, error.reason, backoff * 1000)
             self.counters.retries += 1
+            self.valve.park(address)  # its inbox waits for the retries: it holds back no other key's ingress
             await asyncio.sleep(backoff)
             spent += backoff
             backoff = min(backoff * 2, MAX_BACKOFF_S)
@@ -288,4 +291,5 @@ class Router:
         logger.error("%s: %d message(s) to the dead letters: %s", address, len(batch), reason)
         self.store.dead_letter(address, batch, reason, self.clock())
         self.counters.dead_letters += len(batch)
+        self.valve.unpark(address)  # before changed(): the batch it gave up on no longer counts as parked
         self.valve.changed()
