@@ -24,8 +24,9 @@ from statefun_faas.moduleyaml.reader import ModuleError
 from statefun_faas.runtime.app import Options, Runtime
 from statefun_faas.runtime.defaults import LOCAL_IO_PORT
 from statefun_faas.runtime.http.server import HttpLimits
+from statefun_faas.runtime.io.playground import WARNING_HEADER
 from statefun_faas.runtime.records import Address
-from statefun_faas.runtime.store.database import DB_NAME, Store
+from statefun_faas.runtime.store.database import DB_NAME, StateFileError, Store
 from statefun_faas.runtime.store.folderlock import StateFolderBusyError
 from statefun_faas.types import split_typename
 
@@ -96,7 +97,7 @@ def _start(args: argparse.Namespace, build: Callable[[], Runtime]) -> int:
         if Path(args.state).exists() and not Path(args.state).is_dir():
             raise ConfigurationError(f"--state {args.state!r} is a file; give a folder (created if missing)")
         _run(_serve(build()))
-    except sqlite3.Error as error:
+    except (sqlite3.Error, StateFileError) as error:
         if getattr(args, "debug", False):
             raise
         print(_unusable(args.state, error), file=sys.stderr)
@@ -109,12 +110,11 @@ def _start(args: argparse.Namespace, build: Callable[[], Runtime]) -> int:
     return 0
 
 
-def _unusable(state_dir: str, error: sqlite3.Error) -> str:
-    return (
-        f"statefun-faas: the state file {Path(state_dir) / DB_NAME} can not be used ({error}); "
-        "if it is damaged, move it away (the runtime starts empty) or restore a copy; "
-        "if it is read-only, make it and its folder writable"
-    )
+def _unusable(state_dir: str, error: sqlite3.Error | StateFileError) -> str:
+    """One line naming the state file, what is wrong with it and what to do."""
+    if isinstance(error, sqlite3.Error):
+        error = StateFileError.of(Path(state_dir) / DB_NAME, error)
+    return f"statefun-faas: {error}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,6 +168,7 @@ def send(args: argparse.Namespace) -> int:
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+            warning = response.headers.get(WARNING_HEADER)
     except urllib.error.HTTPError as error:
         print(
             f"statefun-faas send: {url} answered {error.code}: {error.read().decode(errors='replace')}", file=sys.stderr
@@ -175,6 +176,13 @@ def send(args: argparse.Namespace) -> int:
         return 1
     except urllib.error.URLError as error:
         print(f"statefun-faas send: can not reach {url} ({error.reason}); is the runtime running?", file=sys.stderr)
+        return 1
+    if warning:
+        print(
+            f"statefun-faas send: the message to {address} is stored, but {warning}; add an endpoint for "
+            f"{address.typename} to module.yaml (dev: or a function to its registry), or fix the address",
+            file=sys.stderr,
+        )
         return 1
     print(f"sent {typename} to {address}")
     return 0
@@ -195,7 +203,7 @@ def _store_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[arg
     def guarded(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, StateFileError) as error:
             if getattr(args, "debug", False):
                 raise
             print(_unusable(args.state_dir, error), file=sys.stderr)

@@ -210,7 +210,14 @@ class Runtime:
         if plans != self._plans:
             await self._stop_servers()
             for plan in plans:
-                server = LocalServer(self.store, self.router.submit_grouped, plan, self.options.host, self.options.http)
+                server = LocalServer(
+                    self.store,
+                    self.router.submit_grouped,
+                    lambda typename: self.router.routes(typename) is not None,  # served: it has a route
+                    plan,
+                    self.options.host,
+                    self.options.http,
+                )
                 await server.start()
                 self.servers.append(server)
                 logger.info("listening on http://%s:%d: %s", self.options.host, server.port, plan.describe())

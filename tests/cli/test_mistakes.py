@@ -5,13 +5,21 @@ error in the user's own code shows the user's frames only."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import os
 import socket
 import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from statefun_faas.runtime.io.playground import WARNING_HEADER
 from statefun_faas.runtime.store.database import DB_NAME, Store
+from statefun_faas.runtime.store.folderlock import LOCK_NAME
 from tests.adapters.support import subprocess_env
 from tests.runtime.processes import RuntimeProcess, cli, free_port
 
@@ -139,6 +147,40 @@ def test_send_with_a_type_that_is_no_typename(typename: str) -> None:
     one_line(result, 2, f"statefun-faas send: --type '{typename}' is no typename; write NAMESPACE/NAME")
 
 
+def test_send_to_a_function_type_no_endpoint_serves(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    log = tmp_path / "dev.log"
+    runtime = RuntimeProcess.start(log, "dev", str(GREETER / "functions.py"), *DEV, "--state", str(state))
+    with contextlib.ExitStack() as stack:
+        stack.callback(runtime.stop)
+        ingress = f"http://127.0.0.1:{runtime.ports['ingress']}"
+        served = cli("send", "example/person/bob", "hi", "--ingress", ingress)
+        assert (served.returncode, served.stderr) == (0, "")
+        assert served.stdout == "sent io.statefun.types/string to example/person/bob\n"
+        result = cli("send", "example/nosuch/bob", "hi", "--ingress", ingress)
+        one_line(
+            result,
+            1,
+            "statefun-faas send: the message to example/nosuch/bob is stored, but no endpoint serves function type "
+            "example/nosuch; the message goes to the dead letters; add an endpoint for example/nosuch to module.yaml",
+            "or fix the address",
+        )
+        assert result.stdout == ""
+        curl = urllib.request.Request(f"{ingress}/example/nosuch/ann", b"hi", method="PUT")
+        with urllib.request.urlopen(curl) as answer:  # the ingress contract stands: 200 once stored
+            assert (answer.status, answer.read()) == (200, b"")
+            assert "example/nosuch" in answer.headers[WARNING_HEADER]
+        crlf = urllib.request.Request(f"{ingress}/example/no%0D%0AX-Injected:%20yes/ann", b"hi", method="PUT")
+        with urllib.request.urlopen(crlf) as answer:  # the path's text comes back quoted, never as a header line
+            assert "X-Injected" not in answer.headers
+            assert "function type example/no%0D%0AX-Injected%3A%20yes;" in answer.headers[WARNING_HEADER]
+        deadline = time.monotonic() + 20
+        while "3 dead letter(s)" not in (listed := cli("dead-letters", "--state", str(state)).stdout):
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.1)
+        assert listed.count("reason: no endpoint in module.yaml serves function type example/nosuch") == 2
+
+
 def test_run_of_a_module_without_endpoints_says_so(tmp_path: Path) -> None:
     module = tmp_path / "module.yaml"
     module.write_text("")
@@ -172,3 +214,103 @@ def test_an_import_error_inside_a_users_module_named_by_module_path(tmp_path: Pa
     )
     missing = cli("serve", "no_such_user_module", env=env)  # the module itself is missing: no traceback
     one_line(missing, 2, "can not import module 'no_such_user_module': No module named 'no_such_user_module'")
+
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def _obey_file_modes() -> None:
+    """Before exec, in a child of root: drop the capabilities that let root read and write any file from the
+    bounding set, so the program exec'd (still uid 0) obeys file modes like any user. Not setuid to an
+    unprivileged user: the interpreter may live in root's private home (pyenv under /root), out of its reach."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def as_a_user(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python args`` as a process that can not write a read-only file (as root too: see _obey_file_modes)."""
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        preexec_fn=_obey_file_modes if os.geteuid() == 0 else None,
+    )
+
+
+@pytest.fixture(scope="module")
+def file_modes_bind(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Skips, saying why, where a read-only file can not be made so to the processes of these tests."""
+    probe = tmp_path_factory.mktemp("probe") / "read-only"
+    probe.write_text("")
+    probe.chmod(0o444)
+    try:
+        result = as_a_user("-c", f"open({str(probe)!r}, 'a')")
+    except subprocess.SubprocessError as error:
+        pytest.skip(f"root's capability to write any file can not be dropped here ({error}): no file is read-only")
+    if result.returncode == 0:
+        pytest.skip("a file of mode 0444 is writable to a child process here: no file is read-only")
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A state folder made read-only (its state file, its files, or the folder with its files), writable again
+    after the test."""
+    Store.in_directory(tmp_path).close()
+    yield tmp_path
+    tmp_path.chmod(0o755)
+    for file in tmp_path.iterdir():
+        file.chmod(0o644)
+
+
+def _make_read_only(folder: Path, what: str) -> None:
+    files = [folder / DB_NAME] if what == "state file" else list(folder.iterdir())
+    for file in files:
+        file.chmod(0o444)
+    if what == "folder":
+        folder.chmod(0o555)
+
+
+WRITERS = {
+    "replay": ("dead-letters", "--replay"),
+    "run": ("run", "--module", str(GREETER / "module.yaml")),
+    "dev": ("dev", str(GREETER / "functions.py"), *DEV),
+}
+READERS = {"state": ("state", "example/greeter/bob"), "list": ("dead-letters",)}
+#: what the answer names, by what was made read-only
+NOT_WRITABLE = {
+    "state file": DB_NAME,
+    "files": f"{DB_NAME}, {LOCK_NAME}",
+    "folder": f"the state folder, {DB_NAME}, {LOCK_NAME}",
+}
+
+
+@pytest.mark.usefixtures("file_modes_bind")
+@pytest.mark.parametrize(
+    ("command", "what"),
+    # reading needs no write to the files, only to the folder (see the test below)
+    [pytest.param(c, w, id=f"{name}-{w}") for name, c in WRITERS.items() for w in NOT_WRITABLE]
+    + [pytest.param(c, "folder", id=f"{name}-folder") for name, c in READERS.items()],
+)
+def test_a_read_only_state_folder_is_named(read_only: Path, what: str, command: tuple[str, ...]) -> None:
+    _make_read_only(read_only, what)
+    result = as_a_user("-m", "statefun_faas.cli", *command, "--state", str(read_only))
+    one_line(
+        result,
+        1,
+        f"statefun-faas: the state file {read_only / DB_NAME} can not be used: this user may not write "
+        f"{NOT_WRITABLE[what]} (",
+        "); make the state folder and its files writable for the user running statefun-faas, "
+        "or give another --state folder",
+    )
+
+
+@pytest.mark.usefixtures("file_modes_bind")
+@pytest.mark.parametrize("command", READERS.values(), ids=READERS.keys())
+def test_read_only_state_files_can_still_be_read(read_only: Path, command: tuple[str, ...]) -> None:
+    _make_read_only(read_only, "files")
+    result = as_a_user("-m", "statefun_faas.cli", *command, "--state", str(read_only))
+    assert (result.returncode, result.stderr) == (0, "")

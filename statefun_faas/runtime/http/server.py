@@ -52,6 +52,7 @@ class Response:
     status: int
     body: bytes = b""
     content_type: str = "application/octet-stream"
+    headers: tuple[tuple[str, str], ...] = ()  # more header lines; names and values ASCII without CR or LF
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -60,9 +61,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 def encode(response: Response, keep_alive: bool, head_only: bool = False) -> bytes:
     reason = HTTPStatus(response.status).phrase
     closing = "" if keep_alive else "Connection: close\r\n"
+    more = "".join(f"{name}: {value}\r\n" for name, value in response.headers) if response.headers else ""
     head = (
         f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
-        f"Content-Length: {len(response.body)}\r\n{closing}\r\n"
+        f"Content-Length: {len(response.body)}\r\n{more}{closing}\r\n"
     ).encode("latin-1")
     return head if head_only else head + response.body
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from statefun_faas.moduleyaml.model import Route
 from statefun_faas.runtime.engine.egress import stored_value
@@ -25,6 +27,10 @@ VND_PREFIX = "application/vnd."
 DEFAULT_TYPENAME = "io.statefun.types/string"
 TEXT = "text/plain; charset=utf-8"
 OK = Response(200)
+#: on a playground ingress answer (still 200: the message is stored) when no function serves its type
+WARNING_HEADER = "X-Statefun-Faas-Warning"
+#: whether a function type has a function to deliver to (the router's routes know)
+Served = Callable[[str], bool]
 
 
 def text(status: int, message: str) -> Response:
@@ -67,11 +73,20 @@ def message_typename(content_type: str | None) -> str:
     return DEFAULT_TYPENAME
 
 
-class LocalIo:
-    """The request handler of one port: ingress messages go to ``ingest``, egress records come from ``store``."""
+def unserved(typename: str) -> Response:
+    """The answer to a message stored for a function type nothing serves: 200 as the contract says, with a
+    warning header, so that a caller who reads it (``statefun-faas send``) learns the message is lost to the
+    dead letters. The typename came percent-decoded from the path: quoted again, it is a safe header value."""
+    warning = f"no endpoint serves function type {quote(typename, safe='/')}; the message goes to the dead letters"
+    return Response(200, headers=((WARNING_HEADER, warning),))
 
-    def __init__(self, store: Store, ingest: Ingest, plan: PortPlan) -> None:
-        self.store, self.ingest, self.plan = store, ingest, plan
+
+class LocalIo:
+    """The request handler of one port: ingress messages go to ``ingest``, egress records come from ``store``;
+    ``served`` tells the playground ingress which function types have a function."""
+
+    def __init__(self, store: Store, ingest: Ingest, served: Served, plan: PortPlan) -> None:
+        self.store, self.ingest, self.served, self.plan = store, ingest, served, plan
 
     async def handle(self, request: Request) -> Response:
         segments = request.path.split("/")[1:]
@@ -88,9 +103,10 @@ class LocalIo:
 
     async def _ingress(self, request: Request, segments: list[str]) -> Response:
         namespace, name, id_ = segments
+        typename = f"{namespace}/{name}"
         argument = Value(message_typename(request.headers.get("content-type")), request.body)
-        await self.ingest([Envelope(Address(f"{namespace}/{name}", id_), argument)])
-        return OK
+        await self.ingest([Envelope(Address(typename, id_), argument)])
+        return OK if self.served(typename) else unserved(typename)
 
     async def _topic_ingress(self, request: Request, topic: str, key: str) -> Response:
         routes = [route for route in self.plan.routes if route.topic == topic]
@@ -121,10 +137,10 @@ class LocalServer:
     """One listening port."""
 
     def __init__(
-        self, store: Store, ingest: Ingest, plan: PortPlan, host: str, limits: HttpLimits | None = None
+        self, store: Store, ingest: Ingest, served: Served, plan: PortPlan, host: str, limits: HttpLimits | None = None
     ) -> None:
         self.plan, self.host = plan, host
-        self._server = HttpServer(LocalIo(store, ingest, plan).handle, limits)
+        self._server = HttpServer(LocalIo(store, ingest, served, plan).handle, limits)
         self.port = plan.port
 
     async def start(self) -> None:

@@ -7,6 +7,8 @@ Committed inbox rows are mirrored in memory (:mod:`inboxes`), so reading a batch
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,12 +27,56 @@ from statefun_faas.runtime.records import (
 )
 from statefun_faas.runtime.store.checkpoints import INTERVAL_S as CHECKPOINT_INTERVAL_S
 from statefun_faas.runtime.store.checkpoints import Checkpointer
-from statefun_faas.runtime.store.folderlock import FolderLock
+from statefun_faas.runtime.store.folderlock import LOCK_NAME, FolderLock
 from statefun_faas.runtime.store.inboxes import InboxCache
 from statefun_faas.runtime.store.schema import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
 from statefun_faas.runtime.store.statecache import StateCache, StateRow
 
 DB_NAME = "runtime.sqlite3"
+#: SQLite's primary result codes (an extended code's low byte) of a damaged file, and of one it may not write
+DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+NOT_WRITABLE = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
+
+
+class StateFileError(Exception):
+    """A state file this process can not use, told in one line for the operator: the file, why, what to do."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = path
+        super().__init__(f"the state file {path} can not be used: {why}")
+
+    @classmethod
+    def of(cls, path: Path, error: sqlite3.Error | OSError) -> StateFileError:
+        """What SQLite or the OS said about ``path`` (or the files beside it), with what to do about it."""
+        if isinstance(error, sqlite3.Error):
+            code, said = error.sqlite_errorcode & 0xFF, str(error)
+            refused = code in NOT_WRITABLE
+        else:
+            code, said = None, error.strerror or str(error)
+            refused = isinstance(error, PermissionError) or error.errno == errno.EROFS
+        if code in DAMAGED:
+            return cls(path, f"it is damaged ({said}); move it away (the runtime then starts empty) or restore a copy")
+        if refused:
+            return cls(path, _not_writable(path, said))
+        return cls(
+            path,
+            f"{said}; if it is damaged, move it away (the runtime then starts empty) or restore a copy; "
+            "if it is read-only, make it and its folder writable",
+        )
+
+
+def _not_writable(path: Path, said: str) -> str:
+    """Which of the state folder and its files this process may not write: SQLite writes the -wal and -shm
+    files beside the state file, even to read it, and the folder's owner writes the lock file."""
+    files = [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm")), path.with_name(LOCK_NAME)]
+    refused = [file.name for file in files if file.exists() and not os.access(file, os.W_OK)]
+    if not os.access(path.parent, os.W_OK):
+        refused.insert(0, "the state folder")
+    what = ", ".join(refused) or "the state folder or its files"
+    return (
+        f"this user may not write {what} ({said}); make the state folder and its files writable for the user "
+        "running statefun-faas, or give another --state folder"
+    )
 
 
 class Store:
@@ -67,9 +113,15 @@ class Store:
         until :meth:`close`; raises StateFolderBusyError while another store owns it."""
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        lock = FolderLock(folder)
+        path = folder / DB_NAME
         try:
-            store = cls(folder / DB_NAME, synchronous)
+            lock = FolderLock(folder)
+        except OSError as error:  # not StateFolderBusyError: that one says who holds the folder
+            raise StateFileError.of(path, error) from error
+        try:
+            if path.exists() and not os.access(path, os.W_OK):  # SQLite would open it read-only and fail later
+                raise StateFileError(path, _not_writable(path, "read-only"))
+            store = cls(path, synchronous)
         except BaseException:
             lock.release()
             raise
