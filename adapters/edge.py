@@ -182,11 +182,12 @@ class Edge:
         self, method: str, path: str, query: str | Mapping[str, str], content_length: int | None = None
     ) -> EdgeResponse | None:
         """The answer for a request that must not reach the handler, else None."""
-        method = method.upper()
-        if method == "GET" and _strip_token_prefix(path) == HEALTH_PATH:
-            return EdgeResponse(200, b"ok\n")
-        if method != "POST":
-            return text(405, f"method {clip(method)} not allowed: StateFun functions are called with POST")
+        if method != "POST":  # the common case needs no upper()
+            method = method.upper()
+            if method == "GET" and _strip_token_prefix(path) == HEALTH_PATH:
+                return EdgeResponse(200, b"ok\n")
+            if method != "POST":
+                return text(405, f"method {clip(method)} not allowed: StateFun functions are called with POST")
         if self._token_bytes and not self.token_ok(path, query):
             return text(401, "unauthorized")
         if content_length is not None and content_length > self.max_body_bytes:
