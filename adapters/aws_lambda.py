@@ -114,60 +114,67 @@ def lambda_handler(
     )
 
     def handler(event: Mapping[str, Any], context: LambdaContext | None = None) -> LambdaResponse:
-        body = _v2_body(edge, event)
-        if body is None:  # not the common case: every shape, check and answer the general way
+        shape: Shape = HttpV2
+        reply = _serve_v2(edge, event)
+        if reply is None:  # not the common case: every shape, read the general way
             shape = shape_of(event)
-            return _answer(shape, event, _serve(edge, shape, event))
-        reply = edge.answer(body)
-        if isinstance(reply, EdgeResponse):
-            return _answer(HttpV2, event, reply)
-        encoded = b2a_base64(reply, newline=False).decode("ascii")
-        return {"statusCode": 200, "headers": {"Content-Type": OCTET_STREAM}, "body": encoded, "isBase64Encoded": True}
+            reply = _serve(edge, shape, *_request(shape, event))
+        if isinstance(reply, EdgeResponse):  # the edge's own answers are text
+            return shape.respond(event, reply.status, reply.content_type, reply.body.decode("utf-8"), False)
+        return shape.respond(event, 200, OCTET_STREAM, b2a_base64(reply, newline=False).decode("ascii"), True)
 
     return handler
 
 
-def _v2_body(edge: Edge, event: Mapping[str, Any]) -> bytes | None:
-    """The decoded body of a plain function URL / HTTP API 2.0 POST that passes the edge's checks.
+def _serve_v2(edge: Edge, event: Mapping[str, Any]) -> bytes | EdgeResponse | None:
+    """:func:`_serve` for a function URL / HTTP API 2.0 event whose fields all have their usual types.
 
     The fast path of the common case: it reads only the fields it needs, straight from the
-    runtime's dicts, and builds nothing on the way. None for anything else (other shapes and
-    methods, missing fields or unusual types, a failed check, bad base64), which then takes
-    the general path of :func:`_serve` and gets its answer or its error there.
+    runtime's dicts, and builds nothing on the way; the rules are :func:`_serve`'s, the same for
+    every shape. None for anything else (other shapes, missing fields or unusual types), which
+    :func:`_request` then reads, or refuses with a clear error.
     """
     if event.__class__ is not dict or event.get("version") != "2.0":  # no exception for the other shapes
         return None
     try:
-        if event["requestContext"]["http"]["method"] != "POST":
-            return None
-        raw, path, query = event["body"], event["rawPath"], event["rawQueryString"]
-        plain = event["isBase64Encoded"] is not True
+        method = event["requestContext"]["http"]["method"]
+        path, query, raw, is_base64 = event["rawPath"], event["rawQueryString"], event["body"], event["isBase64Encoded"]
     except (KeyError, TypeError):  # not there, or not a JSON object where one is expected
         return None
     if (
-        plain
-        or raw.__class__ is not str
+        method.__class__ is not str
         or path.__class__ is not str
-        or not path
+        or not path  # the general way falls back to requestContext.http.path
         or query.__class__ is not str
-        or len(raw) * 3 // 4 > edge.max_body_bytes  # never less than the decoded size
-        or (edge.tokens and not edge.token_ok(path, query))
+        or raw.__class__ is not str
+        or is_base64.__class__ is not bool
     ):
         return None
-    try:
-        return a2b_base64(raw, strict_mode=True)
-    except (binascii.Error, ValueError):
-        return None
+    return _serve(edge, HttpV2, method, path, query, raw, is_base64)
 
 
-def _serve(edge: Edge, shape: Shape, event: Mapping[str, Any]) -> EdgeResponse:
-    """Run one event through the edge: checks before the body, then decode, then the core."""
+def _request(shape: Shape, event: Mapping[str, Any]) -> tuple[str, str, str | Mapping[str, str], str, bool]:
+    """Method, path, query, body as sent and whether it is base64; a field of the wrong type is a clear error."""
     raw = text_field(shape, "body", event.get("body"))
     is_base64 = event.get("isBase64Encoded", False)
     if not isinstance(is_base64, bool):
         raise malformed(shape, "isBase64Encoded", is_base64, "true or false")
-    size = _decoded_size(raw) if is_base64 else len(raw)
-    early = edge.precheck(shape.method(event), shape.path(event), shape.query(event), size)
+    return shape.method(event), shape.path(event), shape.query(event), raw, is_base64
+
+
+def _serve(
+    edge: Edge, shape: Shape, method: str, path: str, query: str | Mapping[str, str], raw: str, is_base64: bool
+) -> bytes | EdgeResponse:
+    """Run one request through the edge: its checks before the body, then decode, then the core.
+
+    The protocol reply, else the answer to give (as :meth:`Edge.answer`).
+    """
+    size = len(raw)
+    if is_base64:
+        size = size * 3 // 4  # the decoded size, or at most 2 over it: made exact where the limit is in question
+        if size > edge.max_body_bytes:
+            size = _decoded_size(raw)
+    early = edge.precheck(method, path, query, size)
     if early is not None:
         return early
     if raw and not is_base64:
@@ -176,14 +183,7 @@ def _serve(edge: Edge, shape: Shape, event: Mapping[str, Any]) -> EdgeResponse:
         body = a2b_base64(raw, strict_mode=True)
     except (binascii.Error, ValueError):
         return text(400, "the request body is marked base64 but is not valid base64")
-    return edge.handle_body(body)
-
-
-def _answer(shape: Shape, event: Mapping[str, Any], response: EdgeResponse) -> LambdaResponse:
-    if response.content_type == OCTET_STREAM:
-        encoded = b2a_base64(response.body, newline=False).decode("ascii")
-        return shape.respond(event, response, encoded, True)
-    return shape.respond(event, response, response.body.decode("utf-8"), False)
+    return edge.answer(body)
 
 
 def _decoded_size(encoded: str) -> int:

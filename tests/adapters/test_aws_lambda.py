@@ -223,7 +223,7 @@ def _v2_event(**changes: Any) -> dict[str, Any]:
     ],
     ids=["plain", "lowercase method", "empty rawPath", "null query", "path token", "too large", "bad base64", "text"],
 )
-def test_function_url_events_off_the_fast_path_get_the_general_answer(
+def test_function_url_events_read_either_way_get_the_table_answer(
     handler: LambdaHandler, changes: dict[str, Any], status: int
 ) -> None:
     assert unpack(handler(_v2_event(**changes), None))[0] == status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given
@@ -104,3 +105,23 @@ def test_damaged_events_get_table_answers_or_a_clear_error(
 @given(json_values)
 def test_any_json_value_as_an_event(event: Any) -> None:
     answer_or_clear_error(event)
+
+
+def outcome(event: Any) -> Any:
+    try:
+        return HANDLER(event, None)
+    except UnsupportedEventError as error:
+        return str(error)
+
+
+@fuzz
+@given(methods, paths, queries, bodies, encoded_bodies, st.booleans(), changes)
+def test_the_fast_path_answers_as_the_general_way(
+    method: str, path: str, query: str, body: bytes, encoded: Any, replace: bool, edits: list[tuple[Any, Any]]
+) -> None:
+    """A function URL event read straight from its dict gets what it gets read as any Mapping, the general way."""
+    event = event_for("function_url", method, path, query, body)
+    if replace:
+        event["body"] = encoded
+    event = damaged(event, edits)
+    assert outcome(event) == outcome(MappingProxyType(event))
