@@ -12,8 +12,10 @@ from statefun_faas.moduleyaml.model import (
     ASYNC_TRANSPORT,
     DEFAULT_MAX_NUM_BATCH_REQUESTS,
     DEFAULT_TIMEOUTS,
+    DROP_MODE,
     ENDPOINTS_V1,
     ENDPOINTS_V2,
+    FAIL_MODE,
     FUNCTION_NAME_PLACEHOLDER,
     OKHTTP_TRANSPORT,
     Endpoint,
@@ -33,7 +35,7 @@ _MARK = "{}"  # stands for {function.name} while the URL is split
 #: The fields each endpoint kind and transport reads; StateFun ignores others, we warn about them.
 SPEC_FIELDS = {
     ENDPOINTS_V1: (*_ENDPOINT_KEYS, "timeouts"),
-    ENDPOINTS_V2: (*_ENDPOINT_KEYS, "transport"),
+    ENDPOINTS_V2: (*_ENDPOINT_KEYS, "transport", "failureMode"),
 }
 TRANSPORT_FIELDS = {
     OKHTTP_TRANSPORT: ("type", "timeouts"),
@@ -48,9 +50,10 @@ def bind_endpoint(kind: str, spec: Located, source: str) -> Endpoint:
     batch = spec.get("maxNumBatchRequests")
     properties: Located | None = spec
     reserved: tuple[str, ...] = (*_ENDPOINT_KEYS, "timeouts")
-    transport = OKHTTP_TRANSPORT
+    transport, failure_mode = OKHTTP_TRANSPORT, None
     if kind != ENDPOINTS_V1:  # v1: the whole spec holds the OkHttp properties
         transport, properties = _transport(spec.get("transport"))
+        failure_mode = _failure_mode(spec.get("failureMode"))
         reserved = ("type", "timeouts") if transport == OKHTTP_TRANSPORT else ("type", "timeouts", "call", "connect")
     return Endpoint(
         functions=functions,
@@ -61,6 +64,7 @@ def bind_endpoint(kind: str, spec: Located, source: str) -> Endpoint:
         kind=kind,
         source=source,
         spec=_other_properties(transport, properties, reserved),
+        failure_mode=failure_mode,
     )
 
 
@@ -80,6 +84,20 @@ def _functions(node: Located) -> str:
             f"write {namespace}/* or the full function type",
         )
     return value
+
+
+def _failure_mode(node: Located | None) -> str | None:
+    """The fork's ``failureMode``, kept as written (it reads the two names in capitals)."""
+    if node is None:
+        return None
+    mode = node.text()
+    if mode not in (FAIL_MODE, DROP_MODE):
+        node.fail(
+            f"unknown failure mode {mode!r}",
+            f"write {FAIL_MODE} (a failing message is retried until it goes through) or {DROP_MODE} (it becomes "
+            "a dead letter), in capitals, or leave the key out",
+        )
+    return mode
 
 
 def _url_template(node: Located) -> str:

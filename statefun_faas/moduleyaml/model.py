@@ -29,6 +29,8 @@ PLAYGROUND_INGRESS_PORT = 8090
 PLAYGROUND_EGRESS_PORT = 8091
 DEFAULT_MAX_NUM_BATCH_REQUESTS = 1000
 FUNCTION_NAME_PLACEHOLDER = "{function.name}"
+#: the values of an endpoint's ``failureMode`` (a key of the com.sbbsystems.flink fork of StateFun)
+FAIL_MODE, DROP_MODE = "FAIL", "DROP"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class Endpoint:
 
     ``max_num_batch_requests`` <= 0 means no limit. ``spec`` holds the other transport
     properties as written (pool_ttl, pool_size, payload_max_bytes, TLS files, ...).
+    ``failure_mode`` is FAIL_MODE or DROP_MODE as written, None when not given (the local runtime then
+    drops, as with DROP).
     """
 
     functions: str
@@ -71,6 +75,7 @@ class Endpoint:
     kind: str
     source: str = field(default="", compare=False)
     spec: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    failure_mode: str | None = None
 
     @property
     def is_namespace(self) -> bool:

@@ -143,6 +143,8 @@ def _endpoint_document(endpoint: Endpoint) -> dict[str, Any]:
         "maxNumBatchRequests": endpoint.max_num_batch_requests,
         "transport": transport,
     }
+    if endpoint.failure_mode is not None:
+        spec["failureMode"] = endpoint.failure_mode
     return {"kind": ENDPOINTS_V2, "spec": spec}
 
 

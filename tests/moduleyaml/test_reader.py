@@ -121,6 +121,19 @@ def test_v1_endpoint_reads_timeouts_under_spec() -> None:
     assert endpoint.url_for("com.foo.bar/baz") == "http://bar.foo.com:8080/functions/baz"
 
 
+@pytest.mark.parametrize("mode", ["FAIL", "DROP", None])
+def test_failure_mode_of_the_sbb_fork_is_kept_as_written(mode: str | None) -> None:
+    text = ENDPOINT_TEXT + (f"  failureMode: {mode}\n" if mode else "")
+    module = parse_module(text, "f.yaml")
+    assert module.endpoints[0].failure_mode == mode
+    assert module.warnings == ()
+    v1 = parse_module(text.replace("endpoints.v2", "endpoints.v1"), "f.yaml")  # the fork adds it to v2 only
+    assert v1.endpoints[0].failure_mode is None
+    if mode:
+        [warning] = v1.warnings
+        assert warning.startswith("f.yaml:5: spec.failureMode: unknown field, ignored; ")
+
+
 def test_okhttp_defaults() -> None:
     module = parse_module(
         "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: a.b/*\n  urlPathTemplate: http://f/\n"
@@ -352,6 +365,7 @@ def test_dump_endpoints_round_trip() -> None:
         *load_module(MODULES / "async-transport.yaml").endpoints,
         Endpoint("x.y/z", "http://z/", -1, Timeouts(2.25, 1.5, 2e-3, 7e-9), OKHTTP_TRANSPORT, ENDPOINTS_V2),
         Endpoint("x.y/*", "http://y/{function.name}", 5, Timeouts(61, 20, 3, 120), ASYNC_TRANSPORT, ENDPOINTS_V2),
+        replace(ENDPOINT_SAMPLE, functions="a.b/fail", failure_mode="FAIL"),
     ]
     text = dump_endpoints(endpoints)
     assert parse_module(text, "dumped.yaml").endpoints == tuple(endpoints)
@@ -509,6 +523,15 @@ BROKEN = [
         "a timeout of zero",
     ),
     ("zero flat async timeout", ENDPOINT + "  transport:\n    connect: 0\n", 6, "spec.transport.connect", "zero"),
+    ("failure mode in lower case", ENDPOINT + "  failureMode: drop\n", 5, "spec.failureMode", "in capitals"),
+    (
+        "unknown failure mode",
+        ENDPOINT + "  failureMode: RETRY\n",
+        5,
+        "spec.failureMode",
+        "unknown failure mode 'RETRY'",
+    ),
+    ("failure mode not a string", ENDPOINT + "  failureMode: [FAIL]\n", 5, "spec.failureMode", "expected a string"),
     (
         "bad duration",
         ENDPOINT + "  transport:\n    timeouts: {read: 10 parsecs}\n",

@@ -17,6 +17,7 @@ from statefun_faas.functions import RESERVED_STATE_NAMES
 from statefun_faas.runtime import failpoints
 from statefun_faas.runtime.engine import protocol
 from statefun_faas.runtime.engine.egress import EgressBinding
+from statefun_faas.runtime.engine.failures import FIRST_BACKOFF_S, Failure, InvocationError, LocalResourceError, Retries
 from statefun_faas.runtime.engine.grouping import GroupCommit
 from statefun_faas.runtime.engine.scheduler import Scheduler
 from statefun_faas.runtime.engine.valve import Valve
@@ -33,27 +34,8 @@ SHORTAGE = (
     "nothing is dead-lettered for it (raise the open-files limit, ulimit -n, or close connections)"
 )
 
-MAX_BACKOFF_S = 5.0
-FIRST_BACKOFF_S = 0.01
 MAX_SHORTAGE_BACKOFF_S = 1.0  # a shortage may end any moment (a connection closes): look again soon
-
-
-class InvocationError(Exception):
-    """A call to a function failed; ``retryable`` for connection errors, timeouts and 5xx."""
-
-    def __init__(self, reason: str, retryable: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-
-
-class LocalResourceError(InvocationError):
-    """The runtime itself ran short (of file descriptors, socket buffers, memory) while calling a function:
-    not the function's failure, so the call waits and tries again for as long as it lasts, and none of that
-    counts toward the retries that end in a dead letter."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, retryable=True)
+ISOLATING = "%s: isolating the failing message(s) of a batch of %d: %s; delivering it again by halves"
 
 
 class Invoker(Protocol):
@@ -63,11 +45,13 @@ class Invoker(Protocol):
 
 @dataclass(frozen=True)
 class FunctionRoute:
-    """How to reach one function type."""
+    """How to reach one function type. ``drop``: failureMode DROP (the default), a batch that fails for good
+    becomes dead letters; False for failureMode FAIL, its address retries it until it is applied."""
 
     invoker: Invoker
     max_batch: int = 1000
     call_timeout: float = 60.0
+    drop: bool = True
 
 
 Routes = Callable[[str], FunctionRoute | None]
@@ -190,33 +174,81 @@ class Router:
             logger.exception("%s: delivery stopped by an internal error", address)
             scheduler.retry_later(address)
 
-    async def _deliver(self, address: Address, batch: list[Queued], route: FunctionRoute) -> None:
-        specs, rounds = self._specs_of(address.typename), protocol.IncompleteRounds(address.typename)
+    async def _deliver(
+        self, address: Address, batch: list[Queued], route: FunctionRoute, isolating: bool = False
+    ) -> int:
+        """Deliver one batch, tried again as the failure policy says (:mod:`failures`). A failure that may belong
+        to one message (:attr:`Failure.isolated`) isolates it: the batch is delivered again by halves, in order,
+        each half by halves again while it fails, so only the messages that fail become dead letters, each with
+        its reason, and the others are applied once, each half with the state the halves before it left.
+        Returns how many messages became dead letters."""
         sent_at = time.monotonic()
-        while True:
-            body = protocol.request(address, batch, specs, self.store.state(address, self.clock()))
-            try:
-                response = protocol.parse(await self._call(route, address, body))
-                missing = rounds.missing(response, specs)
-                if missing is not None:
-                    specs = self._register(address.typename, missing)
-                    continue
-                effects = protocol.Translation(
-                    address, batch, specs, self.clock(), self.egresses, lambda t: self.store.token_pending(address, t)
-                ).translate(response)
-            except InvocationError as error:
-                return self._dead_letter(address, batch, error.reason)
-            except ProtocolViolationError as error:
-                return self._dead_letter(address, batch, f"protocol violation: {error}")
-            finally:
-                self.valve.unpark(address)  # out of retry (see _call): its messages count again
+        outcome = await self._attempts(address, batch, route, logging.DEBUG if isolating else logging.WARNING)
+        if isinstance(outcome, Writes):
             failpoints.hit("before-apply")
-            await self._group.add([effects])
-            self._applied(batch, effects.messages, effects.egress, bool(effects.delayed))
+            await self._group.add([outcome])
+            self._applied(batch, outcome.messages, outcome.egress, bool(outcome.delayed))
             if batch[0].at:
                 applied_at = time.monotonic()
                 self.valve.observe(applied_at - batch[0].at, applied_at - sent_at)
-            return
+            return 0
+        if len(batch) == 1 or not outcome.failure.isolated:
+            self._dead_letter(address, batch, outcome.reason)
+            return len(batch)
+        if not isolating:
+            logger.warning(ISOLATING, address, len(batch), outcome.reason)
+        middle = len(batch) // 2
+        dead = await self._deliver(address, batch[:middle], route, isolating=True)
+        dead += await self._deliver(address, batch[middle:], route, isolating=True)
+        if not isolating:
+            logger.warning(
+                "%s: isolation done: %d of %d message(s) dead-lettered, the others applied", address, dead, len(batch)
+            )
+        return dead
+
+    async def _attempts(
+        self, address: Address, batch: list[Queued], route: FunctionRoute, level: int
+    ) -> Writes | InvocationError:
+        """The batch's effects once an attempt succeeds, or the failure that ended its retries (never under
+        failureMode FAIL)."""
+        retries = Retries(address, len(batch), route.call_timeout, route.drop, level)
+        try:
+            while True:
+                try:
+                    effects = await self._attempt(address, batch, route, retries)
+                except InvocationError as error:
+                    if not retries.again(error):
+                        return retries.gave_up(error)
+                else:
+                    retries.succeeded()
+                    return effects
+                self.counters.retries += 1
+                self.valve.park(address)  # its inbox waits for the retries: it holds back no other key's ingress
+                await retries.pause()
+        finally:
+            self.valve.unpark(address)  # out of retry: its messages count again
+
+    async def _attempt(self, address: Address, batch: list[Queued], route: FunctionRoute, retries: Retries) -> Writes:
+        """One try: requests until the function has every state it names, then its answer checked and
+        translated. Raises InvocationError, for a protocol violation too."""
+        specs, rounds = self._specs_of(address.typename), protocol.IncompleteRounds(address.typename)
+        try:
+            while True:
+                body = protocol.request(address, batch, specs, self.store.state(address, self.clock()))
+                response = protocol.parse(await self._call(route, address, body, retries))
+                missing = rounds.missing(response, specs)
+                if missing is None:
+                    return protocol.Translation(
+                        address,
+                        batch,
+                        specs,
+                        self.clock(),
+                        self.egresses,
+                        lambda t: self.store.token_pending(address, t),
+                    ).translate(response)
+                specs = self._register(address.typename, missing)
+        except ProtocolViolationError as error:
+            raise InvocationError(f"protocol violation: {error}", Failure.REFUSED) from None
 
     def _applied(
         self, batch: list[Queued], messages: list[Envelope], egress: list[EgressRecord], delayed: bool
@@ -234,36 +266,23 @@ class Router:
         if delayed and self._timer_wakeup is not None:
             self._timer_wakeup.set()
 
-    async def _call(self, route: FunctionRoute, address: Address, body: bytes) -> bytes:
-        """One request, retried with exponential backoff on transient failures within the call timeout. A
-        local shortage (LocalResourceError) is waited out: its attempts and waits use none of that budget."""
-        spent = 0.0  # of the call timeout: the attempts that reached the function, and the waits after them
-        backoff, attempts, shortage_backoff = FIRST_BACKOFF_S, 0, FIRST_BACKOFF_S
+    async def _call(self, route: FunctionRoute, address: Address, body: bytes, retries: Retries) -> bytes:
+        """One request within what failed attempts left of the call timeout. A local shortage
+        (LocalResourceError) is waited out: its attempts and waits use none of that budget."""
+        wait = FIRST_BACKOFF_S
         while True:
             self.counters.requests += 1
             began = time.monotonic()
             try:  # the invoker keeps to the budget
-                return await route.invoker(address, body, max(route.call_timeout - spent, 0.001))
+                return await route.invoker(address, body, retries.budget())
             except LocalResourceError as failure:
-                await self._wait_out_shortage(address, failure, shortage_backoff)
-                shortage_backoff = min(shortage_backoff * 2, MAX_SHORTAGE_BACKOFF_S)
-                continue
-            except InvocationError as failure:
-                error = failure
+                await self._wait_out_shortage(address, failure, wait)
+                wait = min(wait * 2, MAX_SHORTAGE_BACKOFF_S)
+            except InvocationError:
+                retries.spent += time.monotonic() - began
+                raise
             except ValueError as failure:  # e.g. a host name the HTTP client can not encode: no retry heals it
-                raise InvocationError(f"{type(failure).__name__}: {failure}", retryable=False) from None
-            attempts += 1
-            spent += time.monotonic() - began
-            if not error.retryable or route.call_timeout - spent <= backoff:  # no time left for a real attempt
-                if error.retryable:
-                    error = InvocationError(f"{error.reason} (gave up after {attempts} attempts)", False)
-                raise error
-            logger.warning("%s: %s; retrying in %.0f ms", address, error.reason, backoff * 1000)
-            self.counters.retries += 1
-            self.valve.park(address)  # its inbox waits for the retries: it holds back no other key's ingress
-            await asyncio.sleep(backoff)
-            spent += backoff
-            backoff = min(backoff * 2, MAX_BACKOFF_S)
+                raise InvocationError(f"{type(failure).__name__}: {failure}", Failure.MISCONFIGURED) from None
 
     async def _wait_out_shortage(self, address: Address, failure: LocalResourceError, wait: float) -> None:
         shortage_logger.warning(SHORTAGE, address, failure.reason)
@@ -291,5 +310,4 @@ class Router:
         logger.error("%s: %d message(s) to the dead letters: %s", address, len(batch), reason)
         self.store.dead_letter(address, batch, reason, self.clock())
         self.counters.dead_letters += len(batch)
-        self.valve.unpark(address)  # before changed(): the batch it gave up on no longer counts as parked
         self.valve.changed()

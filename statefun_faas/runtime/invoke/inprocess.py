@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from statefun_faas.errors import BadRequestError, FunctionInvocationError, UnknownFunctionError
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
-from statefun_faas.runtime.engine.router import FunctionRoute, InvocationError, Routes
+from statefun_faas.runtime.engine.failures import Failure, InvocationError
+from statefun_faas.runtime.engine.router import FunctionRoute, Routes
 from statefun_faas.runtime.records import Address
-
-logger = logging.getLogger("statefun_faas.runtime")
 
 
 class InProcessInvoker:
-    """Calls ``handler.handle_async``; a failing or hanging function is not retried (it is deterministic)."""
+    """Calls the registry's handler. Its errors fail as the HTTP edge's statuses would (the failure policy is
+    one for ``run`` and ``dev``): user code raising as a 500, a request the handler refuses as a 4xx, a hanging
+    async function as a call that timed out."""
 
     def __init__(self, functions: StatefulFunctions) -> None:
         self.functions = functions
@@ -28,14 +28,14 @@ class InProcessInvoker:
             async with asyncio.timeout(budget):  # bounds async functions
                 return await self.handler.handle_async(body)
         except TimeoutError:
-            raise InvocationError(f"{address}: no answer within the call timeout of {budget:g}s", False) from None
-        except (BadRequestError, UnknownFunctionError) as error:
-            raise InvocationError(str(error), retryable=False) from None
-        except FunctionInvocationError as error:
-            logger.error("%s", error, exc_info=error.original)
-            raise InvocationError(str(error), retryable=False) from None
-        except Exception as error:
-            raise InvocationError(f"{type(error).__name__}: {error}", retryable=False) from None
+            reason = f"{address}: no answer within the call timeout of {budget:g}s"
+            raise InvocationError(reason, Failure.TRANSIENT) from None
+        except (BadRequestError, UnknownFunctionError) as error:  # 400, 413, 404
+            raise InvocationError(str(error), Failure.REFUSED) from None
+        except FunctionInvocationError as error:  # 500
+            raise InvocationError(str(error), Failure.RAISED, error.original) from None
+        except Exception as error:  # 500 too, e.g. StateTypeMismatchError
+            raise InvocationError(f"{type(error).__name__}: {error}", Failure.RAISED, error) from None
 
 
 def in_process_routes(functions: StatefulFunctions, max_batch: int = 1000, call_timeout: float = 60.0) -> Routes:

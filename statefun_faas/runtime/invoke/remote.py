@@ -7,15 +7,16 @@ import ssl
 from collections.abc import Callable
 
 from statefun_faas.moduleyaml import tls
-from statefun_faas.moduleyaml.model import ASYNC_TRANSPORT, Endpoint, Module
+from statefun_faas.moduleyaml.model import ASYNC_TRANSPORT, FAIL_MODE, Endpoint, Module
 from statefun_faas.redact import redact_url
-from statefun_faas.runtime.engine.router import FunctionRoute, InvocationError, LocalResourceError, Routes
+from statefun_faas.runtime.engine.failures import Failure, InvocationError, LocalResourceError
+from statefun_faas.runtime.engine.router import FunctionRoute, Routes
 from statefun_faas.runtime.http.client import AnswerTooLargeError, HttpClient, HttpFramingError, Target
 from statefun_faas.runtime.records import Address
 
 OCTET_STREAM = "application/octet-stream"
 REQUEST_HEADERS = {"Content-Type": OCTET_STREAM, "Accept": OCTET_STREAM, "User-Agent": "statefun-faas"}
-# Statuses StateFun's OkHttp transport retries besides 5xx; every other 4xx is final.
+# Statuses StateFun's OkHttp transport retries besides 5xx; every other 4xx is final (see failure_of).
 RETRYABLE_4XX = frozenset({408, 409, 420, 429, 499})
 #: the async transport's default bound on an answer (``payload_max_bytes``)
 PAYLOAD_MAX_BYTES = 32 * 1024 * 1024
@@ -40,21 +41,21 @@ class HttpInvoker:
             target = self.target or self._target()  # a ValueError (an unusable URL) dead-letters, see Router._call
             answer = await self.client.post(target, body, budget, timeouts.connect, timeouts.read)
         except TimeoutError:
-            raise InvocationError(f"POST {redact_url(self.url)} timed out", retryable=True) from None
+            raise InvocationError(f"POST {redact_url(self.url)} timed out", Failure.TRANSIENT) from None
         except AnswerTooLargeError as error:
             bound = (
                 "payload_max_bytes); raise it in module.yaml"
                 if self.endpoint.transport == ASYNC_TRANSPORT
                 else "the local runtime's bound on okhttp answers); send less state or fewer messages per answer"
             )
-            raise InvocationError(f"POST {redact_url(self.url)}: {error} ({bound}", retryable=False) from None
+            raise InvocationError(f"POST {redact_url(self.url)}: {error} ({bound}", Failure.REFUSED) from None
         except (OSError, HttpFramingError, ValueError) as error:
             reason = f"POST {redact_url(self.url)} failed: {type(error).__name__}: {error}"
             if shortage(error) is not None:  # e.g. out of descriptors: this process's problem, not the function's
                 raise LocalResourceError(reason) from None
             if isinstance(error, ValueError):
                 raise
-            raise InvocationError(reason, retryable=True) from None
+            raise InvocationError(reason, Failure.TRANSIENT) from None
         return _check(self.url, answer.status, answer.headers.get("content-type"), answer.body)
 
     def _target(self) -> Target:
@@ -87,12 +88,23 @@ def _check(url: str, status: int, content_type: str | None, payload: bytes) -> b
                 f"POST {redact_url(url)} answered {status} with Content-Type {content_type!r}; "
                 f"a StateFun function must "
                 f"answer exactly {OCTET_STREAM!r}",
-                retryable=False,
+                Failure.MISCONFIGURED,
             )
         return payload
     detail = payload[:200].decode("utf-8", "replace").strip()
-    retryable = status >= 500 or status in RETRYABLE_4XX
-    raise InvocationError(f"POST {redact_url(url)} answered HTTP {status}: {detail}", retryable=retryable)
+    raise InvocationError(f"POST {redact_url(url)} answered HTTP {status}: {detail}", failure_of(status))
+
+
+def failure_of(status: int) -> Failure:
+    """What a status other than 2xx says (docs/troubleshooting.md, "The local runtime's failure policy"): 500 is
+    the SDKs' answer when user code raised; the other 5xx and the statuses OkHttp retries are the function
+    away or busy; any other 4xx refuses the batch (perhaps for one message); a 1xx or 3xx (redirects are not
+    followed) is the endpoint's URL."""
+    if status == 500:
+        return Failure.RAISED
+    if status > 500 or status in RETRYABLE_4XX:
+        return Failure.TRANSIENT
+    return Failure.REFUSED if 400 <= status < 500 else Failure.MISCONFIGURED
 
 
 class EndpointRoutes:
@@ -121,7 +133,8 @@ class EndpointRoutes:
         if endpoint is None:
             return None
         invoker = HttpInvoker(self.client, endpoint.url_for(typename), endpoint, self._tls_of)
-        return FunctionRoute(invoker, endpoint.max_num_batch_requests, endpoint.timeouts.call)
+        drop = endpoint.failure_mode != FAIL_MODE
+        return FunctionRoute(invoker, endpoint.max_num_batch_requests, endpoint.timeouts.call, drop)
 
     def _tls_of(self, endpoint: Endpoint) -> ssl.SSLContext | None:
         """The endpoint's SSL context, made on first use; raises ValueError (a dead letter) while its files
