@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from tests.verifier.driver import Config, Driver, VerificationError, check
-from tests.verifier.faults import KINDS
+from tests.verifier.faults import KINDS, runnable_kinds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,14 +24,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ids", type=int, default=64, help="counter instances")
     parser.add_argument("--depth", type=int, default=4, help="deepest command tree")
     parser.add_argument("--batch", type=int, default=100, help="maxNumBatchRequests of the endpoint")
-    parser.add_argument("--faults", default=",".join(KINDS), help="comma-separated fault kinds (empty: none)")
+    parser.add_argument(
+        "--faults", default=None, help=f"comma-separated fault kinds (empty: none); default: {','.join(KINDS)}"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="state, module.yaml and logs (default: a temp dir)")
     options = parser.parse_args(argv)
     seed = options.seed if options.seed is not None else random.randrange(2**31)
     print(f"verifier seed {seed}", flush=True)
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="statefun-verifier-"))
     print(f"verifier workdir {workdir}", flush=True)
-    faults = [kind for kind in options.faults.split(",") if kind]
+    if options.faults is None:
+        faults = runnable_kinds()
+        if len(faults) < len(KINDS):
+            print(f"verifier leaves out {', '.join(sorted(set(KINDS) - set(faults)))}: needs root to mount a tmpfs")
+    else:
+        faults = [kind for kind in options.faults.split(",") if kind]
     config = Config(
         workdir, seed, options.messages, options.seconds, options.ids, options.depth, options.batch, faults=faults
     )

@@ -1,4 +1,5 @@
-"""The processes under test: ``statefun-faas run`` and the faulty function server, killed and restarted.
+"""The processes under test: ``statefun-faas run`` and the faulty function server, killed and restarted;
+and the runtime's state file, locked by another writer or left without space.
 
 Ports are chosen once, so a restarted runtime or server comes back where the driver expects it.
 """
@@ -6,13 +7,17 @@ Ports are chosen once, so a restarted runtime or server comes back where the dri
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,9 @@ from tests.runtime.processes import free_port
 HERE = Path(__file__).parent
 READY = "running; Ctrl-C stops"
 READ_TIMEOUT_S = 1.0
+DB_NAME = "runtime.sqlite3"
+#: the size of the filesystem a disk-full fault fills: room for a full run's state and its WAL
+DISK_MB = 256
 
 MODULE = """kind: io.statefun.endpoints.v2/http
 spec:
@@ -64,6 +72,8 @@ class Cluster:
     events: Counter[str] = field(default_factory=Counter)
     starts: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: a filesystem of the cluster's own (see :func:`small_disk`) holding the state folder; disk-full fills it
+    disk: Path | None = None
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -77,7 +87,7 @@ class Cluster:
                 egress=self.egress_port,
             )
         )
-        self.state = self.workdir / "state"
+        self.state = (self.disk or self.workdir) / "state"
         self.fault_log = self.workdir / "faults.log"
 
     # -- function server --------------------------------------------------------------------------
@@ -139,15 +149,48 @@ class Cluster:
         row = self._query("SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM delayed)")[0]
         return int(row[0]), int(row[1])
 
-    def dead_letters(self) -> list[tuple[str, str]]:
-        return [(str(id_), str(reason)) for id_, reason in self._query("SELECT id, reason FROM dead_letters")]
+    def dead_letters(self) -> list[tuple[str, bytes, str]]:
+        """Id, argument and reason of every dead letter, in the order they were written."""
+        rows = self._query("SELECT id, arg, reason FROM dead_letters ORDER BY seq")
+        return [(str(id_), bytes(arg or b""), str(reason)) for id_, arg, reason in rows]
 
     def _query(self, sql: str) -> list[tuple[Any, ...]]:
-        db = sqlite3.connect(f"file:{self.state / 'runtime.sqlite3'}?mode=ro", uri=True)
+        db = sqlite3.connect(f"file:{self.state / DB_NAME}?mode=ro", uri=True)
         try:
             return db.execute(sql).fetchall()
         finally:
             db.close()
+
+    def runtime_log_lines(self, text: str) -> int:
+        """Lines holding ``text`` in the logs of every runtime started so far."""
+        logs = [self.workdir / f"runtime-{n}.log" for n in range(1, self.starts + 1)]
+        lines = [line for log in logs if log.exists() for line in log.read_text(errors="replace").splitlines()]
+        return sum(1 for line in lines if text in line)
+
+    # -- the store, disturbed ---------------------------------------------------------------------
+
+    async def hold_write_lock(self, seconds: float) -> None:
+        """Be another writer of the state file: take its write lock (``BEGIN IMMEDIATE``), keep it
+        ``seconds``, let it go without a change. The runtime's writes meanwhile wait, then fail."""
+        db = sqlite3.connect(self.state / DB_NAME, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            await asyncio.to_thread(db.execute, "BEGIN IMMEDIATE")
+            await asyncio.sleep(seconds)
+            db.execute("ROLLBACK")
+        finally:
+            db.close()
+
+    async def fill_disk(self, seconds: float) -> None:
+        """Leave the state folder's filesystem without a free block for ``seconds``, then free it again.
+        Only ever the cluster's own small filesystem (:func:`small_disk`)."""
+        if self.disk is None or not os.path.ismount(self.disk):
+            raise StartError("disk-full fills only a filesystem of the cluster's own: start it with small_disk")
+        filler = self.disk / "filler"
+        try:
+            await asyncio.to_thread(_fill, filler)
+            await asyncio.sleep(seconds)
+        finally:
+            filler.unlink(missing_ok=True)
 
     # -- waiting ----------------------------------------------------------------------------------
 
@@ -171,3 +214,43 @@ class Cluster:
                 raise StartError(f"runtime exited with {process.returncode}:\n{log.read_text()}")
             await asyncio.sleep(0.02)
         raise StartError(f"runtime did not start within {timeout} s:\n{log.read_text()}")
+
+
+def _fill(path: Path) -> None:
+    """Write ``path`` until its filesystem has no block left."""
+    with path.open("wb", buffering=0) as sink:
+        for chunk in (b"\0" * (1 << 20), b"\0" * 4096):  # tmpfs allocates whole pages
+            try:
+                while True:
+                    sink.write(chunk)
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size_mb: int = DISK_MB) -> Iterator[Path]:
+    """A tmpfs of ``size_mb`` mounted at ``path`` while the block runs: a filesystem a disk-full fault may
+    fill without touching anyone else's. Needs root (``mount``); raises StartError where it can not."""
+    path.mkdir(parents=True, exist_ok=True)
+    command = ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "verifier", str(path)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise StartError(f"the disk-full fault needs to mount a tmpfs: {error}") from None
+    if done.returncode != 0:
+        raise StartError(f"the disk-full fault needs to mount a tmpfs (root): {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True, check=False)
+
+
+def can_fill_a_disk() -> bool:
+    """Whether :func:`small_disk` works here (root, with mount), tried on a throw-away folder."""
+    with tempfile.TemporaryDirectory(prefix="verifier-disk-") as folder:
+        try:
+            with small_disk(Path(folder), 1):
+                return True
+        except StartError:
+            return False

@@ -9,6 +9,13 @@ emit ``key`` to the egress; ``["v", bound]`` report the counter (which must neve
 ``["n"]`` nothing. Every root starts with ``["e", "r<index>"]``, its marker: the marker reaches the
 egress exactly when the root was applied, so a root whose acknowledgement was lost still counts
 exactly once or not at all.
+
+Poison: ``["p", id, name, cmds]`` sends id a message starting with ``["poison", name]``, which the
+function server rejects every time (see :mod:`tests.verifier.faulty`): it must end as one dead
+letter and never be applied (its ``cmds`` emit ``name``, so an applied one shows). A root with
+poison sends it between two valid messages to the same id, committed together, so the three wait in
+one inbox and are called as one batch: the valid two must still be applied exactly once. Which roots
+send poison is drawn from a random stream of its own, so a seed gives the same trees with or without.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ class Params:
     max_delay_ms: int = 1500
     #: how many roots later a split cancellation of a root's probe is sent
     cancel_gap: int = 8
+    #: share of the roots that send a poison message (0: none)
+    poison: float = 0.0
 
 
 @dataclass
@@ -49,6 +58,8 @@ class Root:
     tokens: list[str] = field(default_factory=list)
     #: send only once this root was answered (or given up): a cancellation after its probe
     after: int | None = None
+    #: the poison messages this root sends, name to target id: each a dead letter, never applied
+    poison: dict[str, int] = field(default_factory=dict)
 
     @property
     def marker(self) -> str:
@@ -87,7 +98,21 @@ class Generator:
                 planned.append(cancel)
         for root in planned:
             root.commands.insert(0, ["e", root.marker])
+        self._poison(planned)
         return planned
+
+    def _poison(self, roots: list[Root]) -> None:
+        """Give ``params.poison`` of the roots a poison message between two valid ones to the same id."""
+        rng = random.Random(self.params.seed ^ 0xB0150)
+        for root in roots:
+            if rng.random() < self.params.poison:
+                target, name = rng.randrange(self.params.ids), f"p{root.index}"
+                before, after = [["i"]] * rng.randint(1, 2), [["i"]] * rng.randint(1, 2)
+                poison = ["p", target, name, [["e", name], ["i"]]]  # applied, it would show: a key, an increment
+                root.commands += [["s", target, before], poison, ["s", target, after]]
+                root.increments[target] += len(before) + len(after)
+                root.messages += 2
+                root.poison[name] = target
 
     def _root(self, index: int) -> Root:
         target = self.rng.randrange(self.params.ids)

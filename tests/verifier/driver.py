@@ -3,12 +3,14 @@
 Verdicts: every counter exact (an over-count fails at once, even mid-run), every root marker seen
 exactly once when the root was acknowledged and at most once when its acknowledgement was lost,
 every egress key of an applied root seen, no probe delivered after its cancellation was applied,
-no dead letter (no injected fault is permanent).
+every poison message of an applied root one dead letter and never applied, no other dead letter (no
+injected fault but poison is permanent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import Counter
@@ -19,12 +21,17 @@ from typing import Any
 
 import aiohttp
 
-from tests.verifier.cluster import Cluster
+from tests.verifier.cluster import Cluster, small_disk
 from tests.verifier.commands import Generator, Params, Root, fill_bounds, totals
-from tests.verifier.faults import KINDS, Injector
-from tests.verifier.interpreter import FUNCTION, TOPICS
+from tests.verifier.faults import HTTP_KINDS, KINDS, Injector
+from tests.verifier.faulty import POISON_STATUS
+from tests.verifier.interpreter import FUNCTION, POISON, TOPICS
 
 JSON_COMMANDS = "application/vnd.verifier/commands"
+#: share of the roots that send a poison message when the "poison" fault kind is on
+POISON_SHARE = 0.02
+#: what the runtime logs when its store refused a write (another writer held the lock, the disk was full)
+STORE_ERRORS = {"lock-held": "database is locked", "disk-full": "database or disk is full"}
 
 
 class VerificationError(AssertionError):
@@ -51,7 +58,9 @@ class Report:
     roots: int = 0
     acknowledged: int = 0
     unacknowledged: int = 0
+    ingress_errors: int = 0  # 5xx answers of the ingress (its store refused the write): unacknowledged
     unacknowledged_applied: int = 0
+    ingress_errors_applied: int = 0  # of those, roots applied all the same
     messages: int = 0  # function invocations of the applied roots (probes and confirmations not counted)
     increments: int = 0
     egress_keys: int = 0
@@ -64,7 +73,13 @@ class Report:
     over_counted: int = 0
     keys_missing: int = 0
     violations: list[str] = field(default_factory=list)
+    poison: int = 0  # poison messages sent by the applied roots
+    poison_dead_letters: int = 0  # their dead letters
+    poison_applied: int = 0
+    poison_missing: int = 0  # poison messages of applied roots that are no dead letter
     dead_letters: int = 0
+    unexpected_dead_letters: int = 0  # any but one per poison message
+    unexpected_examples: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
     runtime_starts: int = 0
     seconds: float = 0.0
@@ -94,11 +109,13 @@ class Egress:
 class Driver:
     def __init__(self, config: Config) -> None:
         self.config = config
-        params = Params(config.seed, ids=config.ids, depth=config.depth)
+        poison = POISON_SHARE if "poison" in config.faults else 0.0
+        params = Params(config.seed, ids=config.ids, depth=config.depth, poison=poison)
         self.roots = Generator(params).roots(config.messages)
         fill_bounds(self.roots)
         self.bound = totals(self.roots)
-        self.cluster = Cluster(config.workdir, batch=config.batch)
+        disk = config.workdir / "disk" if "disk-full" in config.faults else None
+        self.cluster = Cluster(config.workdir, batch=config.batch, disk=disk)
         self.injector = Injector(self.cluster, config.seed, config.faults)
         self.outcome: dict[int, str] = {}
         self.settled = {root.index: asyncio.Event() for root in self.roots}
@@ -106,6 +123,10 @@ class Driver:
         self.report = Report(config.seed, roots=len(self.roots))
 
     async def run(self) -> Report:
+        with small_disk(self.cluster.disk) if self.cluster.disk else contextlib.nullcontext():
+            return await self._run()
+
+    async def _run(self) -> Report:
         started = time.monotonic()
         await self.cluster.start_server()
         await self.cluster.start_runtime()
@@ -152,7 +173,8 @@ class Driver:
         await asyncio.gather(*(worker() for _ in range(self.config.concurrency)))
 
     async def _send(self, session: aiohttp.ClientSession, root: Root) -> str:
-        """``acked``, or ``unacked`` when the request may or may not have been stored."""
+        """``acked``; ``unacked`` when the request may or may not have been stored; ``error`` for a 5xx answer
+        (maybe stored too: counted apart)."""
         url = f"http://127.0.0.1:{self.cluster.ingress_port}/{FUNCTION}/{root.target}"
         body = json.dumps(root.commands).encode()
         while True:
@@ -162,6 +184,8 @@ class Driver:
                 # up, which would turn "maybe stored" into a refused retry we would take for "not stored"
                 async with session.post(url, data=body, headers={"Content-Type": JSON_COMMANDS}, timeout=timeout) as r:
                     await r.read()
+                    if r.status >= 500:  # the runtime failed while storing it: maybe stored, never re-sent
+                        return "error"
                     if r.status != 200:
                         raise VerificationError(f"the ingress answered {r.status} for root {root.index}")
                     return "acked"
@@ -233,6 +257,10 @@ class Driver:
                 if not mismatched and self.cluster.pending() == (0, 0):
                     self._conclude(applied)
                     return
+                if mismatched and self._letters()[1]:  # short because something was dead-lettered: final
+                    self._conclude(applied)
+                    lines = "\n".join(self.report.lines())
+                    raise VerificationError(f"counters of ids {mismatched} short, messages dead-lettered:\n{lines}")
             if time.monotonic() > deadline:
                 self._conclude(self._applied_roots())
                 raise VerificationError(f"counters still short after {self.config.settle_s} s: {self.report}")
@@ -245,9 +273,27 @@ class Driver:
             if seen > 1:
                 self.report.duplicated += 1
                 raise VerificationError(f"root {root.index} was applied {seen} times")
+            for name in root.poison:
+                if self.egress.keys[name]:
+                    self.report.poison_applied += 1
+                    raise VerificationError(f"poison message {name} was applied")
             if seen == 1:
                 applied.append(root)
         return applied
+
+    def _letters(self) -> tuple[Counter[str], list[str]]:
+        """The dead letters of poison messages by name (at their target, with the function's rejection as
+        the reason), and a description of every other one."""
+        targets = {name: target for root in self.roots for name, target in root.poison.items()}
+        of_poison: Counter[str] = Counter()
+        others: list[str] = []
+        for id_, arg, reason in self.cluster.dead_letters():
+            name = _poison_name(arg)
+            if name in targets and id_ == str(targets[name]) and f"HTTP {POISON_STATUS}" in reason:
+                of_poison[name] += 1
+            else:
+                others.append(f"id {id_} {arg[:60]!r}: {reason}")
+        return of_poison, others
 
     async def _final_round(self, session: aiohttp.ClientSession, round_: int, expected: Counter[int]) -> list[int]:
         """Ask every id for its counter; the ids whose counter is still short."""
@@ -272,6 +318,8 @@ class Driver:
         report.unacknowledged = len(self.outcome) - len(acked)
         applied_indexes = {root.index for root in applied}
         report.unacknowledged_applied = len(applied_indexes - acked)
+        errors = {index for index, outcome in self.outcome.items() if outcome == "error"}
+        report.ingress_errors, report.ingress_errors_applied = len(errors), len(errors & applied_indexes)
         report.lost = len(acked - applied_indexes)
         report.messages = sum(root.messages for root in applied)
         report.increments = sum(sum(root.increments.values()) for root in applied)
@@ -285,9 +333,9 @@ class Driver:
         report.probes_confirmed = sum(1 for p in egress.probes if p.startswith("confirmed:"))
         report.probes_delivered = sum(1 for p in egress.probes if p.startswith("delivered:"))
         report.violations = list(egress.violations)
-        report.dead_letters = len(self.cluster.dead_letters())
+        self._conclude_letters(applied)
         served = self.injector.served()
-        faults: dict[str, int] = {kind: served[kind] for kind in ("error", "error-after", "timeout", "slow")}
+        faults: dict[str, int] = {kind: served[kind] for kind in HTTP_KINDS}
         attempted = self.injector.attempted
         faults["server-kill"] = attempted["server-kill"]
         # every failpoint is armed by a kill -9 at a random moment and a restart with the failpoint set
@@ -295,8 +343,34 @@ class Driver:
         for point in ("after-ingress-commit", "before-apply"):
             faults[f"failpoint {point} armed"] = attempted[f"failpoint:{point}"]
             faults[f"failpoint {point} fired"] = self.injector.fired[point]
+        for kind, error in STORE_ERRORS.items():
+            faults[kind] = attempted[kind]
+            faults[f"{kind}: runtime log lines '{error}'"] = self.cluster.runtime_log_lines(error)
+        faults["poison requests rejected"] = served["poison"]
         report.faults = faults
         report.runtime_starts = self.cluster.starts
+
+    def _conclude_letters(self, applied: list[Root]) -> None:
+        """Each poison message an applied root sent is one dead letter; nothing else is."""
+        report = self.report
+        of_poison, others = self._letters()
+        sent = {name for root in applied for name in root.poison}
+        report.poison = len(sent)
+        report.poison_dead_letters = sum(of_poison.values())
+        report.poison_missing = sum(1 for name in sent if not of_poison[name])
+        wrong = [f"poison {name} dead-lettered {n} times" for name, n in of_poison.items() if n != (name in sent)]
+        report.dead_letters = report.poison_dead_letters + len(others)
+        report.unexpected_dead_letters = len(others) + len(wrong)
+        report.unexpected_examples = (wrong + others)[:5]
+
+
+def _poison_name(argument: bytes) -> str | None:
+    """The name of a poison message (its first command is ``["poison", name]``), else None."""
+    try:
+        first = json.loads(argument)[0]
+    except (ValueError, TypeError, IndexError, KeyError):
+        return None
+    return str(first[1]) if isinstance(first, list) and first[:1] == [POISON] and len(first) > 1 else None
 
 
 def _walk(commands: list[Any]) -> list[list[Any]]:
@@ -327,7 +401,8 @@ async def _first_failure(main: asyncio.Task[Any], others: list[asyncio.Task[None
 def check(report: Report) -> None:
     """Raise VerificationError unless the report shows exactly-once behaviour."""
     problems = []
-    for name in ("lost", "duplicated", "over_counted", "keys_missing", "dead_letters"):
+    verdicts = ("lost", "duplicated", "over_counted", "keys_missing", "poison_applied", "poison_missing")
+    for name in (*verdicts, "unexpected_dead_letters"):
         if getattr(report, name):
             problems.append(f"{name} {getattr(report, name)}")
     if report.violations:

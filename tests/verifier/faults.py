@@ -1,4 +1,6 @@
-"""The fault injector: a seeded schedule of kills, failpoints and armed HTTP faults while the load runs."""
+"""The fault injector: a seeded schedule of kills, failpoints, armed HTTP faults, a state file locked by
+another process and a full disk while the load runs. Poison messages are no scheduled fault: the
+generator marks them (see :mod:`tests.verifier.commands`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from tests.verifier.cluster import Cluster
+from tests.verifier.cluster import Cluster, can_fill_a_disk
 from tests.verifier.faulty import CONTROL_PATH
 
 #: Every fault kind the injector knows; HTTP kinds are served by the faulty server, the others done here.
@@ -24,8 +26,21 @@ KINDS = (
     "runtime-kill",
     "failpoint:after-ingress-commit",
     "failpoint:before-apply",
+    "lock-held",
+    "disk-full",
+    "poison",
 )
 HTTP_KINDS = ("error", "error-after", "timeout", "slow")
+#: kinds carried by the messages themselves, not injected on a schedule
+MESSAGE_KINDS = ("poison",)
+#: the runtime's SQLite busy timeout (``PRAGMA busy_timeout`` in runtime/store/database.py): a write
+#: lock held longer than this makes the runtime's own writes fail with "database is locked"
+BUSY_TIMEOUT_S = 5.0
+
+
+def runnable_kinds() -> list[str]:
+    """Every kind but disk-full where this machine can not mount the small filesystem it fills (root only)."""
+    return [kind for kind in KINDS if kind != "disk-full" or can_fill_a_disk()]
 
 
 class Injector:
@@ -37,7 +52,8 @@ class Injector:
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {', '.join(KINDS)}")
-        self.cluster, self.kinds, self.gap = cluster, list(kinds), gap
+        self.cluster, self.gap = cluster, gap
+        self.kinds = [kind for kind in kinds if kind not in MESSAGE_KINDS]
         self.rng = random.Random(seed ^ 0x5EED)
         self.attempted: Counter[str] = Counter()
         self.fired: Counter[str] = Counter()  # failpoints that killed the runtime
@@ -68,6 +84,12 @@ class Injector:
         if kind in HTTP_KINDS:
             count = {"error": 4, "error-after": 3, "timeout": 1, "slow": 8}[kind]
             await self._arm(session, kind, self.rng.randint(1, count))
+        elif kind in ("lock-held", "disk-full"):
+            async with cluster.lock:  # no restart meanwhile: a runtime starting on a locked or full store would fail
+                if kind == "lock-held":
+                    await cluster.hold_write_lock(BUSY_TIMEOUT_S + self.rng.uniform(0.5, 2.0))
+                else:
+                    await cluster.fill_disk(self.rng.uniform(0.5, 3.0))
         elif kind == "server-kill":
             await cluster.kill_server()
             await asyncio.sleep(self.rng.uniform(0.05, 0.8))

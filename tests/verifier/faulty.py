@@ -3,8 +3,10 @@
 ``POST /__faults`` with JSON ``{"kind": K, "count": N}`` arms the next N function requests with
 fault K: ``error`` (503 without calling the function), ``error-after`` (the function runs, its answer
 is dropped, 500), ``timeout`` (the function runs, the answer is held past the caller's read
-timeout) or ``slow`` (held ``slow_s`` seconds, then answered). Each fault served is appended as one
-line to the fault log, so counts survive the server being killed.
+timeout) or ``slow`` (held ``slow_s`` seconds, then answered). A request holding a poison message
+(its argument starts with :data:`POISON_JSON`) is answered 422 every time, before any armed fault: the
+function rejects that message deterministically, as a function validating its input would. Each
+fault served is appended as one line to the fault log, so counts survive the server being killed.
 
 Run: ``python tests/verifier/faulty.py --port P --fault-log FILE --functions FILE [--hold S]``. It
 imports nothing from ``tests``, so it runs as a file against the installed package.
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
 
 CONTROL_PATH = "/__faults"
 KINDS = ("error", "error-after", "timeout", "slow")
+#: how a poison message's argument starts (its first command is ``[interpreter.POISON, name]``)
+POISON_JSON = b'[["poison", '
+POISON_STATUS = 422
 
 
 class FaultyApp:
@@ -37,15 +42,26 @@ class FaultyApp:
         self.armed: deque[str] = deque()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") == "http" and scope.get("path") == CONTROL_PATH:
-            await self._control(receive, send)
-        elif scope.get("type") == "http" and self.armed:
-            kind = self.armed.popleft()
-            with self.fault_log.open("a") as log:
-                log.write(kind + "\n")
-            await self._fault(kind, scope, receive, send)
-        else:
+        if scope.get("type") != "http":
             await self.app(scope, receive, send)
+        elif scope.get("path") == CONTROL_PATH:
+            await self._control(receive, send)
+        else:
+            body = await _body(receive)
+            replay = _replay(body, receive)
+            if POISON_JSON in body:
+                self._log("poison")
+                await _answer(send, POISON_STATUS, b"poison message: the function rejects it")
+            elif self.armed:
+                kind = self.armed.popleft()
+                self._log(kind)
+                await self._fault(kind, scope, replay, send)
+            else:
+                await self.app(scope, replay, send)
+
+    def _log(self, kind: str) -> None:
+        with self.fault_log.open("a") as log:
+            log.write(kind + "\n")
 
     async def _control(self, receive: Receive, send: Send) -> None:
         request = json.loads((await receive()).get("body", b"") or b"{}")
@@ -75,6 +91,26 @@ class FaultyApp:
         await asyncio.sleep(self.hold_s)
         for message in held:
             await send(message)
+
+
+async def _body(receive: Receive) -> bytes:
+    """The whole request body (read before choosing a fault, so the app gets it again from :func:`_replay`)."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app ``body`` first, then whatever the server says next (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 async def _answer(send: Send, status: int, body: bytes) -> None:

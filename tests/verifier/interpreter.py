@@ -33,6 +33,8 @@ TOPICS = ("keys", "verify", "probes", "violations")
 CommandsType = make_json_type("verifier/commands")
 TokensType = make_json_type("verifier/tokens")
 EgressRecordType = make_json_type("io.statefun.playground/EgressRecord")
+#: the first command of a poison message, which the function server rejects (see faulty.POISON_JSON)
+POISON = "poison"
 
 functions = StatefulFunctions()
 
@@ -66,6 +68,8 @@ def _run(context: Context, command: list[Any], tokens: dict[str, dict[str, Any]]
         context.send(commands_message(command[1], command[2]))
     elif kind == "a":
         context.send_after(timedelta(milliseconds=command[2]), commands_message(command[1], command[3]))
+    elif kind == "p":  # a message the function server rejects (its first command is ["poison", name])
+        context.send(commands_message(command[1], [[POISON, command[2]], *command[3]]))
     elif kind == "e":
         emit(context, "keys", command[1])
     elif kind == "v":

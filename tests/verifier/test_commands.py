@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
+from statefun_faas.testing import invoke
 from tests.verifier.commands import Generator, Params, Root, fill_bounds, totals
+from tests.verifier.faulty import POISON_JSON
+from tests.verifier.interpreter import FUNCTION, CommandsType, functions
 
 
 def _interpret(commands: list[Any], at: int, counts: Counter[int], seen: list[str]) -> None:
@@ -22,8 +26,8 @@ def _interpret(commands: list[Any], at: int, counts: Counter[int], seen: list[st
             seen.append(command[1])
 
 
-def _roots(seed: int, count: int = 300) -> list[Root]:
-    roots = Generator(Params(seed, ids=16, depth=4)).roots(count)
+def _roots(seed: int, count: int = 300, poison: float = 0.0) -> list[Root]:
+    roots = Generator(Params(seed, ids=16, depth=4, poison=poison)).roots(count)
     fill_bounds(roots)
     return roots
 
@@ -86,3 +90,33 @@ def test_verify_bounds_are_the_totals_over_all_roots() -> None:
     for root in roots:
         check(root.commands, root.target)
     assert found > 0
+
+
+def test_poison_comes_between_two_valid_messages_to_one_id_and_leaves_the_trees_alone() -> None:
+    plain = Generator(Params(4, ids=16)).roots(300)  # bounds not filled: poison raises some
+    poisoned = Generator(Params(4, ids=16, poison=0.1)).roots(300)
+    with_poison = [root for root in poisoned if root.poison]
+    assert 10 < len(with_poison) < 60
+    for before, after in zip(plain, poisoned, strict=True):
+        assert after.commands[: len(before.commands)] == before.commands  # the same tree, poison appended
+        if not after.poison:
+            assert after.commands == before.commands
+    for root in with_poison:
+        [(name, target)] = root.poison.items()
+        sent, poison, sent_after = root.commands[-3:]
+        assert (sent[:2], poison[:3], sent_after[:2]) == (["s", target], ["p", target, name], ["s", target])
+        counts: Counter[int] = Counter()
+        _interpret(root.commands, root.target, counts, [])
+        assert counts == root.increments  # the poison message's own increment is never expected
+
+
+def test_only_the_poison_message_itself_looks_poison_to_the_function_server() -> None:
+    root = next(root for root in _roots(4, poison=0.1) if root.poison)
+    [name] = root.poison
+    effects = invoke(functions, FUNCTION, str(root.target), [(root.commands, CommandsType)], state={"count": 0})
+    arguments = [message.raw_value() or b"" for message in effects.sent]
+    poisoned = [argument for argument in arguments if argument.startswith(POISON_JSON)]
+    assert len(poisoned) == 1
+    assert f'"{name}"'.encode() in poisoned[0]
+    assert all(POISON_JSON not in argument for argument in arguments if argument is not poisoned[0])
+    assert POISON_JSON not in json.dumps(root.commands).encode()  # the root's own request is valid
