@@ -127,16 +127,19 @@ class Cluster:
             self.runtime.send_signal(signal.SIGKILL)
             self.runtime.wait()
 
-    async def stop(self) -> None:
-        """End both processes: the runtime gracefully when it still runs, the server at once."""
-        if self.runtime is not None and self.runtime.poll() is None:
+    async def stop(self) -> int | None:
+        """End both processes: the runtime gracefully when it still runs, the server at once. Returns the
+        runtime's exit status (-9 when it did not stop within 20 s; its own when it had ended already)."""
+        status = None if self.runtime is None else self.runtime.poll()
+        if self.runtime is not None and status is None:
             self.runtime.send_signal(signal.SIGTERM)
             try:
-                await asyncio.to_thread(self.runtime.wait, 20)
+                status = await asyncio.to_thread(self.runtime.wait, 20)
             except subprocess.TimeoutExpired:
                 self.runtime.kill()
-                self.runtime.wait()
+                status = self.runtime.wait()
         await self.kill_server()
+        return status
 
     def runtime_died(self) -> int | None:
         """The exit status when the runtime ended on its own (a failpoint fired or it crashed)."""

@@ -82,6 +82,7 @@ class Report:
     unexpected_examples: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
     runtime_starts: int = 0
+    runtime_stop_status: int | None = None  # the exit status of the last runtime, stopped with SIGTERM
     seconds: float = 0.0
 
     def lines(self) -> list[str]:
@@ -148,7 +149,7 @@ class Driver:
                 await self._healthy()
                 await self._verify(session)
         finally:
-            await self.cluster.stop()
+            self.report.runtime_stop_status = await self.cluster.stop()
         self.report.seconds = round(time.monotonic() - started, 1)
         return self.report
 
@@ -405,6 +406,8 @@ def check(report: Report) -> None:
     for name in (*verdicts, "unexpected_dead_letters"):
         if getattr(report, name):
             problems.append(f"{name} {getattr(report, name)}")
+    if report.runtime_stop_status != 0:
+        problems.append(f"the runtime's graceful stop exited {report.runtime_stop_status}")
     if report.violations:
         problems.append(f"cancellation violations {report.violations}")
     if problems:
