@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.deploy.templates import (
     CFN_TEMPLATE,
     DEPLOY,
     FIXTURES,
+    ROOT,
     SAM_TEMPLATE,
     TERRAFORM,
     fixture_json,
@@ -27,6 +29,7 @@ from tests.deploy.templates import (
 )
 
 AWS_TF = DEPLOY / "aws" / "terraform"
+COMPOSE = DEPLOY / "statefun" / "docker-compose.yml"
 
 
 def _of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -139,7 +142,26 @@ def test_statefun_runtime_reads_the_module_configmap() -> None:
         assert volumes["module"]["configMap"]["name"] == "statefun-module"  # --configmap-name's default
         mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
         assert mounts["module"] == "/opt/statefun/modules/remote"
-    compose = yaml.safe_load((DEPLOY / "statefun" / "docker-compose.yml").read_text("utf-8"))
+    compose = yaml.safe_load(COMPOSE.read_text("utf-8"))
     for service in compose["services"].values():
         assert service["image"] == "apache/flink-statefun:3.3.0"
         assert service["volumes"][0].endswith(":/opt/statefun/modules/remote/module.yaml:ro")
+
+
+def test_compose_mounts_the_module_yaml_the_docs_write() -> None:
+    """The docs write module.yaml from the repository root (``-o module.yaml``) and then start the compose file,
+    whose relative mount compose resolves from the compose file's own folder: both must name one file."""
+    compose = yaml.safe_load(COMPOSE.read_text("utf-8"))
+    mounted = set()
+    for service in compose["services"].values():
+        source = service["volumes"][0].rsplit(":", 2)[0]
+        default = re.fullmatch(r"\$\{STATEFUN_MODULE_YAML:-([^}]+)\}", source)
+        assert default, source
+        mounted.add((COMPOSE.parent / default.group(1)).resolve())
+    docs = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *DEPLOY.rglob("*.md"), *ROOT.glob("examples/*/README.md")]
+    written = {
+        (ROOT / path).resolve()
+        for doc in docs
+        for path in re.findall(r"(?:-o|--output) (\S*module\.yaml)(?![\w.-])", doc.read_text("utf-8"))
+    }
+    assert mounted == written == {ROOT / "module.yaml"}
