@@ -17,6 +17,19 @@ form (see ``_lambda_events``):
 * an Application Load Balancer target group, with or without multi-value headers (the
   answer uses the same header form as the event). The load balancer caps bodies at 1 MB.
 
+The URL tokens come from the ``tokens`` argument, else from ``STATEFUN_FAAS_TOKENS``, else
+from the Secrets Manager secret ``STATEFUN_FAAS_TOKENS_SECRET`` names or the SSM parameter
+``STATEFUN_FAAS_TOKENS_PARAMETER`` names (see ``_aws_secrets``; the templates in deploy/aws set
+the secret's ARN). Such a reference is read once per execution environment, when
+:func:`lambda_handler` runs: at module load, in Lambda's init phase, which is a cold start's
+anyway, which provisioned concurrency and SnapStart run before any request arrives, and where
+``STATEFUN_FAAS_TOKENS`` is read too. When that read fails, the error goes to the log (naming
+the reference and the permission the role needs) and every request is answered 503 with a
+short text, while a new read is tried at most every 10 s: the environment keeps running, and
+serves as soon as the secret is readable, instead of failing its init again on each request.
+A secret changed later is read by new execution environments only: see docs/security.md for
+rotation.
+
 The request body is base64-decoded (400 when that fails), handed to the shared HTTP edge
 (token check first, then the size limit, default 6 MiB, then the protocol core) and the
 protocol answer goes back base64-encoded with ``Content-Type: application/octet-stream``
@@ -44,10 +57,13 @@ depend on the thread's current event loop.
 from __future__ import annotations
 
 import binascii
+import logging
+import time
 from binascii import a2b_base64, b2a_base64
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from statefun_faas.adapters._aws_secrets import TokenReadError, TokenReference, read_tokens, token_reference
 from statefun_faas.adapters._lambda_events import (
     HttpV2,
     Shape,
@@ -56,7 +72,7 @@ from statefun_faas.adapters._lambda_events import (
     shape_of,
     text_field,
 )
-from statefun_faas.adapters.edge import OCTET_STREAM, Edge, EdgeResponse, text
+from statefun_faas.adapters.edge import OCTET_STREAM, TEXT, Edge, EdgeResponse, text
 
 if TYPE_CHECKING:
     from statefun_faas.adapters._lambda_types import (
@@ -84,6 +100,11 @@ __all__ = [
 
 LambdaHandler = Callable[[Mapping[str, Any], "LambdaContext | None"], "LambdaResponse"]
 
+logger = logging.getLogger(__name__)
+#: Seconds between two tries to read the tokens while they can not be read.
+RETRY_SECONDS = 10.0
+UNAVAILABLE = "the function's URL tokens can not be read; see the function's log\n"
+
 _TYPES = frozenset({"AlbEvent", "HttpV2Event", "LambdaContext", "LambdaEvent", "LambdaResponse", "RestV1Event"})
 
 
@@ -105,14 +126,27 @@ def lambda_handler(
 ) -> LambdaHandler:
     """A Lambda handler serving ``functions_or_handler``.
 
-    ``tokens`` default to ``STATEFUN_FAAS_TOKENS`` and ``max_body_bytes`` to
-    ``STATEFUN_FAAS_MAX_BODY_BYTES``, then to Lambda's own 6 MiB request cap;
+    ``tokens`` default to ``STATEFUN_FAAS_TOKENS``, or to what the secret or parameter
+    ``STATEFUN_FAAS_TOKENS_SECRET`` / ``STATEFUN_FAAS_TOKENS_PARAMETER`` names holds, read here;
+    ``max_body_bytes`` to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then to Lambda's own 6 MiB request cap;
     ``max_invocations`` (per request) to ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
     """
+    reference = token_reference() if tokens is None else None
     edge = Edge.create(
-        functions_or_handler, "aws", tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations
+        functions_or_handler,
+        "aws",
+        tokens=() if reference is not None else tokens,
+        max_body_bytes=max_body_bytes,
+        max_invocations=max_invocations,
     )
+    if reference is None:
+        return _handler(edge)
+    pending = _PendingTokens(edge, reference)
+    ready = pending.read()
+    return _handler(ready) if ready is not None else _handler_awaiting_tokens(pending)
 
+
+def _handler(edge: Edge) -> LambdaHandler:
     def handler(event: Mapping[str, Any], context: LambdaContext | None = None) -> LambdaResponse:
         shape: Shape = HttpV2
         reply = _serve_v2(edge, event)
@@ -122,6 +156,50 @@ def lambda_handler(
         if isinstance(reply, EdgeResponse):  # the edge's own answers are text
             return shape.respond(event, reply.status, reply.content_type, reply.body.decode("utf-8"), False)
         return shape.respond(event, 200, OCTET_STREAM, b2a_base64(reply, newline=False).decode("ascii"), True)
+
+    return handler
+
+
+class _PendingTokens:
+    """An edge whose tokens are still to be read from ``reference``."""
+
+    def __init__(self, edge: Edge, reference: TokenReference) -> None:
+        self.edge = edge
+        self.reference = reference
+        self.next_read = 0.0
+
+    def read(self) -> Edge | None:
+        """The edge with the tokens read, or None: the read failed now (said in the log) or less than
+        RETRY_SECONDS ago."""
+        now = time.monotonic()
+        if now < self.next_read:
+            return None
+        self.next_read = now + RETRY_SECONDS
+        try:
+            tokens = read_tokens(self.reference)
+        except TokenReadError as error:
+            logger.error(
+                "%s. Every request is answered 503 until the tokens are read (tried again in %g s)",
+                error,
+                RETRY_SECONDS,
+            )
+            return None
+        edge = self.edge
+        return Edge(edge.handler, edge.platform, tokens, edge.max_body_bytes, edge.request_log, edge.max_invocations)
+
+
+def _handler_awaiting_tokens(pending: _PendingTokens) -> LambdaHandler:
+    """A handler answering 503 until ``pending`` reads the tokens, then serving like :func:`_handler`."""
+    serving: LambdaHandler | None = None
+
+    def handler(event: Mapping[str, Any], context: LambdaContext | None = None) -> LambdaResponse:
+        nonlocal serving
+        if serving is None:
+            ready = pending.read()
+            if ready is None:
+                return shape_of(event).respond(event, 503, TEXT, UNAVAILABLE, False)
+            serving = _handler(ready)
+        return serving(event, context)
 
     return handler
 

@@ -79,11 +79,21 @@ def text(status: int, message: str) -> EdgeResponse:
     return EdgeResponse(status, (message + "\n").encode("utf-8", "replace"))  # echoed text may hold lone surrogates
 
 
-def parse_tokens(raw: str | None) -> tuple[str, ...]:
-    """The accepted tokens from ``STATEFUN_FAAS_TOKENS``: one, or two while rotating."""
+def parse_tokens(raw: str | None, source: str = TOKENS_ENV) -> tuple[str, ...]:
+    """The accepted tokens from ``STATEFUN_FAAS_TOKENS`` (or the ``source`` named): one, or two while rotating.
+
+    An Azure app setting whose Key Vault reference the platform could not resolve holds the
+    reference's own text, which names the secret but is no secret: refused, never a token.
+    """
+    if (raw or "").lstrip().startswith("@Microsoft.KeyVault("):
+        raise ValueError(
+            f"{source} is an unresolved Key Vault reference: the Function App's identity can not read the "
+            "secret; give it the Key Vault Secrets User role on the secret (deploy/azure/terraform does), "
+            "then restart the app"
+        )
     tokens = tuple(token.strip() for token in (raw or "").split(",") if token.strip())
     if len(tokens) > 2:
-        raise ValueError(f"{TOKENS_ENV} holds {len(tokens)} tokens; give one, or two while rotating")
+        raise ValueError(f"{source} holds {len(tokens)} tokens; give one, or two while rotating")
     return tokens
 
 

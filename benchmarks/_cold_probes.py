@@ -23,6 +23,7 @@ from statefun_faas.deploy.sources import copy_statefun_faas
 from tests.adapters.lambda_runtime_emulator import Result, RuntimeApiEmulator, runtime_env, write_task_root
 
 K = TypeVar("K")
+V = TypeVar("V")
 ROOT = Path(__file__).resolve().parent.parent
 # CPU time of the probe process: the machine may be busy with other work, which inflates wall time.
 PROBE = "{preload}import time; t = time.process_time(); exec({statement!r}); print(time.process_time() - t)"
@@ -39,10 +40,10 @@ def build_package(folder: Path, app_source: str | None = None) -> Path:
     return folder
 
 
-def interleaved(measures: Mapping[K, Callable[[], float]], runs: int) -> dict[K, list[float]]:
+def interleaved(measures: Mapping[K, Callable[[], V]], runs: int) -> dict[K, list[V]]:
     """Run every measure ``runs`` times round-robin (machine load hits all alike), after one
     discarded warm-up each (page cache)."""
-    samples: dict[K, list[float]] = {name: [] for name in measures}
+    samples: dict[K, list[V]] = {name: [] for name in measures}
     for measure in measures.values():
         measure()
     for _ in range(runs):
