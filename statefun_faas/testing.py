@@ -1,7 +1,7 @@
 """Testing StateFun functions without HTTP and without a runtime process.
 
 Needs only the base install: the local runtime's router and SQLite store (standard library only) run in
-memory, without the ``[runtime]`` extra (no aiohttp, no YAML).
+memory, without the ``[runtime]`` extra (no HTTP server, no YAML).
 
 :func:`invoke` calls one function once, with the state and messages you give, through the
 real protocol core, and returns what it did (state afterwards, sent, delayed, cancelled and

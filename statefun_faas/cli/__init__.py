@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from statefun_faas.cli import parsers
 
@@ -19,13 +20,24 @@ from statefun_faas.cli import parsers
 COMMANDS = {
     "run": "statefun_faas.cli.runtime:run",
     "dev": "statefun_faas.cli.runtime:dev",
-    "send": "statefun_faas.cli.runtime:send",
-    "state": "statefun_faas.cli.runtime:state",
-    "dead-letters": "statefun_faas.cli.runtime:dead_letters",
+    "send": "statefun_faas.cli.client:send",
+    "state": "statefun_faas.cli.client:state",
+    "dead-letters": "statefun_faas.cli.client:dead_letters",
     "serve": "statefun_faas.cli.serve:main",
     "module": "statefun_faas.cli.deploy:module",
     "package": "statefun_faas.cli.deploy:package",
 }
+
+
+def missing_extra(command: str, error: ModuleNotFoundError) -> NoReturn:
+    """Ends a command whose library is missing with one line and exit code 2. Each library a command imports
+    (PyYAML, httptools, aiokafka) comes with ``[runtime]``; boto3 and uvicorn are looked for where they are
+    used, with errors naming their own extras (``[boto3]``, ``[asgi]``)."""
+    if error.name is not None and error.name.startswith("statefun_faas"):
+        print(f"statefun-faas {command}: not available in this version", file=sys.stderr)
+    else:
+        print(f"statefun-faas {command} needs {error.name!r}: pip install 'statefun-faas[runtime]'", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _load(command: str) -> Callable[[argparse.Namespace], int]:
@@ -33,11 +45,7 @@ def _load(command: str) -> Callable[[argparse.Namespace], int]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
-        if error.name is not None and error.name.startswith("statefun_faas"):
-            raise SystemExit(f"statefun-faas {command}: not available in this version") from None
-        raise SystemExit(
-            f"statefun-faas {command} needs {error.name!r}: pip install 'statefun-faas[runtime]'"
-        ) from None
+        missing_extra(command, error)
     entry: Callable[[argparse.Namespace], int] = getattr(module, function)
     return entry
 

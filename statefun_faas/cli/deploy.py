@@ -11,13 +11,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from statefun_faas.cli import missing_extra
 from statefun_faas.cli.target import load_functions, split_target
 from statefun_faas.deploy import DeployError
 from statefun_faas.errors import StatefunFaasError
 
 
 def module(args: argparse.Namespace) -> int:
-    from statefun_faas.deploy.module_yaml import generate
+    try:  # here, not at the top: package needs no PyYAML
+        from statefun_faas.deploy.module_yaml import generate
+    except ModuleNotFoundError as error:
+        missing_extra("module", error)
 
     try:
         typenames = load_functions(args.target).typenames if args.target else None

@@ -96,7 +96,7 @@ def _serve_wsgiref(functions: StatefulFunctions, host: str, port: int) -> int:
     with _listening(host, port):
         made = make_server(host, port, wsgi_app(functions), _ThreadingServer, _Handler)
     with made as server:
-        _announce(functions, host, server.server_port, "wsgiref (uvicorn is not installed)")
+        _announce(functions, host, server.server_port, "wsgiref (uvicorn is not installed: the [asgi] extra has it)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
     return 0

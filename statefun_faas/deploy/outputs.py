@@ -48,9 +48,9 @@ def from_stack(stack: str, *, output_key: str, region: str | None, endpoint_url:
 
 
 def _stack_outputs(stack: str, region: str | None, endpoint_url: str | None) -> dict[str, str]:
-    import botocore.exceptions
-
     client = _cloudformation(region, endpoint_url)
+    import botocore.exceptions  # installed with boto3, which _cloudformation found
+
     try:
         stacks = client.describe_stacks(StackName=stack)["Stacks"]
     except botocore.exceptions.NoCredentialsError:
@@ -67,9 +67,14 @@ def _stack_outputs(stack: str, region: str | None, endpoint_url: str | None) -> 
 
 
 def _cloudformation(region: str | None, endpoint_url: str | None) -> CloudFormationClient:
-    import boto3
-    import botocore.exceptions
-
+    try:
+        import boto3
+        import botocore.exceptions
+    except ImportError:
+        raise DeployError(
+            "module stack reads the stack's outputs with boto3, which is not installed: "
+            "pip install 'statefun-faas[boto3]'"
+        ) from None
     try:
         return boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
     except botocore.exceptions.NoRegionError:

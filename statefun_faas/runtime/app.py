@@ -199,6 +199,8 @@ class Runtime:
 
     async def apply_module(self, module: Module, first: bool = False) -> None:
         """Use ``module`` from now on; state, inboxes and unchanged ports stay as they are."""
+        if not self.options.local_io:
+            kinesis.require_boto3(module)  # before anything changes, so a refused reload keeps the previous module
         self.module = module
         self._endpoints.reload(module)
         self._kafka = await kafka.bind(module, self.options.local_io, self._kafka)

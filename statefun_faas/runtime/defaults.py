@@ -1,4 +1,5 @@
-"""The local runtime's defaults, apart from the runtime so that the command line's parsers import them cheaply.
+"""The local runtime's defaults and the names the command line shares with it, apart from the runtime so that the
+command line imports them cheaply (``send`` and ``state`` work without the ``[runtime]`` extra).
 
 The playground ports (8090, 8091) are module.yaml's defaults: see :mod:`statefun_faas.moduleyaml.model`.
 """
@@ -9,3 +10,5 @@ STATE_DIR = ".statefun-faas"
 HOST = "127.0.0.1"
 #: the port of the Kafka and Kinesis kinds bound to local topics
 LOCAL_IO_PORT = 8092
+#: on a playground ingress answer (still 200: the message is stored) when no function serves its type
+WARNING_HEADER = "X-Statefun-Faas-Warning"

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 
+from statefun_faas.errors import ConfigurationError
 from statefun_faas.moduleyaml.model import Module
 from statefun_faas.moduleyaml.reader import ModuleError, load_module
 
@@ -56,10 +57,8 @@ class Watcher:
     async def _reload(self) -> None:
         try:  # parsed off the event loop: the ports keep answering while a large file is read
             module = await asyncio.to_thread(load_module, *self.paths)
-        except ModuleError as error:
-            logger.error("module.yaml changed but can not be used, keeping the previous one: %s", error)
-            return
-        try:
             await self.apply(module)
+        except (ModuleError, ConfigurationError) as error:  # ConfigurationError: e.g. an extra it needs is missing
+            logger.error("module.yaml changed but can not be used, keeping the previous one: %s", error)
         except OSError as error:
             logger.error("module.yaml changed but its ports can not be opened: %s", error)

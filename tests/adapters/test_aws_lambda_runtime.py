@@ -1,7 +1,7 @@
 """The Lambda adapter inside the real runtime loop: ``python -m awslambdaric app.handler``.
 
-awslambdaric (the [aws] extra) is AWS's own runtime client; it polls the Runtime API that
-tests/adapters/lambda_runtime_emulator.py serves on loopback. Every conformance case goes
+awslambdaric (in [dev], on Linux: it has no other wheels) is AWS's own runtime client; it polls the Runtime
+API that tests/adapters/lambda_runtime_emulator.py serves on loopback. Every conformance case goes
 through it in each event shape, one runtime process per shape, and the same process must
 answer a good request after every error case.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib.util import find_spec
 
 import pytest
 
@@ -26,6 +27,10 @@ handler = lambda_handler(FUNCTIONS, tokens=TOKENS, max_body_bytes=MAX_BODY, max_
 """
 
 SUCCESS = next(case for case in CASES if case.name == "success")
+
+pytestmark = pytest.mark.skipif(
+    find_spec("awslambdaric") is None, reason="awslambdaric is not installed ([dev] installs it on Linux only)"
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from statefun_faas.runtime.io.playground import WARNING_HEADER
+from statefun_faas.runtime.defaults import WARNING_HEADER
 from statefun_faas.runtime.store.database import DB_NAME, Store
 from statefun_faas.runtime.store.folderlock import LOCK_NAME
 from tests.adapters.support import subprocess_env

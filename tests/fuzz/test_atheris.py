@@ -6,11 +6,19 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
+
+import pytest
 
 TARGET = Path(__file__).with_name("atheris_core.py")
 HTTP_TARGET = Path(__file__).with_name("atheris_http.py")  # the runtime's HTTP/1.1 framing, requests and answers
 RUNS = 3000
+
+pytestmark = pytest.mark.skipif(
+    find_spec("atheris") is None,
+    reason="atheris is not installed: pip install -e '.[fuzz]' (wheels for Linux x86_64 only, where [dev] has it)",
+)
 
 
 def fuzz(target: Path, artifacts: Path) -> str:

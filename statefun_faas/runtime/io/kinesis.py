@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from statefun_faas import _wire
-from statefun_faas.moduleyaml.model import Egress, Ingress, Route
+from statefun_faas.errors import ConfigurationError
+from statefun_faas.moduleyaml.model import KINESIS_EGRESS, KINESIS_INGRESS, Egress, Ingress, Module, Route
 from statefun_faas.runtime.engine.egress import oldest_records
 from statefun_faas.runtime.engine.router import Ingest
 from statefun_faas.runtime.records import Address, Envelope, Value
@@ -24,6 +25,24 @@ logger = logging.getLogger("statefun_faas.runtime")
 
 POLL_S = 0.2
 RETRY_S = 1.0
+
+
+def require_boto3(module: Module) -> None:
+    """The module's Kinesis ingresses and egresses reach AWS through boto3, which the ``[boto3]`` extra installs:
+    without it, a ConfigurationError naming the extra before anything starts, not a background loop failing
+    again and again."""
+    components: list[Ingress | Egress] = [*module.ingresses, *module.egresses]
+    kinesis = [item for item in components if item.kind in (KINESIS_INGRESS, KINESIS_EGRESS)]
+    if not kinesis:
+        return
+    try:
+        import boto3  # noqa: F401 (only probing whether it is installed)
+    except ImportError:
+        kind = "ingress" if kinesis[0].kind == KINESIS_INGRESS else "egress"
+        raise ConfigurationError(
+            f"the Kinesis {kind} {kinesis[0].id} needs boto3, which is not installed: "
+            "pip install 'statefun-faas[boto3]' (or run with --local-io to bind it to local topics)"
+        ) from None
 
 
 def client(spec: Mapping[str, Any]) -> Any:

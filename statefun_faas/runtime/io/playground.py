@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from statefun_faas.moduleyaml.model import Route
+from statefun_faas.runtime.defaults import WARNING_HEADER
 from statefun_faas.runtime.engine.egress import stored_value
 from statefun_faas.runtime.engine.router import Ingest
 from statefun_faas.runtime.http.server import HttpLimits, HttpServer, Request, Response
@@ -27,8 +28,6 @@ VND_PREFIX = "application/vnd."
 DEFAULT_TYPENAME = "io.statefun.types/string"
 TEXT = "text/plain; charset=utf-8"
 OK = Response(200)
-#: on a playground ingress answer (still 200: the message is stored) when no function serves its type
-WARNING_HEADER = "X-Statefun-Faas-Warning"
 #: whether a function type has a function to deliver to (the router's routes know)
 Served = Callable[[str], bool]
 
