@@ -129,11 +129,11 @@ class Driver:
 
     async def _run(self) -> Report:
         started = time.monotonic()
-        await self.cluster.start_server()
-        await self.cluster.start_runtime()
         stop = asyncio.Event()
-        connector = aiohttp.TCPConnector(force_close=True)  # a new connection per request: no stale sockets
-        try:
+        try:  # a runtime that fails to start still takes the function server down with it
+            await self.cluster.start_server()
+            await self.cluster.start_runtime()
+            connector = aiohttp.TCPConnector(force_close=True)  # a new connection per request: no stale sockets
             async with aiohttp.ClientSession(connector=connector) as session:
                 tasks = [
                     asyncio.create_task(self.injector.run(stop, session)),
