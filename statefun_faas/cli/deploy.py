@@ -2,7 +2,7 @@
 
 The work itself is statefun_faas.deploy's: :func:`statefun_faas.deploy.module_yaml.generate` writes
 module.yaml endpoints from a deployment's outputs, :func:`statefun_faas.deploy.package.build` the
-Lambda zip.
+deployment packages (the Lambda zip, the Cloud Functions and Azure sources, the container folder).
 """
 
 from __future__ import annotations

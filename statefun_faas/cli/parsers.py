@@ -10,6 +10,7 @@ import argparse
 
 from statefun_faas.deploy.lambda_platform import ARCHES, GLIBC
 from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_URL_OUTPUT
+from statefun_faas.deploy.platforms import PLATFORMS
 from statefun_faas.moduleyaml.model import PLAYGROUND_EGRESS_PORT, PLAYGROUND_INGRESS_PORT
 from statefun_faas.runtime.defaults import HOST, LOCAL_IO_PORT, STATE_DIR
 
@@ -134,19 +135,24 @@ def _add_package(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "package",
         help=PACKAGE_HELP,
         description=(
-            "The Lambda deployment zip: the dependencies for the Lambda platform (wheels only), the statefun-faas "
-            "core and adapters, your functions module and a handler module (statefun_handler.handler), every "
-            "module precompiled for fast cold starts."
+            "aws: the Lambda zip, with the dependencies for the Lambda platform (wheels only), the statefun-faas "
+            "core and adapters, your functions module and a handler module (statefun_handler.handler), every module "
+            "precompiled for fast cold starts. gcp, azure, container: the source the platform builds, with every "
+            "wheel it needs in vendor/ (statefun-faas built from this installation) and a requirements.txt that "
+            "installs from there without a package index, your module and the entry file: main.py (entry point "
+            "statefun), function_app.py and host.json, or a Dockerfile running uvicorn on main:app."
         ),
     )
-    cli.add_argument("platform", choices=["aws"], help="the platform to package for")
+    cli.add_argument("platform", choices=list(PLATFORMS), help="the platform to package for")
     cli.add_argument("target", help="module_or_file[:attr] of your StatefulFunctions registry (attr: functions)")
-    cli.add_argument("-o", "--output", default="lambda.zip", help="the zip to write (default: %(default)s)")
-    cli.add_argument("--python", default="3.13", choices=sorted(GLIBC), help="Lambda runtime version")
-    cli.add_argument("--arch", default="arm64", choices=sorted(ARCHES), help="Lambda architecture")
+    outputs = ", ".join(f"{platform.output} ({name})" for name, platform in PLATFORMS.items())
+    cli.add_argument("-o", "--output", help=f"the zip (name ending .zip) or folder to write (default: {outputs})")
+    pythons = ", ".join(f"{platform.python} ({name})" for name, platform in PLATFORMS.items())
+    cli.add_argument("--python", choices=sorted(GLIBC), help=f"the platform's Python (default: {pythons})")
+    cli.add_argument("--arch", choices=sorted(ARCHES), help="the machine (default: arm64 for aws, else x86_64)")
     cli.add_argument("-r", "--requirement", action="append", default=[], help="extra requirements file")
-    cli.add_argument("--compile-python", help="interpreter for the .pyc (default: found by version)")
-    cli.add_argument("--no-compile", action="store_true", help="ship sources only (slower cold starts)")
+    cli.add_argument("--compile-python", help="aws: interpreter for the .pyc (default: found by version)")
+    cli.add_argument("--no-compile", action="store_true", help="aws: ship sources only (slower cold starts)")
 
 
 def parser() -> argparse.ArgumentParser:

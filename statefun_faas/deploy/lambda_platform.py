@@ -18,13 +18,18 @@ _LEGACY = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 
 
 def platform_tags(python: str, arch: str) -> list[str]:
-    """pip ``--platform`` values, newest glibc first (pip does not expand a single tag downwards)."""
+    """pip ``--platform`` values of a Lambda runtime."""
     if python not in GLIBC:
         raise DeployError(f"Lambda has no python{python} runtime here; use one of {', '.join(GLIBC)}")
+    return manylinux_tags(GLIBC[python], arch)
+
+
+def manylinux_tags(glibc: int, arch: str) -> list[str]:
+    """pip ``--platform`` values for Linux with glibc 2.``glibc``, newest first (pip does not expand one downwards)."""
     machine = ARCHES[arch]
     lowest = 17 if machine == "aarch64" else 5
     tags = []
-    for minor in range(GLIBC[python], lowest - 1, -1):
+    for minor in range(glibc, lowest - 1, -1):
         tags.append(f"manylinux_2_{minor}_{machine}")
         if minor in _LEGACY:
             tags.append(f"{_LEGACY[minor]}_{machine}")

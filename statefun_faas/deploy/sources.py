@@ -1,4 +1,4 @@
-"""What goes into a deployment package besides the dependencies: statefun-faas, the user's module, a handler."""
+"""What goes into a deployment package besides the dependencies: statefun-faas and the user's module."""
 
 from __future__ import annotations
 
@@ -80,16 +80,6 @@ def _neighbours(path: Path) -> list[Path]:
             if candidate.parent == folder and candidate != itself:
                 found.add(candidate)
     return sorted(found)
-
-
-def handler_source(module: str, attribute: str) -> str:
-    """The Lambda handler module: ``handler`` serves the registry through the Lambda adapter."""
-    return (
-        '"""Lambda entry point, written by `statefun-faas package aws`."""\n\n'
-        "from statefun_faas.adapters.aws_lambda import lambda_handler\n\n"
-        f"from {module} import {attribute} as _functions\n\n"
-        "handler = lambda_handler(_functions)\n"
-    )
 
 
 def _module_name(name: str, target: str) -> str:

@@ -9,38 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from statefun_faas import (
-    Context,
-    IntType,
-    Message,
-    RequestReplyHandler,
-    StatefulFunctions,
-    StringType,
-    ValueSpec,
-    message_builder,
-)
+from statefun_faas import IntType, RequestReplyHandler, StringType
+from tests.adapters.conformance_functions import make_functions
 from tests.builders import Request, typed
 
 TOKENS = ("current-token-0123456789abcdef", "next-token-fedcba9876543210")
 GOOD = TOKENS[0]
 MAX_BODY = 64 * 1024  # adapters under test are created with this limit
 MAX_INVOCATIONS = 1000  # ... and this one
-
-
-def make_functions() -> StatefulFunctions:
-    functions = StatefulFunctions()
-
-    @functions.bind("conformance/counter", specs=[ValueSpec("count", IntType)])
-    def counter(context: Context, message: Message) -> None:
-        context.storage.count = (context.storage.count or 0) + (message.as_int() or 0)
-        if context.caller is not None:
-            context.send(message_builder(context.caller.typename, context.caller.id, int_value=context.storage.count))
-
-    @functions.bind("conformance/fails")
-    def fails(context: Context, message: Message) -> None:
-        raise RuntimeError("user code failed on purpose")
-
-    return functions
 
 
 FUNCTIONS = make_functions()

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from statefun_faas import Context, IntType, Message, RequestReplyHandler, StatefulFunctions, ValueSpec
-from tests.adapters.conformance import CASES, GOOD, Case, check, make_functions
+from tests.adapters.conformance import CASES, GOOD, Case, check
+from tests.adapters.conformance_functions import make_functions
 from tests.builders import Request, typed
 
 ROOT = Path(__file__).resolve().parents[2]

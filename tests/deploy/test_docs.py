@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,21 +101,32 @@ def test_aws_quickstart(tmp_path: Path) -> None:
     assert shown["spec"]["transport"] == written["spec"]["transport"]
 
 
+def _unzip(work: Path, name: str) -> None:
+    """The package the doc built, unpacked into the folder named like it (tests/deploy/test_package_platforms.py
+    installs and starts such packages)."""
+    with zipfile.ZipFile(work / name) as archive:
+        assert "requirements.txt" in archive.namelist()
+        archive.extractall(work / Path(name).stem)
+
+
+@pytest.mark.slow  # packages the source: pip downloads the wheels for the function's platform
 def test_gcp_quickstart(tmp_path: Path) -> None:
     work, _ = _run_doc("docs/deploy-gcp.md", "terraform-output-gcp.json", tmp_path)
     assert _endpoint_url(work).startswith("https://statefun-functions-a1b2c3d4e5-ew.a.run.app/{function.name}?token=")
-    served = "import functions_framework as ff; client = ff.create_app('statefun', 'build/gcp/main.py').test_client(); "
+    _unzip(work, "source.zip")
+    served = "import functions_framework as ff; client = ff.create_app('statefun', 'source/main.py').test_client(); "
     served += (
         "answer = client.get('/healthz'); assert (answer.status_code, answer.data) == (200, b'ok\\n'), answer.data"
     )
     _python(work, served)
-    _python(work, "import zipfile; names = zipfile.ZipFile('source.zip').namelist(); assert 'main.py' in names, names")
 
 
+@pytest.mark.slow  # packages the app: pip downloads the wheels for the Function App's platform
 def test_azure_quickstart(tmp_path: Path) -> None:
     work, _ = _run_doc("docs/deploy-azure.md", "terraform-output-azure.json", tmp_path)
     assert _endpoint_url(work).startswith("https://statefun-greeter.azurewebsites.net/api/statefun?code=")
-    check = "import sys; sys.path.insert(0, 'build/azure'); import function_app as m; "
+    _unzip(work, "app.zip")
+    check = "import sys; sys.path.insert(0, 'app'); import function_app as m; "
     check += "names = [f.get_function_name() for f in m.app.get_functions()]; assert 'statefun' in names, names"
     _python(work, check)
 

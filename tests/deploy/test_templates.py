@@ -11,9 +11,8 @@ import hcl2
 import pytest
 import yaml
 
-from statefun_faas.cli.parsers import parser
 from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_AZURE_KEY_OUTPUT, TERRAFORM_TOKEN_OUTPUT
-from statefun_faas.deploy.package import HANDLER_MODULE
+from statefun_faas.deploy.platforms import PLATFORMS
 from tests.deploy.cfn import load_template, translate_sam
 from tests.deploy.templates import (
     CFN_TEMPLATE,
@@ -109,8 +108,8 @@ def test_every_terraform_file_parses() -> None:
 
 
 def test_lambda_settings_agree_with_the_package_command() -> None:
-    defaults = parser().parse_args(["package", "aws", "target"])
-    runtime, handler = f"python{defaults.python}", f"{HANDLER_MODULE}.handler"
+    aws = PLATFORMS["aws"]
+    runtime, handler = f"python{aws.python}", f"{aws.entry}.{aws.attribute}"
     (sam,) = _of_type(load_template(SAM_TEMPLATE), "AWS::Serverless::Function")
     (cfn,) = _of_type(load_template(CFN_TEMPLATE), "AWS::Lambda::Function")
     terraform = terraform_resources(AWS_TF / "main.tf")[("aws_lambda_function", "statefun")]
@@ -118,10 +117,24 @@ def test_lambda_settings_agree_with_the_package_command() -> None:
         assert (properties["Runtime"], properties["Handler"], properties["Architectures"]) == (
             runtime,
             handler,
-            [defaults.arch],
+            [aws.arches[0]],
         )
     assert (unquote(terraform["runtime"]), unquote(terraform["handler"])) == (runtime, handler)
-    assert [unquote(arch) for arch in terraform["architectures"]] == [defaults.arch]
+    assert [unquote(arch) for arch in terraform["architectures"]] == [aws.arches[0]]
+
+
+def test_gcp_and_azure_templates_run_the_python_the_package_command_builds_for() -> None:
+    """The wheels in a package are for one Python: the template's runtime must be that one."""
+    function = terraform_resources(DEPLOY / "gcp" / "terraform" / "main.tf")[
+        ("google_cloudfunctions2_function", "statefun")
+    ]
+    (build,) = function["build_config"]
+    assert unquote(build["runtime"]) == "python" + PLATFORMS["gcp"].python.replace(".", "")
+    assert unquote(build["environment_variables"]["GOOGLE_VENDOR_PIP_DEPENDENCIES"]) == "vendor"
+    assert unquote(build["entry_point"]) == "${var.entry_point}"
+    assert unquote(terraform_blocks(DEPLOY / "gcp" / "terraform", "variable")["entry_point"]["default"]) == "statefun"
+    azure = terraform_blocks(DEPLOY / "azure" / "terraform", "variable")["python_version"]
+    assert unquote(azure["default"]) == PLATFORMS["azure"].python
 
 
 def test_azure_route_is_the_adapters_default() -> None:

@@ -15,7 +15,7 @@ variable "name" {
 }
 
 variable "package_zip" {
-  description = "Zip of the app: function_app.py (registering the adapter), your functions module and requirements.txt; built remotely on deploy."
+  description = "Zip of the app, as `statefun-faas package azure` writes it: function_app.py, host.json, your functions module, requirements.txt and the wheels in vendor/; built remotely on deploy, without a package index."
   type        = string
   default     = "app.zip"
 }

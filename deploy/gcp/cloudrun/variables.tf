@@ -16,7 +16,7 @@ variable "service_name" {
 }
 
 variable "image" {
-  description = "Container image serving the ASGI app (statefun_faas.adapters.asgi) with uvicorn on $PORT."
+  description = "Container image serving the ASGI app with uvicorn on $PORT, built from the folder `statefun-faas package container` writes."
   type        = string
 }
 

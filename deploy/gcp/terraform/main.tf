@@ -33,6 +33,10 @@ resource "google_cloudfunctions2_function" "statefun" {
   build_config {
     runtime     = "python313"
     entry_point = var.entry_point
+    # The wheels `statefun-faas package gcp` puts in vendor/: pip installs them without a package index.
+    environment_variables = {
+      GOOGLE_VENDOR_PIP_DEPENDENCIES = "vendor"
+    }
     source {
       storage_source {
         bucket = google_storage_bucket.source.name

@@ -16,7 +16,7 @@ variable "function_name" {
 }
 
 variable "source_zip" {
-  description = "Zip of the function source: main.py (defining the entry point), your functions module and requirements.txt."
+  description = "Zip of the function source, as `statefun-faas package gcp` writes it: main.py (the entry point), your functions module, requirements.txt and the wheels in vendor/."
   type        = string
   default     = "source.zip"
 }
