@@ -7,12 +7,29 @@ function named in its ``COMMANDS``.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 
 from statefun_faas.deploy.lambda_platform import ARCHES, GLIBC
 from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_URL_OUTPUT
 from statefun_faas.deploy.platforms import PLATFORMS
 from statefun_faas.moduleyaml.model import PLAYGROUND_EGRESS_PORT, PLAYGROUND_INGRESS_PORT
 from statefun_faas.runtime.defaults import HOST, LOCAL_IO_PORT, STATE_DIR
+
+DESCRIPTION = (
+    "Apache Flink StateFun remote functions: run an application on the local runtime, serve functions over HTTP, "
+    "package them for a FaaS platform and write module.yaml for the deployed URLs."
+)
+EGRESS_HELP = "also write this egress's records to stdout or a JSON-lines file; repeatable"
+#: serve's port when neither --port nor $PORT gives one
+SERVE_PORT = 8000
+
+
+def _version() -> str:
+    """The installed distribution's version (the one pip shows)."""
+    try:
+        return importlib.metadata.version("statefun-faas")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def port(text: str) -> int:
@@ -28,7 +45,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--state", default=STATE_DIR, help="state directory (default: %(default)s)")
     run.add_argument("--host", default=HOST, help="address the ingress/egress ports bind")
     run.add_argument("--local-io", action="store_true", help="bind Kafka/Kinesis ingress/egress to local topics")
-    run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
+    run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH", help=EGRESS_HELP)
     run.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
     run.add_argument("--local-io-port", type=port, default=LOCAL_IO_PORT, help="port of local Kafka/Kinesis topics")
     _add_port_limits(run)
@@ -38,8 +55,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     playground = f"playground on {PLAYGROUND_INGRESS_PORT}/{PLAYGROUND_EGRESS_PORT}"
     dev.add_argument("--module", help=f"module.yaml for ingress/egress (default: {playground})")
     dev.add_argument("--state", default=STATE_DIR, help="state directory (default: %(default)s)")
-    dev.add_argument("--host", default=HOST)
-    dev.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH")
+    dev.add_argument("--host", default=HOST, help="address the ingress/egress ports bind")
+    dev.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH", help=EGRESS_HELP)
     dev.add_argument(
         "--ingress-port", type=port, default=PLAYGROUND_INGRESS_PORT, help="playground ingress port (no --module)"
     )
@@ -50,17 +67,17 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_port_limits(dev)
 
     send = sub.add_parser("send", help="send a message through the running app's ingress")
-    send.add_argument("address", metavar="NAMESPACE/TYPE/ID")
+    send.add_argument("address", metavar="NAMESPACE/TYPE/ID", help="the function type and id to send to")
     send.add_argument("value", help="the message body (text or JSON)")
     send.add_argument("--type", dest="typename", help="the value's typename (default io.statefun.types/string)")
     send.add_argument("--ingress", default=f"http://{HOST}:{PLAYGROUND_INGRESS_PORT}", help="the ingress URL")
 
     state = sub.add_parser("state", help="print the stored state of one address")
-    state.add_argument("address", metavar="NAMESPACE/TYPE/ID")
-    state.add_argument("--state", dest="state_dir", default=STATE_DIR)
+    state.add_argument("address", metavar="NAMESPACE/TYPE/ID", help="the function type and id whose state to print")
+    state.add_argument("--state", dest="state_dir", default=STATE_DIR, help="state directory (default: %(default)s)")
 
     dead = sub.add_parser("dead-letters", help="list or replay dead-lettered messages")
-    dead.add_argument("--state", dest="state_dir", default=STATE_DIR)
+    dead.add_argument("--state", dest="state_dir", default=STATE_DIR, help="state directory (default: %(default)s)")
     dead.add_argument("--replay", nargs="*", metavar="ID", help="replay these ids (none given: all)")
 
 
@@ -75,8 +92,10 @@ def _add_port_limits(parser: argparse.ArgumentParser) -> None:
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve a StatefulFunctions registry over HTTP")
     serve.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=port, default=8000, help="0 picks a free one")
+    serve.add_argument("--host", default=HOST, help="address to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=port, help=f"port to listen on (default: $PORT, else {SERVE_PORT}; 0 picks a free one)"
+    )
 
 
 TRANSPORTS = ("async", "okhttp")  # the names of statefun_faas.deploy.module_yaml.TRANSPORTS
@@ -89,23 +108,29 @@ def _add_module(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "module",
         help=MODULE_HELP,
         description=(
-            "module.yaml endpoints for a deployed function. Where the URL comes from: `url URL`, `stack NAME` (the "
-            "outputs of a CloudFormation/SAM stack) or `terraform FILE` (`terraform output -json` saved to a file, "
-            "or - for stdin). Which functions it serves: --functions patterns and/or the registry of --target. "
-            "The text written is checked with the local runtime's module.yaml parser first."
+            "module.yaml endpoints for a deployed function. Where the URL comes from: url URL, stack NAME (the "
+            "outputs of a CloudFormation/SAM stack) or terraform FILE (what 'terraform output -json' prints, saved "
+            "to a file, or - for stdin). Which functions it serves: --functions patterns and/or the registry of "
+            "--target. The text written is checked with the local runtime's module.yaml parser first."
         ),
     )
     cli.add_argument("source", choices=["url", "stack", "terraform"], help="where the function's URL comes from")
     cli.add_argument(
         "location",
         metavar="URL|STACK|FILE",
-        help="the https URL, the stack name, or a `terraform output -json` file (- = stdin)",
+        help="the https URL, the stack name, or a file of 'terraform output -json' (- = stdin)",
     )
     cli.add_argument("--region", help="AWS region of the stack (default: the AWS configuration)")
     cli.add_argument("--endpoint-url", help="CloudFormation API endpoint (for tests against a local mock)")
     cli.add_argument("--output-key", default=STACK_URL_OUTPUT, help="stack output with the URL (default: %(default)s)")
     cli.add_argument("--output-name", default=TERRAFORM_URL_OUTPUT, help="terraform output (default: %(default)s)")
-    cli.add_argument("--functions", action="append", default=[], metavar="NS/NAME|NS/*", help="repeatable")
+    cli.add_argument(
+        "--functions",
+        action="append",
+        default=[],
+        metavar="NS/NAME|NS/*",
+        help="a function type, or every type of a namespace (one endpoint, /{function.name} appended); repeatable",
+    )
     cli.add_argument("--target", help="module_or_file[:attr]: take the function types from this registry")
     cli.add_argument("--per-function", action="store_true", help="with --target: one endpoint per function type")
     auth = cli.add_argument_group("the URL's credential")
@@ -116,7 +141,7 @@ def _add_module(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     auth.add_argument("--no-token", action="store_true", help="write URLs without any credential")
     auth.add_argument("--allow-http", action="store_true", help="accept a plain http URL (local tests only)")
     endpoint = cli.add_argument_group("the endpoint")
-    endpoint.add_argument("--transport", choices=TRANSPORTS, default="async")
+    endpoint.add_argument("--transport", choices=TRANSPORTS, default="async", help="StateFun's HTTP transport")
     endpoint.add_argument("--max-batch", type=int, default=1000, help="maxNumBatchRequests (default: %(default)s)")
     endpoint.add_argument("--call-timeout", help="the endpoint's call budget, e.g. 2min (default: the transport's)")
     endpoint.add_argument(
@@ -125,7 +150,12 @@ def _add_module(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="call the URL itself, without /{function.name} appended (always so with an Azure key)",
     )
     cli.add_argument("--base", help="an existing module.yaml whose ingresses and egresses are kept")
-    cli.add_argument("--format", choices=["yaml", "configmap"], default="yaml")
+    cli.add_argument(
+        "--format",
+        choices=["yaml", "configmap"],
+        default="yaml",
+        help="module.yaml, or a Kubernetes ConfigMap holding it",
+    )
     cli.add_argument("--configmap-name", default="statefun-module", help="with --format configmap")
     cli.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
 
@@ -156,7 +186,8 @@ def _add_package(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="statefun-faas", description=__doc__.split("\n\n")[0])
+    top = argparse.ArgumentParser(prog="statefun-faas", description=DESCRIPTION)
+    top.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     top.add_argument("--debug", action="store_true", help="show full tracebacks of errors")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(sub)

@@ -1,4 +1,5 @@
-"""``statefun-faas serve TARGET --host --port``: serve a registry over HTTP on this machine.
+"""``statefun-faas serve TARGET --host --port``: serve a registry over HTTP on this machine (``$PORT`` when no
+--port is given, as on Cloud Run).
 
 Uses uvicorn with the ASGI app when uvicorn is installed, else the standard library's
 threaded WSGI server with the WSGI app. Tokens and the body limit come from
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -17,14 +19,16 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from statefun_faas.cli import parsers
 from statefun_faas.cli.target import load_functions
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
 
 
 def main(options: argparse.Namespace) -> int:
-    """Serve ``options.target`` on ``options.host``:``options.port`` until interrupted."""
+    """Serve ``options.target`` on ``options.host``, port ``--port`` or ``$PORT``, until interrupted."""
     try:
+        port = _port(options.port)
         functions = load_functions(options.target)
     except ConfigurationError as error:
         if getattr(options, "debug", False):
@@ -35,8 +39,22 @@ def main(options: argparse.Namespace) -> int:
     try:
         import uvicorn  # noqa: F401 (only probing whether it is installed)
     except ImportError:
-        return _serve_wsgiref(functions, options.host, options.port)
-    return _serve_uvicorn(functions, options.host, options.port)
+        return _serve_wsgiref(functions, options.host, port)
+    return _serve_uvicorn(functions, options.host, port)
+
+
+def _port(given: int | None) -> int:
+    """--port, else ``$PORT``, which Cloud Run and other container hosts set (functions-framework reads it too),
+    else parsers.SERVE_PORT."""
+    if given is not None:
+        return given
+    value = os.environ.get("PORT")
+    if not value:
+        return parsers.SERVE_PORT
+    try:
+        return parsers.port(value)
+    except argparse.ArgumentTypeError as error:
+        raise ConfigurationError(f"$PORT: {error}") from None
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -78,6 +79,8 @@ def _import(location: str) -> object:
         except Exception as error:
             raise UserCodeError(location, error) from error
         return module
+    if os.getcwd() not in sys.path:  # as uvicorn and functions-framework do: `serve main:functions` from its folder
+        sys.path.insert(0, os.getcwd())
     try:
         return importlib.import_module(location)
     except ModuleNotFoundError as error:

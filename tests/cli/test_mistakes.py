@@ -21,6 +21,7 @@ from statefun_faas.runtime.defaults import WARNING_HEADER
 from statefun_faas.runtime.store.database import DB_NAME, Store
 from statefun_faas.runtime.store.folderlock import LOCK_NAME
 from tests.adapters.support import subprocess_env
+from tests.cli.test_serve import WITHOUT_UVICORN
 from tests.runtime.processes import RuntimeProcess, cli, free_port
 
 pytestmark = pytest.mark.slow
@@ -30,9 +31,13 @@ GREETER = ROOT / "examples" / "greeter"
 DEV = ("--ingress-port", "0", "--egress-port", "0")
 
 
-def serve(*args: str) -> subprocess.CompletedProcess[str]:
-    """``statefun-faas serve`` without the environment's tokens and limits."""
-    return cli("serve", *args, env=subprocess_env())
+def serve(*args: str, server: str = "uvicorn") -> subprocess.CompletedProcess[str]:
+    """``statefun-faas serve`` without the environment's tokens and limits, on uvicorn or (uvicorn made missing)
+    the standard library's server."""
+    if server == "uvicorn":
+        return cli("serve", *args, env=subprocess_env())
+    command = [sys.executable, "-c", WITHOUT_UVICORN, "serve", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, env=subprocess_env(), check=False)
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
@@ -45,12 +50,13 @@ def one_line(result: subprocess.CompletedProcess[str], code: int, *fragments: st
     return result.stderr
 
 
-def test_serve_on_a_busy_port(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["uvicorn", "wsgiref"])
+def test_serve_on_a_busy_port(server: str) -> None:
     port = free_port()
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", port))
         holder.listen()
-        result = serve(str(GREETER / "functions.py"), "--port", str(port))
+        result = serve(str(GREETER / "functions.py"), "--port", str(port), server=server)
     one_line(result, 2, f"statefun-faas serve: can not listen on 127.0.0.1:{port} (Address already in use)", "--port")
 
 
@@ -61,9 +67,15 @@ def test_serve_on_a_port_out_of_range() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_on_a_host_that_does_not_resolve() -> None:
-    result = serve(str(GREETER / "functions.py"), "--host", "no-such-host.invalid", "--port", "0")
+@pytest.mark.parametrize("server", ["uvicorn", "wsgiref"])
+def test_serve_on_a_host_that_does_not_resolve(server: str) -> None:
+    result = serve(str(GREETER / "functions.py"), "--host", "no-such-host.invalid", "--port", "0", server=server)
     one_line(result, 2, "statefun-faas serve: can not listen on no-such-host.invalid:0 (", "check --host")
+
+
+def test_serve_with_a_port_variable_that_is_no_port() -> None:
+    result = cli("serve", str(GREETER / "functions.py"), env={**subprocess_env(), "PORT": "eighty"})
+    one_line(result, 2, "statefun-faas serve: $PORT: 'eighty' is no port number; give 0 to 65535")
 
 
 def test_serve_of_a_folder_names_the_folder(tmp_path: Path) -> None:

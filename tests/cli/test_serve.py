@@ -12,7 +12,7 @@ from statefun_faas import RequestReplyHandler
 from statefun_faas.cli import main
 from statefun_faas.cli.target import load_functions
 from tests.adapters.conformance import Case
-from tests.adapters.support import call, running, subprocess_env
+from tests.adapters.support import call, free_port, running, subprocess_env
 from tests.builders import Request
 
 GREETER = """
@@ -66,6 +66,22 @@ def test_serve_answers_over_http(target: Path, tmp_path: Path, server: str) -> N
         assert call(port, Case("health", "GET", "/healthz", "", b"", 200))[2] == b"ok\n"
         assert call(port, case)[0] == 200
         process.wait_for(lambda text: '"typename": "example/greeter"' in text, "JSON request log line")
+
+
+def test_serve_takes_the_port_from_the_environment_and_the_target_from_its_folder(tmp_path: Path) -> None:
+    """As a container host runs it: $PORT and no --port, ``main:functions`` found in the working directory
+    (``python -P`` puts no folder on the import path itself, as the installed ``statefun-faas`` script does not)."""
+    (tmp_path / "main.py").write_text(GREETER)
+    port = free_port()
+    command = [sys.executable, "-P", "-m", "statefun_faas.cli", "serve", "main:functions"]
+    env = {**subprocess_env(), "STATEFUN_FAAS_TOKENS": "s3cret", "PORT": str(port)}
+    with running(command, tmp_path / "serve.log", env, cwd=tmp_path) as process:
+        process.wait_for(lambda text: f"listening on http://127.0.0.1:{port}/" in text, "startup line")
+        case = _greeting(tmp_path / "main.py")
+        assert call(port, case)[2] == case.expect
+    given = [*command, "--port", "0"]  # --port wins over $PORT
+    with running(given, tmp_path / "given.log", {**env, "PORT": "not a port"}, cwd=tmp_path) as process:
+        process.wait_for(lambda text: "listening on http://" in text, "startup line")
 
 
 def test_serve_reports_a_bad_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
