@@ -52,6 +52,7 @@ ELSEWHERE = {
 # Pages that run the examples or build a Lambda package: tens of seconds each.
 SLOW = {
     "docs/platforms.md",
+    "examples/greeter/README.md",
     "examples/shopping_cart/README.md",
     "examples/reminders/README.md",
     "examples/cross_language/README.md",
