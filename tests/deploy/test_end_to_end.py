@@ -1,8 +1,9 @@
 """Template outputs -> ``statefun-faas module`` -> module.yaml -> functions reached through the templated URL.
 
 The "deployment" is our ASGI adapter under a real uvicorn server on loopback, holding a token;
-its URL and token go into the output names the AWS Terraform template declares (the fixture),
-so the only thing standing in for the cloud is the address.
+its URL goes into the outputs the AWS Terraform template declares (the fixture) and its token
+into an output ``statefun_token`` (which a configuration of one's own may declare), so the only
+thing standing in for the cloud is the address.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def _outputs(tmp_path: Path, url: str) -> Path:
     """The AWS template's terraform outputs, pointing at the loopback "deployment"."""
     outputs = fixture_json("terraform-output-aws.json")
     outputs["function_url"]["value"] = url
-    outputs["statefun_token"]["value"] = TOKEN
+    # The AWS template keeps the token out of its outputs; a configuration of one's own may output it.
+    outputs["statefun_token"] = {"sensitive": True, "type": "string", "value": TOKEN}
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs), encoding="utf-8")
     return path

@@ -16,7 +16,7 @@ from tests.deploy.module_cli import run_console, run_module
 from tests.deploy.templates import FIXTURES, fixture_json
 
 AWS_URL = fixture_json("terraform-output-aws.json")["function_url"]["value"].rstrip("/")
-AWS_TOKEN = fixture_json("terraform-output-aws.json")["statefun_token"]["value"]
+AWS_TOKEN = "Zm9vYmFyLXRva2VuLWZvci10ZXN0cw"  # the AWS template keeps the token out of its outputs: given here
 
 
 def test_terraform_aws_outputs_give_a_namespace_endpoint_with_the_token(
@@ -24,7 +24,8 @@ def test_terraform_aws_outputs_give_a_namespace_endpoint_with_the_token(
 ) -> None:
     target = tmp_path / "module.yaml"
     fixture = str(FIXTURES / "terraform-output-aws.json")
-    result = run_module(["terraform", fixture, "--functions", "example/*", "-o", str(target)], capsys)
+    args = ["terraform", fixture, "--functions", "example/*", "--token", AWS_TOKEN, "-o", str(target)]
+    result = run_module(args, capsys)
     assert (result.code, result.out) == (0, "")
     (endpoint,) = load_module(target).endpoints
     assert endpoint.functions == "example/*"
@@ -34,10 +35,10 @@ def test_terraform_aws_outputs_give_a_namespace_endpoint_with_the_token(
     assert "checked with the runtime's module.yaml parser" in result.err
 
 
-def _real_terraform_output(folder: Path, url: str, token: str) -> str:
+def _real_terraform_output(folder: Path, url: str, secret_arn: str) -> str:
     """`terraform output -json` of a provider-free configuration declaring the AWS outputs."""
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": os.devnull}
-    variables = [f"-var=function_url={url}", f"-var=statefun_token={token}"]
+    variables = [f"-var=function_url={url}", f"-var=token_secret_arn={secret_arn}"]
     commands = [
         ["terraform", "init", "-input=false", "-no-color"],
         ["terraform", "apply", "-auto-approve", "-input=false", "-no-color", *variables],
@@ -49,13 +50,15 @@ def _real_terraform_output(folder: Path, url: str, token: str) -> str:
 
 
 def test_terraform_output_json_on_stdin_of_the_console_script(tmp_path: Path) -> None:
-    url, token = "https://real-tf.lambda-url.eu-west-1.on.aws/", "tok-from-terraform"
+    url, token = "https://real-tf.lambda-url.eu-west-1.on.aws/", "tok-from-the-environment"
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tokens-AbCdEf"
     if shutil.which("terraform"):
         shutil.copytree(FIXTURES / "terraform-local", tmp_path / "tf")
-        output = _real_terraform_output(tmp_path / "tf", url, token)
+        output = _real_terraform_output(tmp_path / "tf", url, arn)
     else:  # no terraform on this machine: the fixture has the same output names (test_templates checks)
-        output = json.dumps({"function_url": {"value": url}, "statefun_token": {"value": token, "sensitive": True}})
-    result = run_console(["module", "terraform", "-", "--functions", "example/*", "--token-in", "path"], stdin=output)
+        output = json.dumps({"function_url": {"value": url}, "token_secret_arn": {"value": arn}})
+    args = ["module", "terraform", "-", "--functions", "example/*", "--token", token, "--token-in", "path"]
+    result = run_console(args, stdin=output)
     assert result.code == 0, result.err
     (endpoint,) = parse_module(result.out).endpoints
     assert endpoint.url_path_template == f"https://real-tf.lambda-url.eu-west-1.on.aws/t/{token}/{{function.name}}"
@@ -208,7 +211,15 @@ def test_clear_errors(capsys: pytest.CaptureFixture[str], outputs: str, args: li
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], missing: str) -> None:
     absent = str(tmp_path / "missing.json")
     source = absent if missing == "terraform" else str(FIXTURES / "terraform-output-aws.json")
-    args = ["terraform", source, "--functions", "a/*", *(["--base", absent] if missing == "base" else [])]
+    args = [
+        "terraform",
+        source,
+        "--functions",
+        "a/*",
+        "--token",
+        "t",
+        *(["--base", absent] if missing == "base" else []),
+    ]
     result = run_module(args, capsys)
     assert (result.code, result.out) == (2, "")
     assert f"can not read '{absent}': No such file or directory" in result.err

@@ -95,9 +95,10 @@ def test_local_terraform_config_declares_the_aws_outputs() -> None:
 
 
 def test_credential_outputs_are_sensitive() -> None:
-    assert terraform_blocks(AWS_TF, "output")[TERRAFORM_TOKEN_OUTPUT]["sensitive"] is True
     azure = terraform_blocks(DEPLOY / "azure" / "terraform", "output")
     assert azure[TERRAFORM_AZURE_KEY_OUTPUT]["sensitive"] is True
+    for folder in TERRAFORM:  # the URL tokens are in a secret store, never in an output (outputs are in the state)
+        assert TERRAFORM_TOKEN_OUTPUT not in terraform_blocks(DEPLOY / folder, "output"), folder
 
 
 def test_every_terraform_file_parses() -> None:
@@ -178,3 +179,160 @@ def test_compose_mounts_the_module_yaml_the_docs_write() -> None:
         for path in re.findall(r"(?:-o|--output) (\S*module\.yaml)(?![\w.-])", doc.read_text("utf-8"))
     }
     assert mounted == written == {ROOT / "module.yaml"}
+
+
+# -- secrets: every template hands the function a reference to the URL tokens, never their value --------------
+
+SECRET_REFERENCE_ENV = "STATEFUN_FAAS_TOKENS_SECRET"
+#: Ways to put a secret's value where it does not belong: a CloudFormation dynamic reference
+#: resolves into the function's configuration, a data source reads the value into the state.
+VALUE_READERS = re.compile(
+    r"\{\{resolve:|data \"(aws_secretsmanager_secret_version|aws_ssm_parameter|azurerm_key_vault_secret"
+    r"|google_secret_manager_secret_version)\""
+)
+
+
+def test_no_template_resolves_a_secret_value() -> None:
+    files = [path for path in DEPLOY.rglob("*") if path.suffix in (".yaml", ".yml", ".tf", ".json")]
+    assert {path.name for path in files} >= {"template.yaml", "cloudformation.yaml", "main.tf"}
+    for path in files:
+        assert not VALUE_READERS.search(path.read_text("utf-8")), path
+
+
+def _references(value: Any) -> list[str]:
+    """Every !Ref / GetAtt target inside ``value``."""
+    if isinstance(value, dict):
+        found = [value["Ref"]] if "Ref" in value else []
+        if "Fn::GetAtt" in value:
+            found.append(value["Fn::GetAtt"][0])
+        return found + [name for item in value.values() for name in _references(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in _references(item)]
+    return []
+
+
+def _secret_reads(template: dict[str, Any], role: str) -> list[Any]:
+    """The resources ``role`` may call secretsmanager:GetSecretValue on, and any wider grant of secrets."""
+    grants = []
+    for policy in template["Resources"][role]["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.startswith("secretsmanager:") for action in actions):
+                assert actions == ["secretsmanager:GetSecretValue"], statement
+                grants.append(statement["Resource"])
+    return grants
+
+
+@pytest.mark.parametrize("template", [SAM_TEMPLATE, CFN_TEMPLATE], ids=["sam", "cloudformation"])
+def test_cloudformation_gives_the_function_the_secrets_arn_and_leave_to_read_that_secret_only(template: Path) -> None:
+    translated = translate_sam(template) if template == SAM_TEMPLATE else load_template(template)
+    (function,) = _of_type(translated, "AWS::Lambda::Function")
+    variables = function["Environment"]["Variables"]
+    assert set(variables) == {SECRET_REFERENCE_ENV}
+    arn = {"Fn::If": ["TokenFromSecret", {"Ref": "StatefunTokenSecretArn"}, {"Ref": "StatefunTokenSecret"}]}
+    assert variables[SECRET_REFERENCE_ENV] == arn
+    assert _secret_reads(translated, function["Role"]["Fn::GetAtt"][0]) == [arn]
+    # The token parameter (NoEcho) goes into the stack's own secret and nowhere else.
+    secret = translated["Resources"]["StatefunTokenSecret"]
+    assert (secret["Type"], secret["Condition"]) == ("AWS::SecretsManager::Secret", "TokenSecretOfTheStack")
+    assert secret["Properties"]["SecretString"] == {"Ref": "StatefunToken"}
+    uses = [
+        (part, name)
+        for part in ("Resources", "Outputs")
+        for name, block in translated[part].items()
+        if "StatefunToken" in _references(block)
+    ]
+    assert uses == [("Resources", "StatefunTokenSecret")]
+    assert translated["Outputs"]["StatefunTokenSecret"]["Value"] == arn
+
+
+def _terraform(folder: Path, kind: str) -> dict[tuple[str, str], Any]:
+    """Every block of ``kind`` (resource, data) of every .tf file in ``folder``, by (type, name)."""
+    found: dict[tuple[str, str], Any] = {}
+    for path in sorted(folder.glob("*.tf")):
+        with path.open(encoding="utf-8") as handle:
+            for block in hcl2.load(handle).get(kind, []):
+                for kind_name, named in block.items():
+                    found.update({(unquote(kind_name), unquote(name)): body for name, body in named.items()})
+    return found
+
+
+def test_terraform_lambda_gets_the_secrets_arn_and_leave_to_read_that_secret_only() -> None:
+    resources = _terraform(AWS_TF, "resource")
+    function = resources[("aws_lambda_function", "statefun")]
+    (environment,) = function["environment"]
+    assert environment["variables"] == {SECRET_REFERENCE_ENV: "${local.token_secret_arn}"}
+    # A new token version changes the function's configuration: new execution environments read the secret.
+    assert "${var.statefun_token_version}" in function["description"]
+    (statement,) = _terraform(AWS_TF, "data")[("aws_iam_policy_document", "read_token")]["statement"]
+    assert (statement["actions"], statement["resources"]) == (
+        ['"secretsmanager:GetSecretValue"'],
+        ["${local.token_secret_arn}"],
+    )
+    policy = resources[("aws_iam_role_policy", "read_token")]
+    assert (policy["role"], policy["policy"]) == (
+        "${aws_iam_role.statefun.id}",
+        "${data.aws_iam_policy_document.read_token.json}",
+    )
+
+
+def test_terraform_writes_the_token_where_the_state_does_not_keep_it() -> None:
+    token = terraform_blocks(AWS_TF, "variable")["statefun_token"]
+    assert (token["ephemeral"], token["sensitive"]) == (True, True)  # in neither the plan nor the state
+    version = _terraform(AWS_TF, "resource")[("aws_secretsmanager_secret_version", "token")]
+    assert version["secret_string_wo"] == "${var.statefun_token}"  # write-only: never read back into the state
+    assert version["secret_string_wo_version"] == "${var.statefun_token_version}"
+    read = re.compile(r"var\.statefun_token\b(?!_)")
+    for path in AWS_TF.glob("*.tf"):
+        uses = read.findall(path.read_text("utf-8"))
+        expected = {"main.tf": 1, "variables.tf": 1}.get(path.name, 0)  # secret_string_wo; the validation
+        assert len(uses) == expected, path.name
+    with (AWS_TF / "versions.tf").open(encoding="utf-8") as handle:
+        (settings,) = hcl2.load(handle)["terraform"]
+    assert unquote(settings["required_version"]) == ">= 1.11"  # ephemeral variables, write-only arguments
+
+
+def test_azure_setting_is_a_key_vault_reference_read_by_an_identity_allowed_that_secret_only() -> None:
+    folder = DEPLOY / "azure" / "terraform"
+    with (folder / "main.tf").open(encoding="utf-8") as handle:
+        (local,) = hcl2.load(handle)["locals"]
+    reference = local["token_setting"]
+    assert reference.startswith("${local.token_from_key_vault ? {")
+    assert 'STATEFUN_FAAS_TOKENS = "@Microsoft.KeyVault(VaultName=${basename(var.token_key_vault_id)}' in reference
+    assert "SecretName=${var.token_secret_name})" in reference
+    resources = _terraform(folder, "resource")
+    app = resources[("azurerm_linux_function_app", "statefun")]
+    assert app["app_settings"].endswith(", local.token_setting)}")
+    assert "? azurerm_user_assigned_identity.token_reader[0].id :" in app["key_vault_reference_identity_id"]
+    role = resources[("azurerm_role_assignment", "token_reader")]
+    assert unquote(role["role_definition_name"]) == "Key Vault Secrets User"
+    assert unquote(role["scope"]) == "${var.token_key_vault_id}/secrets/${var.token_secret_name}"
+    assert role["principal_id"] == "${azurerm_user_assigned_identity.token_reader[0].principal_id}"
+    assert "${azurerm_role_assignment.token_reader}" in app["depends_on"]  # resolved when the app starts
+
+
+@pytest.mark.parametrize("folder", ["gcp/terraform", "gcp/cloudrun"])
+def test_google_gives_the_token_from_secret_manager_to_an_account_allowed_that_secret_only(folder: str) -> None:
+    resources = _terraform(DEPLOY / folder, "resource")
+    text = (DEPLOY / folder / "main.tf").read_text("utf-8")
+    if folder == "gcp/terraform":
+        config = resources[("google_cloudfunctions2_function", "statefun")]["service_config"][0]
+        assert "environment_variables" not in config
+        (variable,) = config["secret_environment_variables"]
+        assert (unquote(variable["key"]), variable["secret"]) == ("STATEFUN_FAAS_TOKENS", "${var.token_secret_id}")
+        account = "${google_service_account.function.email}"
+    else:
+        (container,) = resources[("google_cloud_run_v2_service", "statefun")]["template"][0]["containers"]
+        (variable,) = container["env"]
+        assert unquote(variable["name"]) == "STATEFUN_FAAS_TOKENS"
+        assert "value" not in variable
+        (source,) = variable["value_source"]
+        assert source["secret_key_ref"][0]["secret"] == "${var.token_secret_id}"
+        account = "${google_service_account.service.email}"
+    reader = resources[("google_secret_manager_secret_iam_member", "token_reader")]
+    assert (reader["secret_id"], unquote(reader["role"])) == (
+        "${var.token_secret_id}",
+        "roles/secretmanager.secretAccessor",
+    )
+    assert unquote(reader["member"]) == f"serviceAccount:{account}"
+    assert "STATEFUN_FAAS_TOKENS" in text

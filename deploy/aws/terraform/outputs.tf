@@ -8,8 +8,7 @@ output "function_name" {
   value       = aws_lambda_function.statefun.function_name
 }
 
-output "statefun_token" {
-  description = "The URL token, for `statefun-faas module`."
-  value       = local.statefun_token
-  sensitive   = true
+output "token_secret_arn" {
+  description = "The ARN of the Secrets Manager secret holding the URL tokens; the token itself is no output (it is not in the state)."
+  value       = local.token_secret_arn
 }

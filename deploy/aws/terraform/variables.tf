@@ -16,16 +16,28 @@ variable "package_zip" {
 }
 
 variable "statefun_token" {
-  description = "URL token the function accepts (two comma-separated values while rotating). Leave empty when statefun_token_secret_arn is set."
+  description = "URL token the function accepts (two comma-separated values while rotating), written into a Secrets Manager secret of this configuration; ephemeral and write-only, so in neither the state nor the plan. Leave empty when statefun_token_secret_arn is set."
   type        = string
   default     = ""
   sensitive   = true
+  ephemeral   = true
+}
+
+variable "statefun_token_version" {
+  description = "Raise it with every new statefun_token: Terraform writes the write-only secret only when this changes, and the function's description carries it, so that new execution environments read the secret again."
+  type        = number
+  default     = 1
 }
 
 variable "statefun_token_secret_arn" {
-  description = "ARN of a Secrets Manager secret whose string is the token; wins over statefun_token."
+  description = "Full ARN of an existing Secrets Manager secret whose string is the token (two comma-separated while rotating); wins over statefun_token."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.statefun_token_secret_arn != "" || var.statefun_token != ""
+    error_message = "Set statefun_token or statefun_token_secret_arn: the function refuses to run open."
+  }
 }
 
 variable "memory_size" {

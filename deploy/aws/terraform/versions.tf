@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.5"
+  # 1.11: the token is an ephemeral variable written through a write-only argument.
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

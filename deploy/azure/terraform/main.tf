@@ -31,6 +31,31 @@ resource "azurerm_service_plan" "statefun" {
   sku_name            = "Y1"
 }
 
+# Optional: the URL token of statefun-faas on top of the function key, kept in Key Vault. The
+# app setting holds a Key Vault reference, which App Service resolves with the identity below
+# (allowed to read that one secret) and hands the function as STATEFUN_FAAS_TOKENS.
+locals {
+  token_from_key_vault = var.token_key_vault_id != ""
+  token_setting = local.token_from_key_vault ? {
+    STATEFUN_FAAS_TOKENS = "@Microsoft.KeyVault(VaultName=${basename(var.token_key_vault_id)};SecretName=${var.token_secret_name})"
+  } : {}
+}
+
+resource "azurerm_user_assigned_identity" "token_reader" {
+  count               = local.token_from_key_vault ? 1 : 0
+  name                = "${var.name}-token-reader"
+  resource_group_name = azurerm_resource_group.statefun.name
+  location            = azurerm_resource_group.statefun.location
+}
+
+# Read access to that secret only (a vault with Azure RBAC authorization).
+resource "azurerm_role_assignment" "token_reader" {
+  count                = local.token_from_key_vault ? 1 : 0
+  scope                = "${var.token_key_vault_id}/secrets/${var.token_secret_name}"
+  role_definition_name = "Key Vault Secrets User"
+  principal_id         = azurerm_user_assigned_identity.token_reader[0].principal_id
+}
+
 resource "azurerm_linux_function_app" "statefun" {
   # checkov:skip=CKV_AZURE_221:Public on purpose: the StateFun runtime calls it from outside; the function key is the guard.
   name                       = var.name
@@ -42,10 +67,19 @@ resource "azurerm_linux_function_app" "statefun" {
   https_only                 = true
   zip_deploy_file            = var.package_zip
 
-  app_settings = {
+  app_settings = merge({
     SCM_DO_BUILD_DURING_DEPLOYMENT = "true"
     ENABLE_ORYX_BUILD              = "true"
+  }, local.token_setting)
+
+  dynamic "identity" {
+    for_each = azurerm_user_assigned_identity.token_reader
+    content {
+      type         = "UserAssigned"
+      identity_ids = [identity.value.id]
+    }
   }
+  key_vault_reference_identity_id = local.token_from_key_vault ? azurerm_user_assigned_identity.token_reader[0].id : null
 
   site_config {
     minimum_tls_version = "1.2"
@@ -54,6 +88,8 @@ resource "azurerm_linux_function_app" "statefun" {
       python_version = var.python_version
     }
   }
+
+  depends_on = [azurerm_role_assignment.token_reader] # the reference is resolved when the app starts
 }
 
 # The function key goes into the endpoint URL as ?code=<key>: the StateFun runtime keeps the

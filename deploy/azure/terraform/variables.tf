@@ -31,3 +31,15 @@ variable "python_version" {
   type        = string
   default     = "3.12"
 }
+
+variable "token_key_vault_id" {
+  description = "Resource ID of a Key Vault (Azure RBAC authorization) holding the statefun-faas URL token; the app setting STATEFUN_FAAS_TOKENS then refers to it. Empty: the function key alone guards the app."
+  type        = string
+  default     = ""
+}
+
+variable "token_secret_name" {
+  description = "Name of the secret in token_key_vault_id whose value is the URL token (two comma-separated while rotating)."
+  type        = string
+  default     = "statefun-tokens"
+}
