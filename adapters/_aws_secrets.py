@@ -214,7 +214,11 @@ def _post(
             "in the environment (Lambda sets them from the function's role)"
         )
     url = urlsplit(endpoint)
-    if url.scheme not in ("https", "http") or not url.hostname:
+    try:
+        port = url.port
+    except ValueError:  # not a number, or out of range
+        port = -1
+    if url.scheme not in ("https", "http") or not url.hostname or port == -1:
         raise TokenReadError(f"can not read the URL tokens from {reference}: {endpoint!r} is not an http(s) URL")
     path = url.path or "/"
     headers = signed_headers(
@@ -225,9 +229,9 @@ def _post(
         import ssl
 
         context = ssl.create_default_context()
-        connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=TIMEOUT_SECONDS, context=context)
+        connection = http.client.HTTPSConnection(url.hostname, port, timeout=TIMEOUT_SECONDS, context=context)
     else:
-        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=TIMEOUT_SECONDS)
+        connection = http.client.HTTPConnection(url.hostname, port, timeout=TIMEOUT_SECONDS)
     try:
         connection.request("POST", path, body, headers)
         response = connection.getresponse()

@@ -268,6 +268,12 @@ def test_an_unreachable_endpoint_says_so(aws_env: dict[str, str]) -> None:
         read_tokens(TokenReference(SECRETS_MANAGER, "statefun/tokens"), environ)
 
 
+@pytest.mark.parametrize("endpoint", ["ftp://127.0.0.1/", "http://127.0.0.1:port/", "http:///"])
+def test_an_endpoint_that_is_no_http_url_says_so(aws_env: dict[str, str], endpoint: str) -> None:
+    with pytest.raises(TokenReadError, match="is not an http\\(s\\) URL"):
+        read_tokens(TokenReference(SECRETS_MANAGER, "statefun/tokens"), {**aws_env, "AWS_ENDPOINT_URL": endpoint})
+
+
 @pytest.mark.parametrize(
     ("missing", "phrase"),
     [("AWS_SECRET_ACCESS_KEY", "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), ("AWS_REGION", "no AWS_REGION")],
