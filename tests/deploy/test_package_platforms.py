@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import venv
 import zipfile
 from pathlib import Path
@@ -29,6 +28,7 @@ import pytest
 
 from tests.adapters.conformance import CASES, MAX_BODY, MAX_INVOCATIONS, TOKENS, Case, check
 from tests.adapters.support import call, free_port, running
+from tests.deploy.dockerfile import build, sh, steps
 from tests.deploy.module_cli import run_console
 
 HOST = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -67,14 +67,6 @@ def _environment(scripts: Path) -> dict[str, str]:
     return env
 
 
-def _sh(command: str, cwd: Path, env: dict[str, str]) -> float:
-    """Run a shell command as a build step does; the seconds it took."""
-    started = time.monotonic()
-    done = subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"{command}:\n{done.stdout}\n{done.stderr}"
-    return time.monotonic() - started
-
-
 def _fresh(platform: str, tmp_path: Path, output: str) -> tuple[Path, Path, dict[str, str], int]:
     """The package unpacked into a fresh folder, a fresh venv: (folder, venv's scripts, environment, size)."""
     size = _unpack(_package(platform, tmp_path, output), tmp_path / "unpacked")
@@ -85,8 +77,8 @@ def _fresh(platform: str, tmp_path: Path, output: str) -> tuple[Path, Path, dict
 
 def _install(folder: Path, env: dict[str, str]) -> float:
     """The remote build's install: only from the package, then pip's consistency check (Google's buildpack runs it)."""
-    seconds = _sh("python -m pip install --no-cache-dir -r requirements.txt", folder, env)
-    _sh("python -m pip check", folder, env)
+    seconds = sh("python -m pip install --no-cache-dir -r requirements.txt", folder, env)
+    sh("python -m pip check", folder, env)
     return seconds
 
 
@@ -172,51 +164,18 @@ def test_azure_package_installs_offline_and_answers_through_the_worker_indexing(
         check(case, answer["status"], content_type, base64.b64decode(answer["body"]))
 
 
-def _steps(dockerfile: Path) -> list[tuple[str, str]]:
-    lines = [line for line in dockerfile.read_text().splitlines() if line and not line.startswith("#")]
-    return [(line.split(" ", 1)[0], line.split(" ", 1)[1]) for line in lines]
-
-
-def _build(context: Path, image: Path, env: dict[str, str]) -> tuple[Path, str, float]:
-    """The Dockerfile's steps with ``image`` as the file system root: (WORKDIR, CMD, seconds of the RUN steps)."""
-    workdir, command, seconds = image, "", 0.0
-    for instruction, rest in _steps(context / "Dockerfile"):
-        if instruction == "WORKDIR":
-            workdir = image / rest.lstrip("/")
-            workdir.mkdir(parents=True)
-        elif instruction == "ENV":
-            for pair in rest.split():
-                name, _, value = pair.partition("=")
-                env[name] = value
-        elif instruction == "COPY":
-            *sources, destination = rest.split()
-            for source in sources:
-                target = workdir / destination / source if destination.endswith("/") else workdir / destination
-                if (context / source).is_dir():
-                    shutil.copytree(context / source, target)
-                else:
-                    shutil.copyfile(context / source, target)
-        elif instruction == "RUN":
-            seconds += _sh(rest, workdir, env)
-        elif instruction == "CMD":
-            command = rest
-        else:
-            assert instruction in {"ARG", "FROM", "USER", "EXPOSE"}, instruction
-    return workdir, command, seconds
-
-
 @pytest.mark.slow
 def test_container_package_builds_offline_and_serves_on_port_until_sigterm(tmp_path: Path) -> None:
     context, scripts, env, size = _fresh("container", tmp_path, "container")
-    steps = dict(_steps(context / "Dockerfile"))
-    assert steps["ARG"] == f"BASE=python:{HOST}-slim-bookworm"
-    assert steps["USER"].split(":")[0] not in {"0", "root"}
-    workdir, command, seconds = _build(context, tmp_path / "image", env)
-    _report("container", size, seconds)
-    _imports_from_the_venv(workdir, env, scripts)
+    instructions = dict(steps(context / "Dockerfile"))
+    assert instructions["ARG"] == f"BASE=python:{HOST}-slim-bookworm"
+    assert instructions["USER"].split(":")[0] not in {"0", "root"}
+    image = build(context, tmp_path / "image", env)
+    _report("container", size, image.seconds)
+    _imports_from_the_venv(image.workdir, env, scripts)
     port = free_port()
     log = tmp_path / "server.log"
-    with running(["sh", "-c", command], log, {**env, "PORT": str(port)}, cwd=workdir) as server:
+    with running(image.command, log, {**env, "PORT": str(port)}, cwd=image.workdir) as server:
         server.wait_for_port(port)
         _conformance(port)
         server.process.send_signal(signal.SIGTERM)
