@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,9 +49,26 @@ def raising(failure: Failure) -> Callable[[], bytes]:
     return fail
 
 
+#: the stores a test opened, closed after it (an unclosed SQLite connection is a ResourceWarning on Python 3.13)
+OPENED: list[Store] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
+def open_store(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "state.db")
+    OPENED.append(store)
+    return store
+
+
 def deliver(tmp_path: Path, function: Poisoned, bodies: list[str], call_timeout: float = 60.0) -> tuple[Store, Router]:
     """Submit ``bodies`` to KEY at once (one batch) and run until the router is quiescent."""
-    store = Store(tmp_path / "state.db")
+    store = open_store(tmp_path)
     router = Router(store, lambda _: FunctionRoute(function, call_timeout=call_timeout), lambda _: EGRESS)
 
     async def go() -> None:
@@ -142,7 +159,7 @@ def test_failure_mode_fail_says_a_lasting_failure_at_most_once_an_interval(
         function.failing = False
 
     async def go() -> tuple[Store, Router]:
-        store = Store(tmp_path / "state.db")
+        store = open_store(tmp_path)
         router = Router(store, lambda _: FunctionRoute(function, call_timeout=0.1, drop=False), lambda _: EGRESS)
         releasing = asyncio.create_task(release())
         router.submit([Envelope(KEY, Value("test/text", b"held"))])
