@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from statefun_faas.runtime.invoke.inprocess import InProcessInvoker
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store.database import Store
 from tests.runtime.engine.test_poison import KEY, POISON, picky
+from tests.runtime.stores import close_opened_stores, opened  # noqa: F401 (an autouse fixture)
 
 EGRESS = PlaygroundEgress(None)
 
@@ -49,21 +50,8 @@ def raising(failure: Failure) -> Callable[[], bytes]:
     return fail
 
 
-#: the stores a test opened, closed after it (an unclosed SQLite connection is a ResourceWarning on Python 3.13)
-OPENED: list[Store] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_stores() -> Iterator[None]:
-    yield
-    while OPENED:
-        OPENED.pop().close()
-
-
 def open_store(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "state.db")
-    OPENED.append(store)
-    return store
+    return opened(Store(tmp_path / "state.db"))
 
 
 def deliver(tmp_path: Path, function: Poisoned, bodies: list[str], call_timeout: float = 60.0) -> tuple[Store, Router]:

@@ -4,7 +4,7 @@ and the address goes on with its next messages. A scripted function answers with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -13,6 +13,7 @@ from statefun_faas.runtime.engine.egress import PlaygroundEgress
 from statefun_faas.runtime.engine.router import FunctionRoute, Router
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store.database import Store
+from tests.runtime.stores import close_opened_stores, opened  # noqa: F401 (an autouse fixture)
 
 FromFunction = _wire.FromFunction
 TARGET = Address("test/fn", "x")
@@ -44,19 +45,8 @@ def incomplete(name: str, typename: str) -> FromFunction:
     return response
 
 
-OPENED: list[Store] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_stores() -> Iterator[None]:
-    yield
-    while OPENED:
-        OPENED.pop().close()
-
-
 def run(*responses: FromFunction, messages: int = 2) -> tuple[Store, Scripted]:
-    store, function = Store(":memory:"), Scripted(*responses)
-    OPENED.append(store)
+    store, function = opened(Store(":memory:")), Scripted(*responses)
     egress = PlaygroundEgress(("declared",))
     router = Router(
         store, lambda _: FunctionRoute(function, max_batch=1), lambda e: egress if e.endswith("/egress") else None
