@@ -89,7 +89,7 @@ class Router:
         self.scheduler = Scheduler(self._drain)
         self._timer_wakeup: asyncio.Event | None = None
         self._group = GroupCommit[Envelope | Writes](self._commit_group)
-        self.valve = Valve(lambda: store.pending, lambda address: len(store.inbox(address, 0)))
+        self.valve = Valve(lambda: store.pending, store.inbox_size)
 
     # -- entry points --------------------------------------------------------------------------------
 

@@ -206,8 +206,12 @@ class Store:
         rows = self.db.execute("SELECT DISTINCT typename, id FROM inbox").fetchall()
         return [Address(typename, id_) for typename, id_ in rows]
 
-    def inbox_size(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM inbox").fetchone()[0])
+    def inbox_size(self, address: Address | None = None) -> int:
+        """The messages waiting in every inbox, or in ``address``'s (counted, not read)."""
+        if address is None:
+            return int(self.db.execute("SELECT count(*) FROM inbox").fetchone()[0])
+        query = "SELECT count(*) FROM inbox WHERE typename = ? AND id = ?"
+        return int(self.db.execute(query, (address.typename, address.id)).fetchone()[0])
 
     # -- specs and state ---------------------------------------------------------------------------
 
