@@ -130,3 +130,34 @@ class DeadLetter:
     envelope: Envelope
     reason: str
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One request of a delivery: when it started (epoch seconds), how long it took, and why it failed
+    (None: the function answered)."""
+
+    started: float
+    seconds: float
+    error: str | None = None
+
+
+#: what became of a delivered batch: its effects applied, its messages dead-lettered, or delivered again by
+#: halves (each half is an Invocation of its own)
+APPLIED, DEAD_LETTERED, ISOLATED = "applied", "dead-lettered", "isolated"
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One batch delivered to a function, as the router's observers see it (history, metrics): where it went,
+    the inbox seqs of its messages, every request it took, and what became of it."""
+
+    address: Address
+    endpoint: str  # the endpoint's URL (credentials redacted), "in-process", or "" when no endpoint serves it
+    seqs: tuple[int, ...]
+    started: float  # epoch seconds
+    seconds: float  # the whole delivery: requests and the waits between them
+    attempts: tuple[Attempt, ...]
+    outcome: str  # APPLIED, DEAD_LETTERED or ISOLATED
+    reason: str | None = None  # why it was dead-lettered or isolated
+    writes: Writes | None = None  # the effects applied (outcome APPLIED)

@@ -12,7 +12,7 @@ import logging
 import time
 from enum import Enum
 
-from statefun_faas.runtime.records import Address
+from statefun_faas.runtime.records import Address, Attempt
 
 logger = logging.getLogger("statefun_faas.runtime")
 
@@ -77,6 +77,7 @@ class Retries:
         self.spent = 0.0  # of the call timeout: the attempts that reached the function, and the waits after them
         self.wait = FIRST_BACKOFF_S
         self.said_at: float | None = None  # when the retries were last said
+        self.requests: list[Attempt] = []  # every request, registration rounds included (the router adds them)
 
     def budget(self) -> float:
         """Seconds the next request may take: what failed attempts left of the call timeout (under failureMode

@@ -21,7 +21,20 @@ from statefun_faas.runtime.engine.failures import FIRST_BACKOFF_S, Failure, Invo
 from statefun_faas.runtime.engine.grouping import GroupCommit
 from statefun_faas.runtime.engine.scheduler import Scheduler
 from statefun_faas.runtime.engine.valve import Valve
-from statefun_faas.runtime.records import Address, EgressRecord, Envelope, ProtocolViolationError, Queued, Spec, Writes
+from statefun_faas.runtime.records import (
+    APPLIED,
+    DEAD_LETTERED,
+    ISOLATED,
+    Address,
+    Attempt,
+    EgressRecord,
+    Envelope,
+    Invocation,
+    ProtocolViolationError,
+    Queued,
+    Spec,
+    Writes,
+)
 from statefun_faas.runtime.repeats import RepeatFilter
 from statefun_faas.runtime.store.database import Store
 
@@ -46,17 +59,21 @@ class Invoker(Protocol):
 @dataclass(frozen=True)
 class FunctionRoute:
     """How to reach one function type. ``drop``: failureMode DROP (the default), a batch that fails for good
-    becomes dead letters; False for failureMode FAIL, its address retries it until it is applied."""
+    becomes dead letters; False for failureMode FAIL, its address retries it until it is applied. ``endpoint``
+    names where the calls go, for the observers (credentials redacted)."""
 
     invoker: Invoker
     max_batch: int = 1000
     call_timeout: float = 60.0
     drop: bool = True
+    endpoint: str = "in-process"
 
 
 Routes = Callable[[str], FunctionRoute | None]
 Egresses = Callable[[str], EgressBinding | None]
 Sink = Callable[[EgressRecord], None]
+#: sees every delivered batch once it is applied, dead-lettered or isolated (history, metrics); must be quick
+Observer = Callable[[Invocation], None]
 #: what an ingress hands its messages to (:meth:`Router.submit_grouped`); returns once they are committed
 Ingest = Callable[[Sequence[Envelope]], Awaitable[None]]
 
@@ -84,6 +101,7 @@ class Router:
     ) -> None:
         self.store, self.routes, self.egresses, self.clock = store, routes, egresses, clock
         self.sinks: list[Sink] = []
+        self.observers: list[Observer] = []
         self.counters = Counters()
         self._specs: dict[str, dict[str, Spec]] = {}
         self.scheduler = Scheduler(self._drain)
@@ -163,9 +181,11 @@ class Router:
                 if not batch:
                     return
                 if route is None:
-                    self._dead_letter(
-                        address, batch, f"no endpoint in module.yaml serves function type {address.typename}"
-                    )
+                    reason = f"no endpoint in module.yaml serves function type {address.typename}"
+                    self._dead_letter(address, batch, reason)
+                    if self.observers:
+                        nowhere = Invocation(address, "", _seqs(batch), self.clock(), 0.0, (), DEAD_LETTERED, reason)
+                        self._observe(nowhere)
                     continue
                 await self._deliver(address, batch, route)
                 if len(batch) < limit and not scheduler.take_rewoken(address):
@@ -182,8 +202,22 @@ class Router:
         each half by halves again while it fails, so only the messages that fail become dead letters, each with
         its reason, and the others are applied once, each half with the state the halves before it left.
         Returns how many messages became dead letters."""
-        sent_at = time.monotonic()
-        outcome = await self._attempts(address, batch, route, logging.DEBUG if isolating else logging.WARNING)
+        started, sent_at = self.clock(), time.monotonic()
+        retries = Retries(
+            address, len(batch), route.call_timeout, route.drop, logging.DEBUG if isolating else logging.WARNING
+        )
+        outcome = await self._attempts(address, batch, route, retries)
+
+        def observed(result: str, reason: str | None = None, writes: Writes | None = None) -> None:
+            if self.observers:
+                seconds = time.monotonic() - sent_at
+                attempts = tuple(retries.requests)
+                self._observe(
+                    Invocation(
+                        address, route.endpoint, _seqs(batch), started, seconds, attempts, result, reason, writes
+                    )
+                )
+
         if isinstance(outcome, Writes):
             failpoints.hit("before-apply")
             await self._group.add([outcome])
@@ -191,10 +225,13 @@ class Router:
             if batch[0].at:
                 applied_at = time.monotonic()
                 self.valve.observe(applied_at - batch[0].at, applied_at - sent_at)
+            observed(APPLIED, writes=outcome)
             return 0
         if len(batch) == 1 or not outcome.failure.isolated:
             self._dead_letter(address, batch, outcome.reason)
+            observed(DEAD_LETTERED, outcome.reason)
             return len(batch)
+        observed(ISOLATED, outcome.reason)
         if not isolating:
             logger.warning(ISOLATING, address, len(batch), outcome.reason)
         middle = len(batch) // 2
@@ -207,11 +244,10 @@ class Router:
         return dead
 
     async def _attempts(
-        self, address: Address, batch: list[Queued], route: FunctionRoute, level: int
+        self, address: Address, batch: list[Queued], route: FunctionRoute, retries: Retries
     ) -> Writes | InvocationError:
         """The batch's effects once an attempt succeeds, or the failure that ended its retries (never under
         failureMode FAIL)."""
-        retries = Retries(address, len(batch), route.call_timeout, route.drop, level)
         try:
             while True:
                 try:
@@ -272,17 +308,23 @@ class Router:
         wait = FIRST_BACKOFF_S
         while True:
             self.counters.requests += 1
-            began = time.monotonic()
+            began, started = time.monotonic(), self.clock()
             try:  # the invoker keeps to the budget
-                return await route.invoker(address, body, retries.budget())
+                answer = await route.invoker(address, body, retries.budget())
             except LocalResourceError as failure:
                 await self._wait_out_shortage(address, failure, wait)
                 wait = min(wait * 2, MAX_SHORTAGE_BACKOFF_S)
-            except InvocationError:
+            except InvocationError as failure:
                 retries.spent += time.monotonic() - began
+                retries.requests.append(Attempt(started, time.monotonic() - began, failure.reason))
                 raise
             except ValueError as failure:  # e.g. a host name the HTTP client can not encode: no retry heals it
-                raise InvocationError(f"{type(failure).__name__}: {failure}", Failure.MISCONFIGURED) from None
+                reason = f"{type(failure).__name__}: {failure}"
+                retries.requests.append(Attempt(started, time.monotonic() - began, reason))
+                raise InvocationError(reason, Failure.MISCONFIGURED) from None
+            else:
+                retries.requests.append(Attempt(started, time.monotonic() - began))
+                return answer
 
     async def _wait_out_shortage(self, address: Address, failure: LocalResourceError, wait: float) -> None:
         shortage_logger.warning(SHORTAGE, address, failure.reason)
@@ -306,8 +348,19 @@ class Router:
         specs = self._specs[typename] = self.store.specs(typename)
         return specs
 
+    def _observe(self, invocation: Invocation) -> None:
+        for observer in self.observers:
+            try:
+                observer(invocation)
+            except Exception:  # an observer never stops a delivery
+                logger.exception("%s: an observer of invocations failed", invocation.address)
+
     def _dead_letter(self, address: Address, batch: list[Queued], reason: str) -> None:
         logger.error("%s: %d message(s) to the dead letters: %s", address, len(batch), reason)
         self.store.dead_letter(address, batch, reason, self.clock())
         self.counters.dead_letters += len(batch)
         self.valve.changed()
+
+
+def _seqs(batch: list[Queued]) -> tuple[int, ...]:
+    return tuple(queued.seq for queued in batch)

@@ -134,7 +134,8 @@ class EndpointRoutes:
             return None
         invoker = HttpInvoker(self.client, endpoint.url_for(typename), endpoint, self._tls_of)
         drop = endpoint.failure_mode != FAIL_MODE
-        return FunctionRoute(invoker, endpoint.max_num_batch_requests, endpoint.timeouts.call, drop)
+        url = redact_url(endpoint.url_for(typename))
+        return FunctionRoute(invoker, endpoint.max_num_batch_requests, endpoint.timeouts.call, drop, url)
 
     def _tls_of(self, endpoint: Endpoint) -> ssl.SSLContext | None:
         """The endpoint's SSL context, made on first use; raises ValueError (a dead letter) while its files
