@@ -40,7 +40,7 @@ def test_an_applied_batch_is_seen_once_with_its_seqs_request_and_writes(tmp_path
     # the first request finds the function's state unregistered: a second round carries it
     assert [attempt.error for attempt in invocation.attempts] == [None, None]
     assert invocation.writes is not None
-    assert [r.payload for r in invocation.writes.egress] == [b"a", b"b", b"c"]
+    assert [r.payload for r in invocation.writes.egress] == [b"k:1:a", b"k:2:b", b"k:3:c"]
     assert invocation.seconds >= invocation.attempts[0].seconds >= 0
 
 
