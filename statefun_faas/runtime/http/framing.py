@@ -127,6 +127,7 @@ class Request:
     headers: Headers  # names in lower case
     body: bytes
     keep_alive: bool
+    query: str = ""  # the request target's query, as sent (percent-encoded), without the "?"
 
 
 class RequestParser(Message):
@@ -144,6 +145,7 @@ class RequestParser(Message):
         self._scanned = 0  # where the search for the head's end goes on
         self._url = bytearray()
         self._path = ""
+        self._query = ""
         self._left: int | None = 0  # body bytes llhttp is still to get; None: chunked
         self._framing = 0  # bytes a chunked body may still take on the wire
         self.in_body = False  # a head was read, its body is not complete
@@ -239,7 +241,9 @@ class RequestParser(Message):
         self._url += url
 
     def on_headers_complete(self) -> None:
-        self._path = request_path(self._url.decode("ascii"))
+        target = self._url.decode("ascii")
+        self._path = request_path(target)
+        self._query = target.partition("?")[2].partition("#")[0]
         if "transfer-encoding" in self.headers:  # llhttp refuses any but a final "chunked"
             self._left, self._framing = None, 2 * self.limit + self.max_head
             return
@@ -251,7 +255,8 @@ class RequestParser(Message):
         llhttp = self._llhttp
         keep_alive = llhttp.should_keep_alive() and not llhttp.should_upgrade() and self._left is not None
         method = llhttp.get_method().decode("ascii")
-        self.ready.append(Request(method, self._path, self.headers, self.body() if self.parts else b"", keep_alive))
+        body = self.body() if self.parts else b""
+        self.ready.append(Request(method, self._path, self.headers, body, keep_alive, self._query))
         self.in_body = False
         self.closing = not keep_alive
 

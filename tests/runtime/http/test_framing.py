@@ -147,7 +147,7 @@ def test_pipelined_requests_split_anywhere_come_out_whole_and_in_order() -> None
     for cut in range(1, len(stream)):
         one, chunked = requests(stream[:cut], stream[cut:])
         headers = {"content-type": "application/vnd.t/x", "content-length": "2"}
-        assert one == Request("PUT", "/a/b/c d", headers, b"hi", True)
+        assert one == Request("PUT", "/a/b/c d", headers, b"hi", True, "x=1")
         assert isinstance(chunked, Request)
         assert (chunked.method, chunked.path, chunked.body) == ("POST", "/c", b"abcde")
         assert not chunked.keep_alive  # a chunked request's end is llhttp's to find: the connection closes after it
