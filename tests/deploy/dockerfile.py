@@ -9,6 +9,7 @@ RUN commands must only use paths relative to their WORKDIR, which is what makes 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -24,6 +25,14 @@ class Image:
     workdir: Path
     command: list[str]
     seconds: float
+
+
+def venv_environment(scripts: Path) -> dict[str, str]:
+    """The machine's pip settings (its index serves what RUN steps install), the venv's ``scripts`` first on PATH."""
+    skip = ("PYTHON", "VIRTUAL_ENV", "STATEFUN_FAAS_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(skip)}
+    env.update(PATH=f"{scripts}{os.pathsep}{env.get('PATH', '')}", PYTHONUNBUFFERED="1")
+    return env
 
 
 def steps(dockerfile: Path) -> list[tuple[str, str]]:
@@ -56,10 +65,10 @@ def _copy(rest: str, context: Path, stages: dict[str, Path], root: Path, workdir
     base = root / destination.lstrip("/") if destination.startswith("/") else workdir / destination
     for source in sources:
         path = origin / source.lstrip("/")
-        target = base / path.name if destination.endswith("/") else base
-        if path.is_dir():
-            shutil.copytree(path, target, symlinks=True)  # a link stays a link, as COPY keeps it
+        if path.is_dir():  # its contents go into the destination, as COPY does
+            shutil.copytree(path, base, symlinks=True, dirs_exist_ok=True)  # a link stays a link, as COPY keeps it
         else:
+            target = base / path.name if destination.endswith("/") else base
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
 

@@ -12,7 +12,6 @@ egress, and SIGTERM to PID 1 ends it with exit 0.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 import urllib.error
@@ -24,20 +23,12 @@ import pytest
 
 from statefun_faas.deploy.platforms import PLATFORMS
 from tests.adapters.support import free_port, running
-from tests.deploy.dockerfile import Image, build, steps
+from tests.deploy.dockerfile import Image, build, steps, venv_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = ROOT / "deploy" / "runtime"
 GREETER = ROOT / "examples" / "greeter"
 MOUNTS = ("/config/", "/state")  # where `docker run -v` puts module.yaml and the state volume
-
-
-def _environment(scripts: Path) -> dict[str, str]:
-    """The machine's pip settings (its index serves the [runtime] requirements), the venv first on PATH."""
-    skip = ("PYTHON", "VIRTUAL_ENV", "STATEFUN_FAAS_")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(skip)}
-    env.update(PATH=f"{scripts}{os.pathsep}{env.get('PATH', '')}", PYTHONUNBUFFERED="1")
-    return env
 
 
 def _image(tmp_path: Path, env: dict[str, str]) -> Image:
@@ -93,7 +84,7 @@ def test_the_recipe_is_small_pinned_non_root_and_runs_statefun_faas_as_pid_1() -
 @pytest.mark.slow
 def test_runtime_image_steps_build_in_a_fresh_venv_and_run_the_greeter_until_sigterm(tmp_path: Path) -> None:
     venv.EnvBuilder(with_pip=True).create(tmp_path / "venv")
-    env = _environment(tmp_path / "venv" / "bin")
+    env = venv_environment(tmp_path / "venv" / "bin")
     image = _image(tmp_path, env)
     print(f"\nruntime image: RUN steps {image.seconds:.1f} s")
     function, ingress, egress = free_port(), free_port(), free_port()
