@@ -22,6 +22,8 @@ from tests.engine.processes import EngineSetupError
 from tests.venvs import cache_root, locked
 
 JAVA_PROJECT = Path(__file__).parent / "java"
+#: files outside ``java/`` that its build reads (the protobuf the Java SDK's functions generate their class from)
+JAVA_INPUTS = (Path(__file__).parents[2] / "examples" / "cross_language" / "sensors.proto",)
 _COMPLETE = ".statefun-faas-complete"
 
 # Flink 1.16 supports Java 8 and 11; on 17 its closure cleaner and Kryo serializers need these (Flink 1.18's
@@ -88,6 +90,8 @@ def _project_digest() -> str:
     for path in sorted(JAVA_PROJECT.rglob("*")):
         if path.is_file() and "target" not in path.relative_to(JAVA_PROJECT).parts:
             digest.update(str(path.relative_to(JAVA_PROJECT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in JAVA_INPUTS:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 
@@ -105,6 +109,11 @@ class Jars:
     def harness(self) -> list[Path]:
         """The harness's class path: our launcher's jar, then its dependencies."""
         return [self.root / "harness" / "harness-1.jar", self.root / "harness" / "lib"]
+
+    @property
+    def sdk(self) -> list[Path]:
+        """Our function server on the Java SDK (``java/sdk``): its jar, then its dependencies."""
+        return [self.root / "sdk" / "sdk-1.jar", self.root / "sdk" / "lib"]
 
 
 @cache
