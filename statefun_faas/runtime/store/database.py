@@ -3,6 +3,8 @@
 Every method that changes something commits before it returns; :meth:`Store.apply` writes all
 effects of one function response, and removes the inbox rows of its batch, in one transaction.
 Committed inbox rows are mirrored in memory (:mod:`inboxes`), so reading a batch needs no query.
+Inbox seqs only grow while a store is open, and start past those the invocation history names, so a seq
+names one message (see :mod:`history`); :mod:`views` reads what the store holds, for people.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import errno
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,6 +38,8 @@ DB_NAME = "runtime.sqlite3"
 #: SQLite's primary result codes (an extended code's low byte) of a damaged file, and of one it may not write
 DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 NOT_WRITABLE = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
+#: writes that ride along the next transaction of the store, written just before it commits (see :attr:`Store.riders`)
+Rider = Callable[[sqlite3.Connection], None]
 
 
 class StateFileError(Exception):
@@ -100,11 +104,18 @@ class Store:
         self.states = StateCache()
         self._checkpointer: Checkpointer | None = None
         self.pending = 0  # messages in the inboxes, as far as this process knows (see resync_inboxes)
+        #: called inside every write transaction before it commits, e.g. to write what waited for one (the
+        #: invocation history): they add no transaction of their own; an error of theirs fails the transaction
+        self.riders: list[Rider] = []
+        #: the address and ids of the dead letters the last :meth:`dead_letter` wrote (for the history)
+        self.last_dead_letters: tuple[Address, tuple[int, ...]] | None = None
+        self._last_seq = 0  # the largest inbox seq given (or named by the history): the next one is larger
         if not read_only:
-            with self.transaction():
+            with self.transaction() as db:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
-                        self.db.execute(statement)
+                        db.execute(statement)
+                self._last_seq = db.execute("SELECT coalesce(max(last_seq), 0) FROM invocations").fetchone()[0]
         self.pending = self.inbox_size()
 
     @classmethod
@@ -153,6 +164,8 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            for rider in self.riders:
+                rider(self.db)
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
@@ -181,13 +194,16 @@ class Store:
         ).fetchall()
         return [Queued(seq, caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
 
-    @staticmethod
-    def _insert(db: sqlite3.Connection, envelopes: Sequence[Envelope], into: list[tuple[Address, Queued]]) -> None:
+    def _insert(
+        self, db: sqlite3.Connection, envelopes: Sequence[Envelope], into: list[tuple[Address, Queued]]
+    ) -> None:
         """Insert inbox rows in one statement. The transaction holds the write lock, so the seqs after the
-        largest one are free: the ones SQLite would have given, one by one."""
+        largest one are free (the ones SQLite would have given, one by one); past the largest this store gave,
+        so a delivered message's seq is never given again while it runs."""
         if not envelopes:
             return
-        first = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM inbox").fetchone()[0]
+        first = max(db.execute("SELECT coalesce(max(seq), 0) FROM inbox").fetchone()[0], self._last_seq) + 1
+        self._last_seq = first + len(envelopes) - 1
         db.executemany(INBOX_INSERT, [(first + i, *row(envelope)) for i, envelope in enumerate(envelopes)])
         at = time.monotonic()
         into.extend(
@@ -388,16 +404,26 @@ class Store:
         batch = list(batch)
         with self.transaction() as db:
             db.executemany("DELETE FROM inbox WHERE seq = ?", [(queued.seq,) for queued in batch])
+            first = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM dead_letters").fetchone()[0]
             db.executemany(
-                "INSERT INTO dead_letters (typename, id, caller_typename, caller_id, arg_typename, arg, reason, at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*row(Envelope(address, q.argument, q.caller)), reason, at) for q in batch],
+                "INSERT INTO dead_letters (seq, typename, id, caller_typename, caller_id, arg_typename, arg, reason, "
+                "at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(first + i, *row(Envelope(address, q.argument, q.caller)), reason, at) for i, q in enumerate(batch)],
             )
         self.inboxes.removed(address, [queued.seq for queued in batch])
         self.pending -= len(batch)
+        self.last_dead_letters = (address, tuple(range(first, first + len(batch))))
 
-    def dead_letters(self) -> list[DeadLetter]:
-        rows = self.db.execute("SELECT * FROM dead_letters ORDER BY seq").fetchall()
+    def dead_letters(self, after: int = 0, limit: int = -1, address: Address | None = None) -> list[DeadLetter]:
+        """The dead letters by id, those after id ``after``, at most ``limit`` (< 0: all), of ``address`` only
+        when given."""
+        if address is None:
+            rows = self.db.execute("SELECT * FROM dead_letters WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        else:
+            rows = self.db.execute(
+                "SELECT * FROM dead_letters WHERE typename = ? AND id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (*key(address), after, limit),
+            )
         return [
             DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg), caller(ct, ci)), reason, at)
             for seq, t, i, ct, ci, at_, arg, reason, at in rows

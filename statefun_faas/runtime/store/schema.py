@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS delayed (
     typename TEXT NOT NULL, id TEXT NOT NULL, arg_typename TEXT NOT NULL, arg BLOB);
 CREATE INDEX IF NOT EXISTS delayed_fire ON delayed (fire_at);
 CREATE INDEX IF NOT EXISTS delayed_token ON delayed (sender_typename, sender_id, token);
+CREATE INDEX IF NOT EXISTS delayed_target ON delayed (typename, id, fire_at);
 CREATE TABLE IF NOT EXISTS egress (
     seq INTEGER PRIMARY KEY, egress_id TEXT NOT NULL, topic TEXT NOT NULL,
     typename TEXT NOT NULL, payload BLOB NOT NULL);
@@ -34,7 +35,16 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
     caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB,
     reason TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS invocations (
+    n INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL, endpoint TEXT NOT NULL,
+    seqs TEXT NOT NULL, last_seq INTEGER NOT NULL, started REAL NOT NULL, seconds REAL NOT NULL,
+    requests TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT, effects TEXT, dead_letters TEXT);
+CREATE INDEX IF NOT EXISTS invocations_address ON invocations (typename, id, n);
 """
+#: the invocations table (see :mod:`history`): ``seqs``, ``requests``, ``effects`` and ``dead_letters`` are JSON
+INVOCATION_COLUMNS = (
+    "n, typename, id, endpoint, seqs, last_seq, started, seconds, requests, outcome, reason, effects, dead_letters"
+)
 
 INBOX_INSERT = (  # with the seq given: the seqs SQLite would pick, known without a statement per row
     "INSERT INTO inbox (seq, typename, id, caller_typename, caller_id, arg_typename, arg) VALUES (?, ?, ?, ?, ?, ?, ?)"

@@ -1,0 +1,249 @@
+"""The invocation history: the newest delivered batches, kept in the store for people (``statefun-faas trace``,
+the console) to answer "what happened to this message".
+
+:meth:`History.observe` is a router observer: it keeps each delivered batch (an :class:`Invocation`) in memory,
+and the store's next write transaction writes them as it commits (a rider, see :attr:`Store.riders`), so the
+history adds no transaction to the message path; :func:`flush_history` writes what an idle runtime left
+waiting. Only the newest ``keep`` rows stay: each write deletes the rows before them by their key. History is
+for looking, not for recovery: the rows of a transaction that fails are lost with it.
+
+A row (table ``invocations``): the address, the endpoint, the batch's inbox seqs, when it started and how long
+it took, every request (started, seconds, error), the outcome and its reason, a summary of the applied effects
+(:class:`Effects`) and the ids of the dead letters it became. :func:`record` reads one back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from statefun_faas.runtime.records import DEAD_LETTERED, Address, Invocation, Writes
+from statefun_faas.runtime.store.database import Store
+from statefun_faas.runtime.store.schema import INVOCATION_COLUMNS
+
+logger = logging.getLogger("statefun_faas.runtime")
+
+#: invocations kept when no --history is given
+DEFAULT_KEEP = 1000
+#: seconds an idle runtime lets observed invocations wait for a transaction before it writes them itself
+FLUSH_EVERY_S = 0.5
+#: distinct entries each list of an effects summary keeps; the messages, delayed messages and egress records
+#: beyond them are only counted (:attr:`Effects.omitted`)
+MOST = 100
+
+INSERT = f"INSERT INTO invocations ({INVOCATION_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request of an invocation: when it started (epoch seconds), how long it took, its failure (None:
+    the function answered)."""
+
+    started: float
+    seconds: float
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """``count`` messages of ``typename`` sent to ``target`` by one invocation."""
+
+    target: Address
+    typename: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentDelayed:
+    """A delayed message: to ``target``, fired ``delay`` seconds after the invocation, cancellable by ``token``
+    ("" when it has none)."""
+
+    target: Address
+    typename: str
+    delay: float
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Egressed:
+    """``count`` records of ``typename`` written to egress ``egress_id`` (``topic`` "" when it has none)."""
+
+    egress_id: str
+    topic: str
+    typename: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """What an applied invocation wrote: the state names it set and deleted, messages sent, delayed messages
+    sent and cancelled (by token), egress records. ``omitted``: the messages, delayed messages and egress
+    records left out of the lists, each of which keeps :data:`MOST` entries."""
+
+    modified: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    messages: tuple[Sent, ...] = ()
+    delayed: tuple[SentDelayed, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    egress: tuple[Egressed, ...] = ()
+    omitted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationRecord:
+    """One delivered batch as the history keeps it. ``n`` orders the history (larger: later). ``endpoint``: the
+    URL called (credentials redacted), "in-process", or "" when no endpoint served the type. ``outcome``:
+    "applied", "dead-lettered" or "isolated" (the batch failed in a way one message may cause, and was
+    delivered again by halves, each half an invocation of its own). ``effects``: set when applied.
+    ``dead_letters``: the ids (``statefun-faas dead-letters``) of the dead letters its messages became, in the
+    order of ``seqs``, when known."""
+
+    n: int
+    address: Address
+    endpoint: str
+    seqs: tuple[int, ...]
+    started: float
+    seconds: float
+    requests: tuple[Request, ...]
+    outcome: str
+    reason: str | None
+    effects: Effects | None
+    dead_letters: tuple[int, ...]
+
+    @property
+    def failures(self) -> int:
+        """The requests that failed (each one was retried or ended the invocation)."""
+        return sum(1 for request in self.requests if request.error is not None)
+
+
+class History:
+    """Keeps the newest ``keep`` invocations of the store's router (see the module's text); ``keep`` 0
+    empties the history and keeps none."""
+
+    def __init__(self, store: Store, keep: int = DEFAULT_KEEP) -> None:
+        if keep < 0:
+            raise ValueError(f"the history keeps 0 or more invocations, got {keep}")
+        self.store, self.keep = store, keep
+        self._observed: list[tuple[Invocation, tuple[int, ...]]] = []
+        with store.transaction() as db:
+            self._next = db.execute("SELECT coalesce(max(n), 0) + 1 FROM invocations").fetchone()[0]
+            self._prune(db)
+        if keep:
+            store.riders.append(self.write)
+
+    def observe(self, invocation: Invocation) -> None:
+        """The router observer: keeps the invocation until the store's next transaction writes it."""
+        dead: tuple[int, ...] = ()
+        if invocation.outcome == DEAD_LETTERED:  # the router observes right after it dead-lettered the batch
+            last = self.store.last_dead_letters
+            if last is not None and last[0] == invocation.address and len(last[1]) == len(invocation.seqs):
+                dead = last[1]
+        self._observed.append((invocation, dead))
+
+    def write(self, db: sqlite3.Connection) -> None:
+        """The rider: write what was observed, inside the transaction about to commit, and prune."""
+        if not self._observed:
+            return
+        observed, self._observed = self._observed, []
+        try:
+            first, self._next = self._next, self._next + len(observed)
+            db.executemany(INSERT, [row(first + i, *item) for i, item in enumerate(observed)])
+            self._prune(db)
+        except (sqlite3.Error, ValueError, TypeError):
+            if not db.in_transaction:  # SQLite gave up the whole transaction: it failed, not just the history
+                raise
+            logger.exception("the invocation history could not be written; the invocations are applied")
+
+    def flush(self) -> None:
+        """Write what was observed now, in a transaction of its own (an idle runtime, the runtime stopping)."""
+        if self._observed:
+            with self.store.transaction():
+                pass  # the rider writes
+
+    def _prune(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM invocations WHERE n < ?", (self._next - self.keep,))
+
+
+async def flush_history(history: History) -> None:
+    """Every ``FLUSH_EVERY_S`` seconds, write the invocations no transaction took along; runs until cancelled."""
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        history.flush()
+
+
+def row(n: int, invocation: Invocation, dead_letters: tuple[int, ...]) -> tuple[object, ...]:
+    writes = invocation.writes
+    return (
+        n,
+        invocation.address.typename,
+        invocation.address.id,
+        invocation.endpoint,
+        json.dumps(invocation.seqs),
+        max(invocation.seqs, default=0),
+        invocation.started,
+        invocation.seconds,
+        json.dumps([[a.started, a.seconds, a.error] for a in invocation.attempts]),
+        invocation.outcome,
+        invocation.reason,
+        None if writes is None else json.dumps(summary(writes), separators=(",", ":")),
+        json.dumps(dead_letters) if dead_letters else None,
+    )
+
+
+def summary(writes: Writes) -> dict[str, Any]:
+    """The effects of one response as JSON-able lists (see :class:`Effects`); empty ones left out."""
+    messages = Counter((*m.target, m.argument.typename) for m in writes.messages)
+    delayed = [
+        (*d.envelope.target, d.envelope.argument.typename, round(d.fire_at - writes.now, 3), d.token)
+        for d in writes.delayed
+    ]
+    egress = Counter((r.egress_id, r.topic, r.typename) for r in writes.egress)
+    omitted = max(0, len(messages) - MOST) + max(0, len(delayed) - MOST) + max(0, len(egress) - MOST)
+    found = {
+        "modified": sorted({m.name for m in writes.mutations if m.data is not None}),
+        "deleted": sorted({m.name for m in writes.mutations if m.data is None}),
+        "messages": [[*k, count] for k, count in list(messages.items())[:MOST]],
+        "delayed": delayed[:MOST],
+        "cancelled": writes.cancelled[:MOST],
+        "egress": [[*k, count] for k, count in list(egress.items())[:MOST]],
+        "omitted": omitted,
+    }
+    return {name: value for name, value in found.items() if value}
+
+
+def record(columns: tuple[Any, ...]) -> InvocationRecord:
+    """A row of ``SELECT {INVOCATION_COLUMNS} FROM invocations`` read back."""
+    n, typename, id_, endpoint, seqs, _, started, seconds, requests, outcome, reason, effects, dead = columns
+    return InvocationRecord(
+        n,
+        Address(typename, id_),
+        endpoint,
+        tuple(json.loads(seqs)),
+        started,
+        seconds,
+        tuple(Request(*request) for request in json.loads(requests)),
+        outcome,
+        reason,
+        None if effects is None else _effects(json.loads(effects)),
+        tuple(json.loads(dead)) if dead else (),
+    )
+
+
+def _effects(found: dict[str, Any]) -> Effects:
+    return Effects(
+        tuple(found.get("modified", ())),
+        tuple(found.get("deleted", ())),
+        tuple(Sent(Address(t, i), typename, count) for t, i, typename, count in found.get("messages", ())),
+        tuple(
+            SentDelayed(Address(t, i), typename, delay, token)
+            for t, i, typename, delay, token in found.get("delayed", ())
+        ),
+        tuple(found.get("cancelled", ())),
+        tuple(Egressed(*entry) for entry in found.get("egress", ())),
+        found.get("omitted", 0),
+    )
