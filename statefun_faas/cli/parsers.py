@@ -12,8 +12,8 @@ import importlib.metadata
 from statefun_faas.deploy.lambda_platform import ARCHES, GLIBC
 from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_URL_OUTPUT
 from statefun_faas.deploy.platforms import PLATFORMS
-from statefun_faas.moduleyaml.model import PLAYGROUND_EGRESS_PORT, PLAYGROUND_INGRESS_PORT
-from statefun_faas.runtime.defaults import HOST, LOCAL_IO_PORT, STATE_DIR
+from statefun_faas.moduleyaml.model import DROP_MODE, FAIL_MODE, PLAYGROUND_EGRESS_PORT, PLAYGROUND_INGRESS_PORT
+from statefun_faas.runtime.defaults import HISTORY, HOST, LOCAL_IO_PORT, STATE_DIR
 
 DESCRIPTION = (
     "Apache Flink StateFun remote functions: run an application on the local runtime, serve functions over HTTP, "
@@ -144,6 +144,12 @@ def _add_module(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     endpoint.add_argument("--transport", choices=TRANSPORTS, default="async", help="StateFun's HTTP transport")
     endpoint.add_argument("--max-batch", type=int, default=1000, help="maxNumBatchRequests (default: %(default)s)")
     endpoint.add_argument("--call-timeout", help="the endpoint's call budget, e.g. 2min (default: the transport's)")
+    endpoint.add_argument(
+        "--failure-mode",
+        choices=(FAIL_MODE, DROP_MODE),
+        help="write the endpoint's failureMode, a key of the com.sbbsystems.flink fork of StateFun (see "
+        "docs/troubleshooting.md); Apache StateFun ignores it (default: not written)",
+    )
     endpoint.add_argument(
         "--no-function-path",
         action="store_true",

@@ -29,6 +29,8 @@ class EndpointSettings:
     max_num_batch_requests: int = 1000
     call_timeout: float | None = None
     function_path: bool = True
+    #: the com.sbbsystems.flink fork's per-endpoint ``failureMode`` (FAIL or DROP), written only when given
+    failure_mode: str | None = None
 
 
 def check_pattern(pattern: str) -> str:
@@ -57,7 +59,15 @@ def build_endpoints(
         part = (PLACEHOLDER if name == "*" else name) if settings.function_path else ""
         template = url_template(base_url, part, credentials, allow_http=allow_http)
         endpoints.append(
-            Endpoint(pattern, template, settings.max_num_batch_requests, timeouts, settings.transport, ENDPOINTS_V2)
+            Endpoint(
+                pattern,
+                template,
+                settings.max_num_batch_requests,
+                timeouts,
+                settings.transport,
+                ENDPOINTS_V2,
+                failure_mode=settings.failure_mode,
+            )
         )
     return endpoints
 

@@ -53,6 +53,7 @@ def generate(args: argparse.Namespace, typenames: Iterable[str] | None = None) -
         max_num_batch_requests=args.max_batch,
         call_timeout=None if args.call_timeout is None else parse_duration(args.call_timeout, "--call-timeout"),
         function_path=not args.no_function_path and credentials.azure_code is None,
+        failure_mode=args.failure_mode,
     )
     if credentials.azure_code is not None:
         _progress("Azure: the adapter's route is one fixed path, so /{function.name} is not appended")

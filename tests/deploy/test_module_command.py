@@ -180,6 +180,30 @@ def test_okhttp_steps_stay_within_a_short_call_timeout(capsys: pytest.CaptureFix
     assert (timeouts.call, timeouts.connect, timeouts.read, timeouts.write) == (5.0, 5.0, 5.0, 5.0)
 
 
+@pytest.mark.parametrize("mode", ["FAIL", "DROP"])
+def test_failure_mode_is_written_only_when_asked(capsys: pytest.CaptureFixture[str], mode: str) -> None:
+    """The com.sbbsystems.flink fork's per-endpoint key: absent by default (Apache StateFun ignores it anyway)."""
+    args = ["url", "https://fn.example/", "--functions", "example/*", "--token", "t"]
+    plain = run_module(args, capsys)
+    assert "failureMode" not in plain.out
+    assert parse_module(plain.out).endpoints[0].failure_mode is None
+    asked = run_module([*args, "--failure-mode", mode], capsys)
+    assert asked.code == 0
+    (document,) = yaml.safe_load_all(asked.out)
+    assert document["spec"]["failureMode"] == mode
+    assert parse_module(asked.out).endpoints[0].failure_mode == mode  # as the local runtime reads it
+
+
+def test_unknown_failure_mode_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["url", "https://fn.example/", "--functions", "example/*", "--token", "t", "--failure-mode", "drop"]
+    with pytest.raises(SystemExit) as exited:
+        run_module(args, capsys)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--failure-mode: invalid choice: 'drop'" in err
+    assert "choose from" in err  # the choices follow, quoted or not depending on the Python version
+
+
 def test_configmap_wraps_the_checked_module(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["url", "https://fn.example", "--functions", "example/*", "--token", "t", "--format", "configmap"]
     result = run_module(args, capsys)
