@@ -10,12 +10,14 @@ names one message (see :mod:`history`); :mod:`views` reads what the store holds,
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from statefun_faas.runtime.records import (
     Address,
@@ -424,20 +426,41 @@ class Store:
                 "SELECT * FROM dead_letters WHERE typename = ? AND id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (*key(address), after, limit),
             )
-        return [
-            DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg), caller(ct, ci)), reason, at)
-            for seq, t, i, ct, ci, at_, arg, reason, at in rows
-        ]
+        return _letters(rows)
 
     def replay(self, seqs: Iterable[int] | None = None) -> list[Address]:
         """Move dead letters (all when ``seqs`` is None) back into the inboxes; returns their targets. The
         letters are read inside the write transaction, so a letter another replay moved first is not there
         to move again: each letter reaches its inbox exactly once, whatever runs at the same time."""
-        wanted = None if seqs is None else set(seqs)
         added: list[tuple[Address, Queued]] = []
         with self.transaction() as db:
-            letters = [letter for letter in self.dead_letters() if wanted is None or letter.seq in wanted]
+            if seqs is None:
+                letters = self.dead_letters()
+            else:  # by their ids (the primary key), not by reading every dead letter
+                letters = _letters(
+                    db.execute(f"SELECT * FROM dead_letters WHERE seq {_IN_JSON} ORDER BY seq", (_json_ids(seqs),))
+                )
             self._insert(db, [letter.envelope for letter in letters], added)
             db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(letter.seq,) for letter in letters])
         self._added(added)
         return list(dict.fromkeys(letter.envelope.target for letter in letters))
+
+    def discard(self, seqs: Iterable[int]) -> int:
+        """Delete these dead letters for good (ids of none are passed over); returns how many there were."""
+        with self.transaction() as db:
+            return db.execute(f"DELETE FROM dead_letters WHERE seq {_IN_JSON}", (_json_ids(seqs),)).rowcount
+
+
+#: a set of ids as one parameter (a JSON array), however many there are
+_IN_JSON = "IN (SELECT value FROM json_each(?))"
+
+
+def _json_ids(seqs: Iterable[int]) -> str:
+    return json.dumps(sorted({int(seq) for seq in seqs}))
+
+
+def _letters(rows: Iterable[tuple[Any, ...]]) -> list[DeadLetter]:
+    return [
+        DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg), caller(ct, ci)), reason, at)
+        for seq, t, i, ct, ci, at_, arg, reason, at in rows
+    ]
