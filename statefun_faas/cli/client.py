@@ -1,4 +1,5 @@
-"""The commands beside a runtime: ``send`` (through its ingress), ``state`` and ``dead-letters`` (its state folder).
+"""The commands beside a runtime: ``send`` (through its ingress), ``state`` and ``dead-letters`` (its state folder;
+``addresses``, ``inbox``, ``delayed`` and ``trace`` are in statefun_faas.cli.views).
 
 Standard library and the core only, so they work with the base install, without the ``[runtime]`` extra.
 """
@@ -20,6 +21,7 @@ from statefun_faas.cli.values import decode, describe, encode
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.runtime.defaults import WARNING_HEADER
 from statefun_faas.runtime.records import Address
+from statefun_faas.runtime.store import views
 from statefun_faas.runtime.store.database import DB_NAME, StateFileError, Store
 from statefun_faas.runtime.store.folderlock import StateFolderBusyError
 from statefun_faas.types import split_typename
@@ -73,7 +75,7 @@ def send(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(state_dir: str, owner: bool = False) -> Store | None:
+def open_store(state_dir: str, owner: bool = False) -> Store | None:
     """Read-only (works beside a running runtime), or as the folder's owner (``owner``, to write)."""
     if not (Path(state_dir) / DB_NAME).is_file():
         print(f"statefun-faas: no state in {state_dir!r} (pass --state DIR of a runtime that ran)", file=sys.stderr)
@@ -81,8 +83,8 @@ def _open_store(state_dir: str, owner: bool = False) -> Store | None:
     return Store.in_directory(state_dir) if owner else Store.read_only(state_dir)
 
 
-def _store_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """``state`` and ``dead-letters``: an unusable state file is one line naming it, exit code 1."""
+def store_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The commands that read a state folder: an unusable state file is one line naming it, exit code 1."""
 
     @functools.wraps(command)
     def guarded(args: argparse.Namespace) -> int:
@@ -97,7 +99,7 @@ def _store_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[arg
     return guarded
 
 
-@_store_errors
+@store_errors
 def state(args: argparse.Namespace) -> int:
     """``statefun-faas state NAMESPACE/TYPE/ID``: the stored values of one address, primitives decoded."""
     try:
@@ -105,28 +107,27 @@ def state(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"statefun-faas state: {error}", file=sys.stderr)
         return 2
-    store = _open_store(args.state_dir)
+    store = open_store(args.state_dir)
     if store is None:
         return 1
     with contextlib.closing(store):
-        specs = store.specs(address.typename)
-        values = store.state(address, datetime.now().timestamp())
-    if not specs:
+        states = views.states(store, address)
+    if not states:
         print(f"no states are registered for {address.typename}")
         return 0
-    for name, spec in specs.items():
-        value = values.get(name)
+    for state in states:
+        spec, value = state.spec, state.value
         shown = "(no value)" if value is None or value.data is None else decode(spec.typename, value.data)
-        print(f"{name} ({describe(spec)}): {shown}")
+        print(f"{spec.name} ({describe(spec)}): {shown}")
     return 0
 
 
-@_store_errors
+@store_errors
 def dead_letters(args: argparse.Namespace) -> int:
     """``statefun-faas dead-letters [--replay [ID ...]]``: list, or move back into the inboxes."""
     if args.replay is not None:
         return _replay(args.state_dir, args.replay)
-    store = _open_store(args.state_dir)
+    store = open_store(args.state_dir)
     if store is None:
         return 1
     with contextlib.closing(store):
@@ -150,7 +151,7 @@ def _replay(state_dir: str, ids: list[str]) -> int:
         print(f"statefun-faas dead-letters: --replay takes dead letter ids (numbers): {error}", file=sys.stderr)
         return 2
     try:
-        store = _open_store(state_dir, owner=True)
+        store = open_store(state_dir, owner=True)
     except StateFolderBusyError as error:
         holder = "a runtime" if error.pid is None else f"the runtime with PID {error.pid}"
         print(

@@ -39,6 +39,24 @@ def port(text: str) -> int:
     return int(text)
 
 
+def count(text: str) -> int:
+    """A number of things to keep for argparse: 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is no count; give 0 or a whole number above it")
+    return int(text)
+
+
+def _add_history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--history",
+        type=count,
+        default=HISTORY,
+        metavar="N",
+        help="keep the last N invocations in the state folder for statefun-faas trace and the console; "
+        "0 keeps none (default: %(default)s)",
+    )
+
+
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run a StateFun application from module.yaml on the local runtime")
     run.add_argument("--module", required=True, help="the module.yaml file")
@@ -48,6 +66,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--egress", action="append", default=[], metavar="ID=stdout|jsonl:PATH", help=EGRESS_HELP)
     run.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
     run.add_argument("--local-io-port", type=port, default=LOCAL_IO_PORT, help="port of local Kafka/Kinesis topics")
+    _add_history(run)
     _add_port_limits(run)
 
     dev = sub.add_parser("dev", help="run a StatefulFunctions registry in-process with playground I/O")
@@ -64,6 +83,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--egress-port", type=port, default=PLAYGROUND_EGRESS_PORT, help="playground egress port (no --module)"
     )
     dev.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
+    _add_history(dev)
     _add_port_limits(dev)
 
     send = sub.add_parser("send", help="send a message through the running app's ingress")
@@ -79,6 +99,58 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dead = sub.add_parser("dead-letters", help="list or replay dead-lettered messages")
     dead.add_argument("--state", dest="state_dir", default=STATE_DIR, help="state directory (default: %(default)s)")
     dead.add_argument("--replay", nargs="*", metavar="ID", help="replay these ids (none given: all)")
+
+
+def positive(text: str) -> int:
+    """A count of 1 or more for argparse."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is no number of 1 or more")
+    return int(text)
+
+
+def _add_views(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands that read a state folder beside a running runtime (statefun_faas.cli.views)."""
+    state_help = "state directory (default: %(default)s)"
+    addresses = sub.add_parser("addresses", help="list the addresses with state, waiting or delayed messages")
+    addresses.add_argument(
+        "--type",
+        dest="typename",
+        metavar="TYPE",
+        help="only this function type, or types starting with what comes before a final * (e.g. 'example/*')",
+    )
+    addresses.add_argument("--id-prefix", metavar="PREFIX", help="only ids starting with PREFIX")
+    addresses.add_argument("--after", metavar="NAMESPACE/TYPE/ID", help="the page after this address")
+    addresses.add_argument(
+        "--limit", type=positive, default=50, metavar="N", help="addresses per page (default: %(default)s)"
+    )
+    addresses.add_argument("--state", dest="state_dir", default=STATE_DIR, help=state_help)
+
+    inbox = sub.add_parser("inbox", help="list the messages waiting for one address")
+    inbox.add_argument("address", metavar="NAMESPACE/TYPE/ID", help="the function type and id whose inbox to list")
+    inbox.add_argument("--after", type=int, default=0, metavar="SEQ", help="the page after this message seq")
+    inbox.add_argument(
+        "--limit", type=positive, default=100, metavar="N", help="messages per page (default: %(default)s)"
+    )
+    inbox.add_argument("--state", dest="state_dir", default=STATE_DIR, help=state_help)
+
+    delayed = sub.add_parser("delayed", help="list the delayed messages not fired yet")
+    delayed.add_argument(
+        "address", nargs="?", metavar="NAMESPACE/TYPE/ID", help="only those to this address (default: all)"
+    )
+    delayed.add_argument(
+        "--limit", type=positive, default=100, metavar="N", help="messages shown (default: %(default)s)"
+    )
+    delayed.add_argument("--state", dest="state_dir", default=STATE_DIR, help=state_help)
+
+    trace = sub.add_parser("trace", help="show the last invocations of an address, or what happened to one message")
+    trace.add_argument("address", metavar="NAMESPACE/TYPE/ID", help="the function type and id to trace")
+    trace.add_argument(
+        "--seq", type=int, metavar="N", help="follow the message with this seq (inbox and trace list the seqs)"
+    )
+    trace.add_argument(
+        "--limit", type=positive, default=10, metavar="N", help="invocations shown (default: %(default)s)"
+    )
+    trace.add_argument("--state", dest="state_dir", default=STATE_DIR, help=state_help)
 
 
 def _add_port_limits(parser: argparse.ArgumentParser) -> None:
@@ -197,6 +269,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--debug", action="store_true", help="show full tracebacks of errors")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(sub)
+    _add_views(sub)
     _add_serve(sub)
     _add_module(sub)
     _add_package(sub)

@@ -41,6 +41,7 @@ def _options(args: argparse.Namespace, playground_ports: tuple[int, int] | None 
         local_io=getattr(args, "local_io", True),  # dev: Kinesis kinds on local topics too
         playground_ports=playground_ports,
         http=HttpLimits(**{name: getattr(args, name) for name in LIMITS if getattr(args, name, None) is not None}),
+        history=args.history,
     )
 
 

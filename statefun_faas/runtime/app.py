@@ -38,6 +38,7 @@ from statefun_faas.runtime.io import kafka, kinesis, sinks
 from statefun_faas.runtime.io.playground import EgressTopics, LocalServer, PortPlan
 from statefun_faas.runtime.store.database import Store
 from statefun_faas.runtime.store.expiry import expire_state
+from statefun_faas.runtime.store.history import DEFAULT_KEEP, History, flush_history
 from statefun_faas.runtime.supervisor import supervise
 from statefun_faas.runtime.watch import Watcher
 
@@ -59,6 +60,8 @@ class Options:
     playground_ports: tuple[int, int] | None = None
     #: header and idle timeouts, connection cap and body limit of every listening port
     http: HttpLimits = field(default_factory=HttpLimits)
+    #: invocations the history keeps in the store (``statefun-faas trace``, the console); 0: none
+    history: int = DEFAULT_KEEP
 
 
 #: (kind, id) of the Kafka components bound to their broker (see kafka.bind)
@@ -165,6 +168,9 @@ class Runtime:
         routes = self._endpoints if functions is None else first_of(in_process_routes(functions), self._endpoints)
         self.router = Router(self.store, routes, lambda egress_id: self._egresses.get(egress_id))
         self.router.sinks.extend(overrides)
+        self.history = History(self.store, self.options.history)  # written by the store's next transaction
+        if self.options.history:
+            self.router.observers.append(self.history.observe)
 
     @property
     def ports(self) -> dict[str, int]:
@@ -196,6 +202,8 @@ class Runtime:
             supervise("state expiry", partial(expire_state, self.store, self.router.clock)),
             supervise("module and state watcher", watcher.run),
         ]
+        if self.options.history:
+            self._tasks.append(supervise("invocation history", partial(flush_history, self.history)))
 
     async def apply_module(self, module: Module, first: bool = False) -> None:
         """Use ``module`` from now on; state, inboxes and unchanged ports stay as they are."""
@@ -233,6 +241,7 @@ class Runtime:
         await self.router.close()
         await self._client.close()
         sinks.close(self.router.sinks)
+        self.history.flush()
         self.store.close()
         logger.info("stopped: %s", ", ".join(f"{k} {v}" for k, v in vars(self.router.counters).items()))
 

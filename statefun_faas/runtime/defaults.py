@@ -12,3 +12,5 @@ HOST = "127.0.0.1"
 LOCAL_IO_PORT = 8092
 #: on a playground ingress answer (still 200: the message is stored) when no function serves its type
 WARNING_HEADER = "X-Statefun-Faas-Warning"
+#: the invocations the history keeps in the state folder when run and dev get no --history
+HISTORY = 1000

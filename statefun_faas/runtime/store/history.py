@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from statefun_faas.runtime.defaults import HISTORY
 from statefun_faas.runtime.records import DEAD_LETTERED, Address, Invocation, Writes
 from statefun_faas.runtime.store.database import Store
 from statefun_faas.runtime.store.schema import INVOCATION_COLUMNS
@@ -29,7 +30,7 @@ from statefun_faas.runtime.store.schema import INVOCATION_COLUMNS
 logger = logging.getLogger("statefun_faas.runtime")
 
 #: invocations kept when no --history is given
-DEFAULT_KEEP = 1000
+DEFAULT_KEEP = HISTORY
 #: seconds an idle runtime lets observed invocations wait for a transaction before it writes them itself
 FLUSH_EVERY_S = 0.5
 #: distinct entries each list of an effects summary keeps; the messages, delayed messages and egress records
@@ -160,10 +161,15 @@ class History:
             logger.exception("the invocation history could not be written; the invocations are applied")
 
     def flush(self) -> None:
-        """Write what was observed now, in a transaction of its own (an idle runtime, the runtime stopping)."""
+        """Write what was observed now, in a transaction of its own (an idle runtime, the runtime stopping); a
+        store that can not write keeps none of it, and says so."""
         if self._observed:
-            with self.store.transaction():
-                pass  # the rider writes
+            try:
+                with self.store.transaction():
+                    pass  # the rider writes
+            except sqlite3.Error as error:
+                self._observed.clear()
+                logger.warning("the invocation history could not be written: %s", error)
 
     def _prune(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM invocations WHERE n < ?", (self._next - self.keep,))

@@ -2,9 +2,9 @@
 in-process, the invocation history observing it.
 
 ``test/orders`` counts its messages (state ``count``), keeps the last one (``last``; "forget" deletes it),
-tells ``test/audit`` of the same id, sets a reminder to itself an hour later (token ``remind``; "cancel" cancels
-it instead) and writes the message to the playground egress (topic ``orders``); "poison" raises. Nothing
-serves ``test/nowhere``.
+tells ``test/audit`` of the same id, sets a reminder to itself an hour later (token ``remind-<count>``;
+"cancel" cancels the one before instead) and writes the message to the playground egress (topic ``orders``);
+"poison" raises. Nothing serves ``test/nowhere``.
 """
 
 from __future__ import annotations
@@ -34,17 +34,17 @@ def orders(context: Context, message: Message) -> None:
     body = text(message)
     if body == POISON:
         raise RuntimeError("poison")
-    context.storage.count = (context.storage.count or 0) + 1
+    count = context.storage.count = (context.storage.count or 0) + 1
     if body == "forget":
         del context.storage.last
     else:
         context.storage.last = body
     context.send(message_builder("test/audit", context.address.id, str_value=body))
     if body == "cancel":
-        context.cancel_delayed_message("remind")
+        context.cancel_delayed_message(f"remind-{count - 1}")
     elif body != "remind":
         reminder = message_builder("test/orders", context.address.id, str_value="remind")
-        context.send_after(REMINDER, reminder, "remind")
+        context.send_after(REMINDER, reminder, f"remind-{count}")
     emit(context, "orders", body)
 
 

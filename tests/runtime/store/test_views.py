@@ -141,7 +141,7 @@ def test_views_read_a_running_owners_folder_from_a_read_only_store(tmp_path: Pat
     ]
     bob = Address("test/orders", "bob")
     [reminder] = views.delayed(beside, bob)
-    assert (reminder.target, reminder.sender, reminder.token) == (bob, bob, "remind")
+    assert (reminder.target, reminder.sender, reminder.token) == (bob, bob, "remind-1")
     assert reminder.argument.typename == StringType.typename
     assert StringType.serializer().deserialize(reminder.argument.data or b"") == "remind"
     assert reminder.fire_at == pytest.approx(time.time() + REMINDER.total_seconds(), abs=60)
