@@ -79,16 +79,22 @@ RUNTIME_LAYERS = Layering(
         "engine": (f"{RUNTIME}.engine",),
         "invoke": (f"{RUNTIME}.invoke",),
         "io": (f"{RUNTIME}.io",),
-        "top": (f"{RUNTIME}.app", f"{RUNTIME}.watch"),
+        "console": (f"{RUNTIME}.console",),
+        # metrics reads the router, the store and the valve when scraped, as app puts them together: a top part too
+        "top": (f"{RUNTIME}.app", f"{RUNTIME}.watch", f"{RUNTIME}.metrics"),
     },
     may_not_import={
-        "base": frozenset({"http", "store", "engine", "invoke", "io", "top"}),
+        "base": frozenset({"http", "store", "engine", "invoke", "io", "console", "top"}),
         # http and store are independent of each other: the engine never speaks HTTP, the HTTP code never stores
-        "http": frozenset({"store", "engine", "invoke", "io", "top"}),
-        "store": frozenset({"http", "engine", "invoke", "io", "top"}),
-        "engine": frozenset({"http", "invoke", "io", "top"}),  # invokers are handed in: see engine/router.py
-        "invoke": frozenset({"io", "top"}),
-        "io": frozenset({"invoke", "top"}),
+        "http": frozenset({"store", "engine", "invoke", "io", "console", "top"}),
+        "store": frozenset({"http", "engine", "invoke", "io", "console", "top"}),
+        "engine": frozenset({"http", "invoke", "io", "console", "top"}),  # invokers are handed in: see engine/router.py
+        "invoke": frozenset({"io", "console", "top"}),
+        "io": frozenset({"invoke", "console", "top"}),
+        # the console looks at what the runtime holds (its store, router, module) and serves it on its own port;
+        # it calls no function and takes no ingress, so it needs neither invoke nor io, and the runtime (top) hands
+        # it itself (console/source.py describes what it reads)
+        "console": frozenset({"invoke", "io", "top"}),
         # app and watch are the top (app hands watch what it watches); nothing else in the runtime imports them
     },
 )
@@ -230,7 +236,7 @@ def test_a_tree_of_allowed_imports_passes(tmp_path: Path) -> None:
             "statefun_faas/runtime/engine/router.py",
             "from ..http.client import HttpClient\n",
             "statefun_faas/runtime/engine/router.py:1: `from ..http.client import HttpClient` (engine -> http) "
-            "breaks the runtime layers rule: engine imports none of http, invoke, io, top",
+            "breaks the runtime layers rule: engine imports none of console, http, invoke, io, top",
             id="engine-to-http",
         ),
         pytest.param(

@@ -10,6 +10,8 @@ STATE_DIR = ".statefun-faas"
 HOST = "127.0.0.1"
 #: the port of the Kafka and Kinesis kinds bound to local topics
 LOCAL_IO_PORT = 8092
+#: the web console's port (when taken and not asked for by --console-port, any free one)
+CONSOLE_PORT = 8093
 #: on a playground ingress answer (still 200: the message is stored) when no function serves its type
 WARNING_HEADER = "X-Statefun-Faas-Warning"
 #: the invocations the history keeps in the state folder when run and dev get no --history

@@ -1,0 +1,258 @@
+"""Addresses: the search (by function type and id prefix, keyset-paged), one address (its decoded state, inbox,
+delayed messages and last invocations), and one message's story."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from statefun_faas.runtime.console.cells import caller_cell, parse_address, story_link, value_cell
+from statefun_faas.runtime.console.layout import (
+    Html,
+    address_link,
+    address_url,
+    esc,
+    join,
+    link,
+    page,
+    refresh_switch,
+    table,
+    tag,
+    url,
+    when,
+)
+from statefun_faas.runtime.console.letters import letter_actions
+from statefun_faas.runtime.console.params import Asked, BadParameterError, Params
+from statefun_faas.runtime.records import Address
+from statefun_faas.runtime.store import views
+from statefun_faas.runtime.store.history import Effects, InvocationRecord, Request
+from statefun_faas.runtime.values import describe
+
+if TYPE_CHECKING:
+    from statefun_faas.runtime.console.server import Console
+
+LISTED = 20  # inbox messages, delayed messages and invocations on an address's page
+PREVIEW = 2000  # characters of a value shown in a list
+
+
+def _typename_filter(params: Params) -> str:
+    """A function type, a namespace written ``ns/*``, or ""."""
+    value = params.text("typename")
+    if value.endswith("*"):
+        return value
+    return params.typename()
+
+
+async def addresses(console: Console, asked: Asked) -> bytes:
+    params = asked.params
+    typename, id_prefix, limit = _typename_filter(params), params.text("id"), params.limit()
+    after_text = params.text("after")
+    after = parse_address(after_text, "after") if after_text else None
+    found = views.addresses(console.runtime.store, typename, id_prefix, after, limit)
+    rows = [[address_link(s.address), s.states, s.waiting, s.delayed] for s in found.items]
+    more = (
+        link(url("/addresses", typename=typename, id=id_prefix, limit=limit, after=str(found.next)), "Next page")
+        if found.next is not None
+        else tag("span", "Last page", class_="muted")
+    )
+    return page(
+        "Addresses",
+        _search_form(console, typename, id_prefix),
+        table(["address", "state values", "waiting", "delayed"], rows, "no address matches"),
+        tag("p", more),
+    )
+
+
+def _search_form(console: Console, typename: str, id_prefix: str) -> Html:
+    runtime = console.runtime
+    known = [endpoint.functions for endpoint in runtime.module.endpoints]
+    known += list(runtime.functions.typenames) if runtime.functions is not None else []
+    options = join(tag("option", "", value=name) for name in dict.fromkeys(known))
+    fields = join(
+        [
+            tag("label", join(["function type (or ns/*)", _input("typename", typename, "types")])),
+            tag("label", join(["id starts with", _input("id", id_prefix)])),
+            Html('<button type="submit">Search</button>'),
+            tag("datalist", options, id="types"),
+        ]
+    )
+    return tag("form", fields, method="get", action="/addresses", class_="filters")
+
+
+def _input(name: str, value: str, datalist: str | None = None) -> Html:
+    extra = f' list="{datalist}"' if datalist else ""
+    return Html(f'<input name="{name}" value="{esc(value)}"{extra}>')
+
+
+async def address(console: Console, asked: Asked) -> bytes:
+    target = parse_address(asked.rest, "the address in the path")
+    params, store, decoder = asked.params, console.runtime.store, console.decoder
+    refresh = params.refresh()
+    inbox_after = params.number("inbox_after", 0) or 0
+    before = params.number("history_before", None, 1)
+    values = [
+        [tag("code", state.spec.name), describe(state.spec), value_cell(decoder, state.value)]
+        for state in views.states(store, target)
+    ]
+    waiting = views.inbox(store, target, inbox_after, LISTED)
+    inbox = [
+        [
+            story_link(message.seq, target),
+            caller_cell(message.caller),
+            message.argument.typename,
+            value_cell(decoder, message.argument, PREVIEW),
+        ]
+        for message in waiting
+    ]
+    pending = [
+        [
+            when(message.fire_at),
+            caller_cell(message.sender),
+            tag("code", message.token),
+            message.argument.typename,
+            value_cell(decoder, message.argument, PREVIEW),
+        ]
+        for message in views.delayed(store, target, None, LISTED)
+    ]
+    records = views.history(store, target, before, LISTED)
+    here = address_url(target)
+    parts: list[object] = [
+        refresh_switch(here, refresh),
+        tag("h2", "State"),
+        table(["name", "type", "value"], values, "no states registered for this function type"),
+        tag("h2", f"Inbox ({store.inbox_size(target):,} waiting)"),
+        table(["message", "from", "type", "value"], inbox, "empty"),
+    ]
+    if len(waiting) == LISTED:
+        parts.append(tag("p", link(url(here, inbox_after=waiting[-1].seq), "More of the inbox")))
+    parts += [
+        tag("h2", "Delayed messages to it (the first to fire)"),
+        table(["fires at", "from", "token", "type", "value"], pending, "none"),
+        tag("h2", "Last invocations"),
+        invocations_table(records, target),
+    ]
+    if len(records) == LISTED:
+        parts.append(tag("p", link(url(here, history_before=records[-1].n), "Older invocations")))
+    parts.append(tag("p", link(url("/dead-letters", address=str(target)), "Its dead letters")))
+    return page(str(target), *parts, refresh=refresh)
+
+
+async def message(console: Console, asked: Asked) -> bytes:
+    if not (asked.rest.isascii() and asked.rest.isdigit()):
+        raise BadParameterError(f"{asked.rest[:40]!r} is no message number: the path is /messages/<seq>")
+    seq = int(asked.rest)
+    address_text = asked.params.text("address")
+    target = parse_address(address_text, "address") if address_text else None
+    story = views.story(console.runtime.store, seq, target)
+    parts: list[object] = [
+        tag("p", join(["Outcome: ", tag("b", story.outcome)])),
+        tag("p", join(["Address: ", address_link(story.address) if story.address else "unknown"])),
+    ]
+    if story.waiting is not None:
+        argument = story.waiting.argument
+        parts += [
+            tag("h2", "Waiting in its inbox"),
+            table(
+                ["from", "type", "value"],
+                [[caller_cell(story.waiting.caller), argument.typename, value_cell(console.decoder, argument)]],
+            ),
+        ]
+    parts += [tag("h2", "Invocations that carried it"), invocations_table(story.invocations, story.address)]
+    letter = story.dead_letter
+    if letter is not None:
+        letter_link = link(url("/dead-letters", after=letter.seq - 1), f"#{letter.seq}")
+        parts += [
+            tag("h2", "Dead letter"),
+            tag("p", join(["It is dead letter ", letter_link, ": ", letter.reason])),
+            table(["value"], [[value_cell(console.decoder, letter.envelope.argument)]]),
+            letter_actions([letter.seq]),
+        ]
+    if story.outcome == "unknown":
+        parts.append(
+            tag(
+                "p",
+                "The history keeps no invocation with this message (it may be older than the "
+                "history's window, or no such message was stored).",
+                class_="muted",
+            )
+        )
+    return page(f"Message {seq}", *parts)
+
+
+def invocations_table(records: Iterable[InvocationRecord], address: Address | None) -> Html:
+    rows = [
+        [
+            record.n,
+            when(record.started),
+            f"{record.seconds * 1000:.1f} ms",
+            tag("code", record.endpoint or "none"),
+            join((story_link(seq, address) for seq in record.seqs), " "),
+            _requests(record),
+            _outcome(record),
+            _effects(record.effects) if record.effects is not None else "",
+        ]
+        for record in records
+    ]
+    head = ["#", "started", "took", "endpoint", "batch (messages)", "requests", "outcome", "effects"]
+    return table(head, rows, "none in the history")
+
+
+def _requests(record: InvocationRecord) -> Html:
+    """How many requests, and the failures: the same reason in a row once, with how often and when it began."""
+    failed = [request for request in record.requests if request.error is not None]
+    summary = f"{len(record.requests)} ({len(failed)} failed)" if failed else str(len(record.requests))
+    runs: list[tuple[Request, int]] = []
+    for request in failed:
+        if runs and runs[-1][0].error == request.error:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((request, 1))
+    errors = [
+        tag("li", join([when(first.started), f" {times} x " if times > 1 else " ", first.error or ""]))
+        for first, times in runs[-5:]
+    ]
+    return join([summary, tag("ul", join(errors)) if errors else ""])
+
+
+def _outcome(record: InvocationRecord) -> Html:
+    style = {"applied": "ok", "dead-lettered": "bad"}.get(record.outcome, "muted")
+    parts: list[object] = [tag("span", record.outcome, class_=style)]
+    if record.reason:
+        parts += [": ", record.reason]
+    if record.dead_letters:
+        dead = (link(url("/dead-letters", after=letter - 1), f"#{letter}") for letter in record.dead_letters)
+        parts += [" (dead letters ", join(dead, " "), ")"]
+    return join(parts)
+
+
+def _effects(effects: Effects) -> Html:
+    lines: list[object] = []
+    if effects.modified:
+        lines.append(f"set {', '.join(effects.modified)}")
+    if effects.deleted:
+        lines.append(f"deleted {', '.join(effects.deleted)}")
+    lines += [
+        join(["sent ", sent.typename, " to ", address_link(sent.target), f" x{sent.count}"])
+        for sent in effects.messages
+    ]
+    lines += [
+        join(
+            [
+                "delayed ",
+                d.typename,
+                " to ",
+                address_link(d.target),
+                f" in {d.delay:g} s",
+                f" (token {d.token})" if d.token else "",
+            ]
+        )
+        for d in effects.delayed
+    ]
+    if effects.cancelled:
+        lines.append(f"cancelled {', '.join(effects.cancelled)}")
+    lines += [
+        f"egress {e.egress_id}{'/' + e.topic if e.topic else ''}: {e.typename} x{e.count}" for e in effects.egress
+    ]
+    if effects.omitted:
+        lines.append(f"and {effects.omitted} more")
+    return join(join([line, Html("<br>")]) for line in lines) if lines else tag("span", "nothing", class_="muted")
