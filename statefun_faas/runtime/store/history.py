@@ -18,12 +18,12 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from statefun_faas.runtime.defaults import HISTORY
-from statefun_faas.runtime.records import DEAD_LETTERED, Address, Invocation, Writes
+from statefun_faas.runtime.records import DEAD_LETTERED, Address, Attempt, Invocation, Writes
 from statefun_faas.runtime.store.database import Store
 from statefun_faas.runtime.store.schema import INVOCATION_COLUMNS
 
@@ -33,8 +33,7 @@ logger = logging.getLogger("statefun_faas.runtime")
 DEFAULT_KEEP = HISTORY
 #: seconds an idle runtime lets observed invocations wait for a transaction before it writes them itself
 FLUSH_EVERY_S = 0.5
-#: distinct entries each list of an effects summary keeps; the messages, delayed messages and egress records
-#: beyond them are only counted (:attr:`Effects.omitted`)
+#: entries each list of an effects summary keeps; those beyond are only counted (:attr:`Effects.omitted`)
 MOST = 100
 
 INSERT = f"INSERT INTO invocations ({INVOCATION_COLUMNS}) VALUES ({', '.join('?' * 13)})"
@@ -83,8 +82,8 @@ class Egressed:
 @dataclass(frozen=True, slots=True)
 class Effects:
     """What an applied invocation wrote: the state names it set and deleted, messages sent, delayed messages
-    sent and cancelled (by token), egress records. ``omitted``: the messages, delayed messages and egress
-    records left out of the lists, each of which keeps :data:`MOST` entries."""
+    sent and cancelled (by token), egress records. Each list keeps :data:`MOST` entries; ``omitted`` counts the
+    entries left out."""
 
     modified: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
@@ -183,43 +182,63 @@ async def flush_history(history: History) -> None:
 
 
 def row(n: int, invocation: Invocation, dead_letters: tuple[int, ...]) -> tuple[object, ...]:
-    writes = invocation.writes
+    """The invocation as a row of the table; written by hand where JSON's encoder is slower than the row needs
+    (the history's cost is this, on the event loop, per delivered batch)."""
+    writes, seqs = invocation.writes, invocation.seqs
     return (
         n,
-        invocation.address.typename,
-        invocation.address.id,
+        *invocation.address,
         invocation.endpoint,
-        json.dumps(invocation.seqs),
-        max(invocation.seqs, default=0),
+        f"[{','.join(map(str, seqs))}]",
+        max(seqs, default=0),
         invocation.started,
         invocation.seconds,
-        json.dumps([[a.started, a.seconds, a.error] for a in invocation.attempts]),
+        f"[{','.join(map(_request, invocation.attempts))}]",
         invocation.outcome,
         invocation.reason,
         None if writes is None else json.dumps(summary(writes), separators=(",", ":")),
-        json.dumps(dead_letters) if dead_letters else None,
+        f"[{','.join(map(str, dead_letters))}]" if dead_letters else None,
     )
+
+
+def _request(attempt: Attempt) -> str:
+    error = "null" if attempt.error is None else json.dumps(attempt.error)
+    return f"[{attempt.started!r},{attempt.seconds!r},{error}]"
 
 
 def summary(writes: Writes) -> dict[str, Any]:
     """The effects of one response as JSON-able lists (see :class:`Effects`); empty ones left out."""
-    messages = Counter((*m.target, m.argument.typename) for m in writes.messages)
-    delayed = [
-        (*d.envelope.target, d.envelope.argument.typename, round(d.fire_at - writes.now, 3), d.token)
-        for d in writes.delayed
-    ]
-    egress = Counter((r.egress_id, r.topic, r.typename) for r in writes.egress)
-    omitted = max(0, len(messages) - MOST) + max(0, len(delayed) - MOST) + max(0, len(egress) - MOST)
-    found = {
-        "modified": sorted({m.name for m in writes.mutations if m.data is not None}),
-        "deleted": sorted({m.name for m in writes.mutations if m.data is None}),
-        "messages": [[*k, count] for k, count in list(messages.items())[:MOST]],
-        "delayed": delayed[:MOST],
-        "cancelled": writes.cancelled[:MOST],
-        "egress": [[*k, count] for k, count in list(egress.items())[:MOST]],
-        "omitted": omitted,
-    }
+    found: dict[str, Any] = {}
+    omitted = 0
+    if writes.mutations:
+        found["modified"] = sorted({m.name for m in writes.mutations if m.data is not None})
+        found["deleted"] = sorted({m.name for m in writes.mutations if m.data is None})
+    if writes.messages:
+        messages = _counted((*m.target, m.argument.typename) for m in writes.messages)
+        found["messages"], omitted = messages[:MOST], omitted + max(0, len(messages) - MOST)
+    if writes.delayed:
+        now = writes.now
+        delayed = [
+            (*d.envelope.target, d.envelope.argument.typename, round(d.fire_at - now, 3), d.token)
+            for d in writes.delayed
+        ]
+        found["delayed"], omitted = delayed[:MOST], omitted + max(0, len(delayed) - MOST)
+    if writes.cancelled:
+        found["cancelled"], omitted = writes.cancelled[:MOST], omitted + max(0, len(writes.cancelled) - MOST)
+    if writes.egress:
+        egress = _counted((r.egress_id, r.topic, r.typename) for r in writes.egress)
+        found["egress"], omitted = egress[:MOST], omitted + max(0, len(egress) - MOST)
+    if omitted:
+        found["omitted"] = omitted
     return {name: value for name, value in found.items() if value}
+
+
+def _counted(entries: Iterable[tuple[str, ...]]) -> list[list[object]]:
+    """Equal entries once each, in the order first seen, with how many there were."""
+    counts: dict[tuple[str, ...], int] = {}
+    for entry in entries:
+        counts[entry] = counts.get(entry, 0) + 1
+    return [[*entry, count] for entry, count in counts.items()]
 
 
 def record(columns: tuple[Any, ...]) -> InvocationRecord:
