@@ -129,6 +129,9 @@ def _story(story: views.Story, address: Address) -> int:
         )
         return 1
     print(f"message {story.seq} to {address}: {story.outcome}")
+    if story.sent_by is not None:
+        sender = story.sent_by
+        print(f"  sent by {sender.address} in invocation #{sender.n} at {_when(sender.started)}")
     if story.waiting is not None:
         message = story.waiting
         print(
@@ -173,6 +176,8 @@ def _effects(effects: views.Effects) -> Iterator[str]:
     for egress in effects.egress:
         topic = f" topic {egress.topic}" if egress.topic else ""
         yield f"wrote {egress.count} x {egress.typename} to egress {egress.egress_id}{topic}"
+    if effects.sent_seqs:
+        yield f"its messages got seq {_ranges(effects.sent_seqs)}"
     if effects.omitted:
         yield f"and {effects.omitted} more message(s) and record(s) not listed"
     if effects == views.Effects():

@@ -122,6 +122,11 @@ def test_trace_lists_the_last_invocations_and_follows_one_message(
     assert "raised RuntimeError: poison" in out
     assert lines[-1] == "  now dead letter 1: replay it with statefun-faas dead-letters --replay 1"
 
+    code, out, err = run(capsys, "trace", "test/audit/bob", "--seq", "4", "--state", folder)
+    lines = out.splitlines()
+    assert lines[0] == "message 4 to test/audit/bob: applied"
+    assert lines[1].startswith("  sent by test/orders/bob in invocation #2 at ")  # book, isolated from the poison
+
     [waiting] = views.inbox(opened(Store.read_only(folder)), Address("test/orders", "zed"))
     code, out, _ = run(capsys, "trace", "test/orders/zed", "--seq", str(waiting.seq), "--state", folder)
     assert out.splitlines() == [

@@ -111,6 +111,9 @@ class Store:
         self.riders: list[Rider] = []
         #: the address and ids of the dead letters the last :meth:`dead_letter` wrote (for the history)
         self.last_dead_letters: tuple[Address, tuple[int, ...]] | None = None
+        #: the first inbox seq of the messages each response of the last :meth:`commit` sent, by its address (the
+        #: messages of one response got consecutive seqs, in its order; for the history)
+        self.last_sent: dict[Address, int] = {}
         self._last_seq = 0  # the largest inbox seq given (or named by the history): the next one is larger
         if not read_only:
             with self.transaction() as db:
@@ -196,15 +199,13 @@ class Store:
         ).fetchall()
         return [Queued(seq, caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
 
-    def _insert(
-        self, db: sqlite3.Connection, envelopes: Sequence[Envelope], into: list[tuple[Address, Queued]]
-    ) -> None:
+    def _insert(self, db: sqlite3.Connection, envelopes: Sequence[Envelope], into: list[tuple[Address, Queued]]) -> int:
         """Insert inbox rows in one statement. The transaction holds the write lock, so the seqs after the
         largest one are free (the ones SQLite would have given, one by one); past the largest this store gave,
-        so a delivered message's seq is never given again while it runs."""
+        so a delivered message's seq is never given again while it runs. Returns the first seq given."""
         if not envelopes:
-            return
-        first = max(db.execute("SELECT coalesce(max(seq), 0) FROM inbox").fetchone()[0], self._last_seq) + 1
+            return 0
+        first: int = max(db.execute("SELECT coalesce(max(seq), 0) FROM inbox").fetchone()[0], self._last_seq) + 1
         self._last_seq = first + len(envelopes) - 1
         db.executemany(INBOX_INSERT, [(first + i, *row(envelope)) for i, envelope in enumerate(envelopes)])
         at = time.monotonic()
@@ -212,6 +213,7 @@ class Store:
             (envelope.target, Queued(first + i, envelope.caller, envelope.argument, at))
             for i, envelope in enumerate(envelopes)
         )
+        return first
 
     def resync_inboxes(self) -> list[Address]:
         """The addresses with waiting messages, read afresh (after a restart or another process's write)."""
@@ -278,7 +280,13 @@ class Store:
         with self.transaction() as db:
             if responses:
                 self._apply(db, responses)
-            self._insert(db, [m for effects in responses for m in effects.messages] + list(envelopes), added)
+            first = self._insert(db, [m for effects in responses for m in effects.messages] + list(envelopes), added)
+        if responses:
+            self.last_sent = sent = {}
+            for effects in responses:
+                if effects.messages:
+                    sent[effects.address] = first
+                    first += len(effects.messages)
         for effects in responses:
             self.inboxes.removed(effects.address, effects.done)
             self.states.applied(effects)

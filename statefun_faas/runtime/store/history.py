@@ -83,7 +83,7 @@ class Egressed:
 class Effects:
     """What an applied invocation wrote: the state names it set and deleted, messages sent, delayed messages
     sent and cancelled (by token), egress records. Each list keeps :data:`MOST` entries; ``omitted`` counts the
-    entries left out."""
+    entries left out. ``sent_seqs``: the inbox seqs its messages got, in the order it sent them."""
 
     modified: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
@@ -92,6 +92,7 @@ class Effects:
     cancelled: tuple[str, ...] = ()
     egress: tuple[Egressed, ...] = ()
     omitted: int = 0
+    sent_seqs: range = range(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ class History:
         if keep < 0:
             raise ValueError(f"the history keeps 0 or more invocations, got {keep}")
         self.store, self.keep = store, keep
-        self._observed: list[tuple[Invocation, tuple[int, ...]]] = []
+        self._observed: list[tuple[Invocation, tuple[int, ...], int]] = []
         with store.transaction() as db:
             self._next = db.execute("SELECT coalesce(max(n), 0) + 1 FROM invocations").fetchone()[0]
             self._prune(db)
@@ -137,13 +138,18 @@ class History:
             store.riders.append(self.write)
 
     def observe(self, invocation: Invocation) -> None:
-        """The router observer: keeps the invocation until the store's next transaction writes it."""
+        """The router observer: keeps the invocation until the store's next transaction writes it. The router
+        observes a batch right after the store dead-lettered it, or committed its effects: the ids of those dead
+        letters, and the seqs of the messages it sent, are the store's last ones."""
         dead: tuple[int, ...] = ()
-        if invocation.outcome == DEAD_LETTERED:  # the router observes right after it dead-lettered the batch
+        sent = 0
+        if invocation.outcome == DEAD_LETTERED:
             last = self.store.last_dead_letters
             if last is not None and last[0] == invocation.address and len(last[1]) == len(invocation.seqs):
                 dead = last[1]
-        self._observed.append((invocation, dead))
+        elif invocation.writes is not None and invocation.writes.messages:
+            sent = self.store.last_sent.get(invocation.address, 0)
+        self._observed.append((invocation, dead, sent))
 
     def write(self, db: sqlite3.Connection) -> None:
         """The rider: write what was observed, inside the transaction about to commit, and prune."""
@@ -181,7 +187,7 @@ async def flush_history(history: History) -> None:
         history.flush()
 
 
-def row(n: int, invocation: Invocation, dead_letters: tuple[int, ...]) -> tuple[object, ...]:
+def row(n: int, invocation: Invocation, dead_letters: tuple[int, ...], first_sent: int = 0) -> tuple[object, ...]:
     """The invocation as a row of the table; written by hand where JSON's encoder is slower than the row needs
     (the history's cost is this, on the event loop, per delivered batch)."""
     writes, seqs = invocation.writes, invocation.seqs
@@ -196,7 +202,7 @@ def row(n: int, invocation: Invocation, dead_letters: tuple[int, ...]) -> tuple[
         f"[{','.join(map(_request, invocation.attempts))}]",
         invocation.outcome,
         invocation.reason,
-        None if writes is None else json.dumps(summary(writes), separators=(",", ":")),
+        None if writes is None else json.dumps(summary(writes, first_sent), separators=(",", ":")),
         f"[{','.join(map(str, dead_letters))}]" if dead_letters else None,
     )
 
@@ -206,9 +212,12 @@ def _request(attempt: Attempt) -> str:
     return f"[{attempt.started!r},{attempt.seconds!r},{error}]"
 
 
-def summary(writes: Writes) -> dict[str, Any]:
-    """The effects of one response as JSON-able lists (see :class:`Effects`); empty ones left out."""
+def summary(writes: Writes, first_sent: int = 0) -> dict[str, Any]:
+    """The effects of one response as JSON-able lists (see :class:`Effects`); empty ones left out.
+    ``first_sent``: the seq its first message got (0: not known)."""
     found: dict[str, Any] = {}
+    if first_sent:
+        found["sent"] = [first_sent, len(writes.messages)]
     omitted = 0
     if writes.mutations:
         found["modified"] = sorted({m.name for m in writes.mutations if m.data is not None})
@@ -260,6 +269,7 @@ def record(columns: tuple[Any, ...]) -> InvocationRecord:
 
 
 def _effects(found: dict[str, Any]) -> Effects:
+    first_sent, sent = found.get("sent", (0, 0))
     return Effects(
         tuple(found.get("modified", ())),
         tuple(found.get("deleted", ())),
@@ -271,4 +281,5 @@ def _effects(found: dict[str, Any]) -> Effects:
         tuple(found.get("cancelled", ())),
         tuple(Egressed(*entry) for entry in found.get("egress", ())),
         found.get("omitted", 0),
+        range(first_sent, first_sent + sent),
     )

@@ -17,9 +17,9 @@ and ``data``), for the caller to decode. Lists are paged by keyset: pass the las
 - :func:`dead_letters`: dead letters by id (:class:`DeadLetter`), all or one address's; ``after`` is an id.
 - :func:`history`: one address's last invocations, newest first (:class:`InvocationRecord`, see
   :mod:`history`); ``before`` is the last one's ``n``.
-- :func:`story`: what happened to the message with inbox seq ``seq`` (:class:`Story`): still waiting, the
-  invocations that carried it (called, retried, isolated, applied with its effects, dead-lettered with the
-  reason), the dead letter it became.
+- :func:`story`: what happened to the message with inbox seq ``seq`` (:class:`Story`): the invocation that
+  sent it, still waiting, the invocations that carried it (called, retried, isolated, applied with its
+  effects, dead-lettered with the reason), the dead letter it became.
 - :func:`totals`: messages waiting, delayed, dead letters, invocations kept.
 
 A message's seq is the one its inbox row got when it was stored (``inbox`` shows it; the history lists each
@@ -137,15 +137,18 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """What happened to one message. ``waiting``: it is in its inbox now (not yet delivered, or being
-    delivered or retried). ``invocations``: the batches that carried it, oldest first (within the history's
-    window). ``dead_letter``: the dead letter it became, while it is one."""
+    """What happened to one message. ``sent_by``: the invocation that sent it (None: an ingress or a fired
+    delayed message stored it, or the history no longer keeps its sender). ``waiting``: it is in its inbox now
+    (not yet delivered, or being delivered or retried). ``invocations``: the batches that carried it, oldest
+    first. ``dead_letter``: the dead letter it became, while it is one. The history keeps the last invocations
+    only: an older part of the story is missing."""
 
     seq: int
     address: Address | None
     waiting: Waiting | None
     invocations: tuple[InvocationRecord, ...]
     dead_letter: DeadLetter | None
+    sent_by: InvocationRecord | None = None
 
     @property
     def outcome(self) -> str:
@@ -296,7 +299,18 @@ def story(store: Store, seq: int, address: Address | None = None) -> Story:
         waiting = Waiting(waiting_row[2], caller(*waiting_row[3:5]), Value(*waiting_row[5:]))
     if invocations:
         address = invocations[-1].address
-    return Story(seq, address, waiting, invocations, _dead_letter(store, seq, invocations))
+    return Story(seq, address, waiting, invocations, _dead_letter(store, seq, invocations), _sender(store, seq))
+
+
+def _sender(store: Store, seq: int) -> InvocationRecord | None:
+    """The invocation whose messages got seqs from ``sent[0]`` on (a read of every row the history keeps)."""
+    first, count = "json_extract(effects, '$.sent[0]')", "json_extract(effects, '$.sent[1]')"
+    query = (
+        f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE last_seq < ? AND effects IS NOT NULL "
+        f"AND {first} <= ? AND {first} + {count} > ? ORDER BY n DESC LIMIT 1"
+    )
+    found = _rows(store, query, (seq, seq, seq))
+    return record(found[0]) if found else None
 
 
 def _dead_letter(store: Store, seq: int, invocations: tuple[InvocationRecord, ...]) -> DeadLetter | None:

@@ -44,6 +44,10 @@ def test_an_applied_invocation_keeps_its_endpoint_requests_and_effects(tmp_path:
         (BOB, REMINDER.total_seconds(), "remind-2"),
     ]
     assert first.effects.egress == (Egressed(EGRESS, "orders", "io.statefun.playground/EgressRecord", 2),)
+    assert first.effects.sent_seqs == range(3, 5)
+    audit = views.story(shop.store, 4, Address("test/audit", "bob"))
+    assert (audit.outcome, audit.sent_by) == ("applied", first)
+    assert views.story(shop.store, 1, BOB).sent_by is None  # from an ingress
     assert second.seqs == (5, 6)  # the audit messages got 3 and 4 as the first batch was applied
     assert second.effects is not None
     assert (second.effects.modified, second.effects.deleted) == (("count", "last"), ())  # "forget", then set again
