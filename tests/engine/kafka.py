@@ -31,6 +31,7 @@ class Record:
     offset: int
     key: str | None
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()  # the record's Kafka headers, in order
 
 
 class KafkaBroker:
@@ -189,7 +190,9 @@ class KafkaBroker:
                     deadline = min(deadline, loop.time() + settle)
                 batches = await consumer.getmany(timeout_ms=200)
                 for records in batches.values():
-                    found.extend(Record(r.topic, r.partition, r.offset, _text(r.key), r.value) for r in records)
+                    found.extend(
+                        Record(r.topic, r.partition, r.offset, _text(r.key), r.value, tuple(r.headers)) for r in records
+                    )
             return found
         finally:
             await consumer.stop()
