@@ -146,6 +146,8 @@ async def message(console: Console, asked: Asked) -> bytes:
         tag("p", join(["Outcome: ", tag("b", story.outcome)])),
         tag("p", join(["Address: ", address_link(story.address) if story.address else "unknown"])),
     ]
+    if story.sent_by is not None:
+        parts += [tag("h2", "Sent by"), invocations_table([story.sent_by], story.sent_by.address)]
     if story.waiting is not None:
         argument = story.waiting.argument
         parts += [
