@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
-import urllib.error
-import urllib.request
 import venv
 from pathlib import Path
 
@@ -24,10 +21,10 @@ import pytest
 from statefun_faas.deploy.platforms import PLATFORMS
 from tests.adapters.support import free_port, running
 from tests.deploy.dockerfile import Image, build, steps, venv_environment
+from tests.deploy.greeter import GREETER, greet, greeting, module_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = ROOT / "deploy" / "runtime"
-GREETER = ROOT / "examples" / "greeter"
 MOUNTS = ("/config/", "/state")  # where `docker run -v` puts module.yaml and the state volume
 
 
@@ -44,29 +41,6 @@ def _image(tmp_path: Path, env: dict[str, str]) -> Image:
 def _mounted(image: Image, command: list[str]) -> list[str]:
     """The command with the mounted paths under the image's root folder."""
     return [str(image.root / word.lstrip("/")) if word.startswith(MOUNTS) else word for word in command]
-
-
-def _module_yaml(function: int, ingress: int, egress: int) -> str:
-    text = (GREETER / "module.yaml").read_text()
-    for old, new in (("127.0.0.1:8000", f"127.0.0.1:{function}"), ("8090", str(ingress)), ("8091", str(egress))):
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
-
-
-def _greeting(egress: int, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{egress}/greetings", timeout=5) as answer:
-                body: bytes = answer.read()
-                if body:
-                    return body.decode()
-        except urllib.error.HTTPError as error:
-            if error.code != 404:  # 404: the topic is empty so far
-                raise
-        time.sleep(0.1)
-    raise AssertionError("no greeting on the egress topic")
 
 
 def test_the_recipe_is_small_pinned_non_root_and_runs_statefun_faas_as_pid_1() -> None:
@@ -89,7 +63,7 @@ def test_runtime_image_steps_build_in_a_fresh_venv_and_run_the_greeter_until_sig
     print(f"\nruntime image: RUN steps {image.seconds:.1f} s")
     function, ingress, egress = free_port(), free_port(), free_port()
     (image.root / "config").mkdir()
-    (image.root / "config" / "module.yaml").write_text(_module_yaml(function, ingress, egress))
+    (image.root / "config" / "module.yaml").write_text(module_yaml(function, ingress, egress))
     serve = ["statefun-faas", "serve", str(GREETER / "functions.py"), "--port", str(function)]
     with (
         running(serve, tmp_path / "functions.log", env, cwd=tmp_path) as functions,
@@ -97,15 +71,8 @@ def test_runtime_image_steps_build_in_a_fresh_venv_and_run_the_greeter_until_sig
     ):
         functions.wait_for_port(function)
         runtime.wait_for_port(ingress)
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{ingress}/example/person/Bob",
-            data=b'{"name": "Bob"}',
-            headers={"Content-Type": "application/vnd.example/GreetRequest"},
-            method="PUT",
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            assert answer.status in {200, 202}
-        assert "Hello there Bob" in _greeting(egress)
+        greet(ingress, "Bob")
+        assert "Hello there Bob" in greeting(egress)
         runtime.process.send_signal(signal.SIGTERM)
         assert runtime.process.wait(timeout=15) == 0, runtime.output()[-3000:]
     assert any((image.root / "state").iterdir())  # the state went to the volume's folder
