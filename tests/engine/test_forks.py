@@ -6,7 +6,8 @@ that was checked, and what a run against them needs). What can run is the other 
 add, on StateFun 3.3.0 (the harness form) calling ``statefun-faas serve`` (tests/engine/fork_functions.py):
 
 - module.yaml written by ``statefun-faas module --failure-mode FAIL`` (the com.sbbsystems.flink fork's
-  per-endpoint key) runs: StateFun 3.3.0 ignores the key;
+  per-endpoint key), its Kafka ingress saying ``forwardHeaders: true`` (the io.github.kzmlabs.flinkstatefun
+  fork's), runs: StateFun 3.3.0 ignores both keys;
 - a TypedValue field that StateFun 3.3.0 and our SDK do not know (where io.github.kzmlabs.flinkstatefun
   carries Kafka headers: its TypedValue metadata) goes from one function through StateFun to the next,
   and on through our SDK to a third when that one forwards the value, byte for byte;
@@ -37,12 +38,12 @@ def test_what_the_forks_add_passes_statefun_3_3_and_our_sdk(
     source, sink = "forks-in", "forks-out"
     kafka_broker.create_topics(source, sink)
     server = function_server(FUNCTIONS, {"FORKS_OUT_TOPIC": sink})
-    io = [
-        kafka_ingress("forks/in", kafka_broker.bootstrap, {source: (TEXT_TYPE, ["forks/origin"])}),
-        kafka_egress(EGRESS, kafka_broker.bootstrap),
-    ]
+    ingress = kafka_ingress("forks/in", kafka_broker.bootstrap, {source: (TEXT_TYPE, ["forks/origin"])})
+    ingress["spec"]["forwardHeaders"] = True  # the kzmlabs fork's key: headers of the record on to the function
+    io = [ingress, kafka_egress(EGRESS, kafka_broker.bootstrap)]
     module = write_module(tmp_path / "module.yaml", server.url, "forks/*", io, TOKEN, "--failure-mode", "FAIL")
     assert "failureMode: FAIL" in module.read_text()
+    assert "forwardHeaders: true" in module.read_text()  # kept from the base
     runtime = statefun_harness(module)
 
     kafka_broker.produce(source, [("alice", "hi"), ("bob", "ho")])
