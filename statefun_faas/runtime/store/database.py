@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,6 @@ DB_NAME = "runtime.sqlite3"
 #: SQLite's primary result codes (an extended code's low byte) of a damaged file, and of one it may not write
 DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 NOT_WRITABLE = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
-#: writes that ride along the next transaction of the store, written just before it commits (see :attr:`Store.riders`)
-Rider = Callable[[sqlite3.Connection], None]
 
 
 class StateFileError(Exception):
@@ -106,9 +104,6 @@ class Store:
         self.states = StateCache()
         self._checkpointer: Checkpointer | None = None
         self.pending = 0  # messages in the inboxes, as far as this process knows (see resync_inboxes)
-        #: called inside every write transaction before it commits, e.g. to write what waited for one (the
-        #: invocation history): they add no transaction of their own; an error of theirs fails the transaction
-        self.riders: list[Rider] = []
         #: the address and ids of the dead letters the last :meth:`dead_letter` wrote (for the history)
         self.last_dead_letters: tuple[Address, tuple[int, ...]] | None = None
         #: the first inbox seq of the messages each response of the last :meth:`commit` sent, by its address (the
@@ -169,8 +164,6 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
-            for rider in self.riders:
-                rider(self.db)
         except BaseException:
             self.db.execute("ROLLBACK")
             raise

@@ -2,10 +2,11 @@
 the console) to answer "what happened to this message".
 
 :meth:`History.observe` is a router observer: it keeps each delivered batch (an :class:`Invocation`) in memory,
-and the store's next write transaction writes them as it commits (a rider, see :attr:`Store.riders`), so the
-history adds no transaction to the message path; :func:`flush_history` writes what an idle runtime left
-waiting. Only the newest ``keep`` rows stay: each write deletes the rows before them by their key. History is
-for looking, not for recovery: the rows of a transaction that fails are lost with it.
+the newest ``keep`` of them. :func:`flush_history` writes them twice a second, a chunk of rows per transaction,
+so the history adds no transaction per batch to the message path, and at a high rate turns into rows only the
+invocations it keeps (those it would prune right away never cost a row). Each write deletes the rows before
+the newest ``keep`` by their key. History is for looking, not for recovery: rows a write fails to store are
+lost, and a killed runtime loses the last half second of them.
 
 A row (table ``invocations``): the address, the endpoint, the batch's inbox seqs, when it started and how long
 it took, every request (started, seconds, error), the outcome and its reason, a summary of the applied effects
@@ -18,6 +19,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +33,10 @@ logger = logging.getLogger("statefun_faas.runtime")
 
 #: invocations kept when no --history is given
 DEFAULT_KEEP = HISTORY
-#: seconds an idle runtime lets observed invocations wait for a transaction before it writes them itself
+#: seconds between two writes of the invocations observed meanwhile
 FLUSH_EVERY_S = 0.5
+#: rows one transaction of the history writes (about 10 us each: the loop is not held long)
+CHUNK = 200
 #: entries each list of an effects summary keeps; those beyond are only counted (:attr:`Effects.omitted`)
 MOST = 100
 
@@ -130,17 +134,16 @@ class History:
         if keep < 0:
             raise ValueError(f"the history keeps 0 or more invocations, got {keep}")
         self.store, self.keep = store, keep
-        self._observed: list[tuple[Invocation, tuple[int, ...], int]] = []
+        #: observed, not written yet: the newest ``keep`` at most (older ones would be pruned as they are written)
+        self._observed: deque[tuple[Invocation, tuple[int, ...], int]] = deque(maxlen=max(keep, 1))
         with store.transaction() as db:
             self._next = db.execute("SELECT coalesce(max(n), 0) + 1 FROM invocations").fetchone()[0]
             self._prune(db)
-        if keep:
-            store.riders.append(self.write)
 
     def observe(self, invocation: Invocation) -> None:
-        """The router observer: keeps the invocation until the store's next transaction writes it. The router
-        observes a batch right after the store dead-lettered it, or committed its effects: the ids of those dead
-        letters, and the seqs of the messages it sent, are the store's last ones."""
+        """The router observer: keeps the invocation in memory for :meth:`write`. The router observes a batch
+        right after the store dead-lettered it, or committed its effects: the ids of those dead letters, and
+        the first seq of the messages it sent, are the store's last ones."""
         dead: tuple[int, ...] = ()
         sent = 0
         if invocation.outcome == DEAD_LETTERED:
@@ -151,40 +154,36 @@ class History:
             sent = self.store.last_sent.get(invocation.address, 0)
         self._observed.append((invocation, dead, sent))
 
-    def write(self, db: sqlite3.Connection) -> None:
-        """The rider: write what was observed, inside the transaction about to commit, and prune."""
+    def write(self, most: int = CHUNK) -> bool:
+        """Write the oldest ``most`` invocations observed, and prune, in one transaction; True when more wait.
+        A store that can not write keeps none of them, and says so."""
         if not self._observed:
-            return
-        observed, self._observed = self._observed, []
+            return False
+        taken = [self._observed.popleft() for _ in range(min(most, len(self._observed)))]
         try:
-            first, self._next = self._next, self._next + len(observed)
-            db.executemany(INSERT, [row(first + i, *item) for i, item in enumerate(observed)])
-            self._prune(db)
-        except (sqlite3.Error, ValueError, TypeError):
-            if not db.in_transaction:  # SQLite gave up the whole transaction: it failed, not just the history
-                raise
-            logger.exception("the invocation history could not be written; the invocations are applied")
+            with self.store.transaction() as db:
+                first, self._next = self._next, self._next + len(taken)
+                db.executemany(INSERT, [row(first + i, *item) for i, item in enumerate(taken)])
+                self._prune(db)
+        except sqlite3.Error as error:
+            logger.warning("the invocation history could not be written: %s", error)
+        return bool(self._observed)
 
     def flush(self) -> None:
-        """Write what was observed now, in a transaction of its own (an idle runtime, the runtime stopping); a
-        store that can not write keeps none of it, and says so."""
-        if self._observed:
-            try:
-                with self.store.transaction():
-                    pass  # the rider writes
-            except sqlite3.Error as error:
-                self._observed.clear()
-                logger.warning("the invocation history could not be written: %s", error)
+        """Write every invocation observed (the runtime stopping, a test)."""
+        while self.write():
+            pass
 
     def _prune(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM invocations WHERE n < ?", (self._next - self.keep,))
 
 
 async def flush_history(history: History) -> None:
-    """Every ``FLUSH_EVERY_S`` seconds, write the invocations no transaction took along; runs until cancelled."""
+    """Every ``FLUSH_EVERY_S`` seconds, write what was observed, ``CHUNK`` rows a loop turn; runs until cancelled."""
     while True:
         await asyncio.sleep(FLUSH_EVERY_S)
-        history.flush()
+        while history.write():
+            await asyncio.sleep(0)  # the message path goes on between two chunks
 
 
 def row(n: int, invocation: Invocation, dead_letters: tuple[int, ...], first_sent: int = 0) -> tuple[object, ...]:

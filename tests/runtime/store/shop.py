@@ -68,9 +68,9 @@ class Shop:
         self.store = opened(Store.in_directory(folder))
         self.history = None if keep is None else History(self.store, keep)
 
-    def deliver(self, *batches: Sequence[Envelope]) -> Router:
+    def deliver(self, *batches: Sequence[Envelope], write: bool = True) -> Router:
         """Each batch submitted once the one before is delivered, by a router of its own; the history written
-        at the end."""
+        at the end (``write``)."""
         router = Router(self.store, ROUTES.get, lambda _: PlaygroundEgress(None))
         if self.history is not None:
             router.observers.append(self.history.observe)
@@ -82,6 +82,6 @@ class Shop:
             await router.close()
 
         asyncio.run(go())
-        if self.history is not None:
+        if self.history is not None and write:
             self.history.flush()
         return router
