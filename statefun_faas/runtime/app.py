@@ -168,7 +168,7 @@ class Runtime:
         routes = self._endpoints if functions is None else first_of(in_process_routes(functions), self._endpoints)
         self.router = Router(self.store, routes, lambda egress_id: self._egresses.get(egress_id))
         self.router.sinks.extend(overrides)
-        self.history = History(self.store, self.options.history)  # written by the store's next transaction
+        self.history = History(self.store, self.options.history)  # written apart, by flush_history
         if self.options.history:
             self.router.observers.append(self.history.observe)
 
