@@ -87,15 +87,16 @@ def _functions(node: Located) -> str:
 
 
 def _failure_mode(node: Located | None) -> str | None:
-    """The fork's ``failureMode``, kept as written (it reads the two names in capitals)."""
+    """The fork's ``failureMode`` in capitals: the fork reads it in any letter case."""
     if node is None:
         return None
-    mode = node.text()
+    written = node.text()
+    mode = written.upper()
     if mode not in (FAIL_MODE, DROP_MODE):
         node.fail(
-            f"unknown failure mode {mode!r}",
+            f"unknown failure mode {written!r}",
             f"write {FAIL_MODE} (a failing message is retried until it goes through) or {DROP_MODE} (it becomes "
-            "a dead letter), in capitals, or leave the key out",
+            "a dead letter), or leave the key out",
         )
     return mode
 
