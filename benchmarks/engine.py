@@ -12,10 +12,11 @@ out; each message stamped by the load producer, each egress record by the broker
 (2) the runtime, both calling our ASGI app under uvicorn (the same function server): the StateFun harness
     against our local runtime (``statefun-faas run``, its Kafka ingress and egress bound to the same broker).
 
-All three contenders run at once (each idle while another is measured). Per repeat, each gets a burst
-(``--messages`` sent as fast as the producer takes them: messages/s, from the first stamp to the last egress
-record) and a paced phase (``--messages`` at ``--rate``/s, the same for all; by default half the slowest
-contender's burst rate of the first repeat: p50/p99 ingress-to-egress latency, pooled over the repeats).
+All three contenders run at once (each idle while another is measured). After a warm-up, ``--repeat`` rounds
+of bursts give each contender in turn ``--messages`` sent as fast as the producer takes them (messages/s, from
+the first stamp to the last egress record; the median is printed), then as many rounds of paced phases give
+each ``--messages`` at ``--rate``/s, the same for all (by default half the slowest median burst rate): p50/p99
+ingress-to-egress latency, pooled over the rounds.
 CPU is read from /proc before and after each phase (user plus system seconds of the process and its threads)
 and divided by the messages of both phases; peak RSS is the runtime process's VmHWM at the end. The egress is
 at-least-once on both runtimes (exactly-once makes StateFun's records visible only at checkpoints, and ours
@@ -83,6 +84,9 @@ class Contender:
     server_pid: int = 0
     problem: str = ""  # why it can not run (then it is left out)
     samples: list[tuple[str, Sample]] = field(default_factory=list)
+
+    def rates(self, kind: str) -> list[float]:
+        return [sample.rate for of, sample in self.samples if of == kind]
 
     @property
     def ready(self) -> bool:
@@ -166,7 +170,8 @@ def start_local(
 
 
 async def measure(bootstrap: str, egress: str, contenders: list[Contender], options: argparse.Namespace) -> float:
-    """Warm every contender up, then run the repeats; returns the paced rate used."""
+    """Warm every contender up, then the bursts, then the paced phases (each round gives every contender its turn);
+    returns the paced rate used."""
     rate = options.rate
 
     async def run(contender: Contender, kind: str, count: int, at: float, timeout: float) -> None:
@@ -185,8 +190,9 @@ async def measure(bootstrap: str, egress: str, contenders: list[Contender], opti
         for _ in range(options.repeat):
             for contender in contenders:
                 await run(contender, "burst", options.messages, 0.0, 120 + options.messages / 20)
-            bursts = [s.rate for c in contenders if c.ready for kind, s in c.samples if kind == "burst"]
-            rate = rate or float(f"{min(bursts, default=100) / 2:.2g}")
+        medians = [statistics.median(rates) for c in contenders if c.ready and (rates := c.rates("burst"))]
+        rate = rate or float(f"{min(medians, default=200) / 2:.2g}")
+        for _ in range(options.repeat):
             for contender in contenders:
                 await run(contender, "paced", options.messages, rate, 120 + options.messages / rate * 2)
     return float(rate)
@@ -194,7 +200,7 @@ async def measure(bootstrap: str, egress: str, contenders: list[Contender], opti
 
 def figures(contender: Contender) -> tuple[float, float, float, float, float]:
     """Median burst rate, p50 and p99 of the paced latencies, runtime and function tier CPU us per message."""
-    bursts = [s.rate for kind, s in contender.samples if kind == "burst"]
+    bursts = contender.rates("burst")
     latencies = sorted(latency for kind, s in contender.samples if kind == "paced" for latency in s.latencies)
     messages = sum(s.messages for _, s in contender.samples)
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
@@ -203,8 +209,10 @@ def figures(contender: Contender) -> tuple[float, float, float, float, float]:
     return statistics.median(bursts), quantiles[49], quantiles[98], runtime_cpu, server_cpu
 
 
-def row(name: str, contender: Contender, columns: str) -> str:
-    """A table row: ``columns`` picks the figures (t: function tier CPU, r: runtime CPU, m: peak RSS)."""
+def row(contender: Contender, columns: str) -> str:
+    """A table row, named by the contender's function tier (table 1) or runtime (table 2); ``columns`` picks
+    the figures after the latency (t: function tier CPU, r: runtime CPU, m: runtime peak RSS)."""
+    name = contender.runtime if "r" in columns else contender.tier
     if contender.problem or not any(kind == "paced" for kind, _ in contender.samples):
         return f"| {name} | could not run: {contender.problem or 'no measured phase'} |"
     rate, p50, p99, runtime_cpu, server_cpu = figures(contender)
@@ -224,16 +232,16 @@ def print_tables(contenders: list[Contender], rate: float, options: argparse.Nam
     print(f"\n(1) function tier behind real StateFun ({HARNESS})\n")
     print("| function tier | messages/s | p50 ms | p99 ms | function tier CPU us/msg |")
     print("|---|---|---|---|---|")
-    print(row(OURS, ours_harness, "t"))
-    print(row(REFERENCE, reference_harness, "t"))
+    print(row(ours_harness, "t"))
+    print(row(reference_harness, "t"))
     print(f"\n(2) runtime, both calling the same function server ({OURS})\n")
     print(
         "| runtime | messages/s | p50 ms | p99 ms | runtime CPU us/msg | runtime peak RSS MB "
         "| function tier CPU us/msg |"
     )
     print("|---|---|---|---|---|---|---|")
-    print(row(HARNESS, ours_harness, "rmt"))
-    print(row(LOCAL, ours_local, "rmt"))
+    print(row(ours_harness, "rmt"))
+    print(row(ours_local, "rmt"))
     print(
         "\nmessages/s: median burst; latency: producer stamp to the broker's append of the egress record (ms clock), "
         "paced phases pooled; CPU: both phases. The harness row of (2) is the first row of (1), the same run."
