@@ -48,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks._engine_load import Load, Sample, create_topics  # noqa: E402  (after the path set-up)
+from benchmarks.engine_functions import EGRESS, TEXT_TYPE  # noqa: E402
 from tests.deploy.module_cli import console_script  # noqa: E402
 from tests.engine import processes  # noqa: E402
 from tests.engine.kafka import KafkaBroker  # noqa: E402
@@ -58,7 +59,6 @@ from tests.runtime.invoke.test_reference_sdk import REQUIREMENTS  # noqa: E402  
 from tests.venvs import ensure_venv  # noqa: E402
 
 FUNCTIONS = HERE / "engine_functions.py"
-EGRESS, TEXT_TYPE = "bench/out", "bench/text"  # as engine_functions.py names them
 OURS = "statefun-faas ASGI app under uvicorn (statefun-faas serve)"
 REFERENCE = "apache-flink-statefun 3.3.0 under aiohttp (handle_async)"
 HARNESS = "StateFun 3.3.0 harness (Flink 1.16.2 MiniCluster, one JVM)"
@@ -164,7 +164,10 @@ def start_local(
     module = write_module(folder / "local.yaml", ours, "faas/*", io, TOKEN)
     command = [console_script(), "run", "--module", str(module), "--state", str(folder / "state")]
     service = owned(stack, processes.start("statefun-faas run", command, folder / "local.log"))
-    bound = lambda: service.log.read_text().count("bound through aiokafka") >= 2  # noqa: E731
+
+    def bound() -> bool:  # the ingress and the egress
+        return service.log.read_text().count("bound through aiokafka") >= 2
+
     processes.wait_until(bound, "statefun-faas run to bind Kafka", [service], 60)
     return service
 
