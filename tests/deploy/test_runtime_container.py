@@ -1,7 +1,8 @@
-"""deploy/runtime/Dockerfile, the local runtime's image, proven without a container engine.
+"""deploy/runtime/Dockerfile, the local runtime's image, its steps proven without a container engine.
 
-No daemonless builder can pull the base image here (no registry besides the package indexes), so
-the Dockerfile's own steps run in a fresh venv from the repository's files (tests/deploy/dockerfile.py):
+The image itself is built by buildah and run by podman in tests/deploy/test_images.py (a CI step
+of its own, root only). Here, wherever the tests run, the Dockerfile's own steps run in a fresh
+venv from the repository's files (tests/deploy/dockerfile.py):
 the wheel stage builds statefun-faas from the sources, the image stage installs it with the
 ``[runtime]`` extra. Then the ENTRYPOINT runs as the image would, with the greeter example's
 module.yaml mounted at /config (its ports moved to free ones) and the greeter served by
