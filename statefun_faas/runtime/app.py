@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,6 +22,7 @@ from statefun_faas.moduleyaml.model import (
     PLAYGROUND_EGRESS_ID,
     PLAYGROUND_EGRESS_PORT,
     PLAYGROUND_INGRESS,
+    PLAYGROUND_INGRESS_ID,
     PLAYGROUND_INGRESS_PORT,
     Egress,
     Ingress,
@@ -27,15 +30,17 @@ from statefun_faas.moduleyaml.model import (
 )
 from statefun_faas.moduleyaml.reader import load_module
 from statefun_faas.redact import redact_url
+from statefun_faas.runtime.console import RELOADS_KEPT, Console, ConsoleOptions, ModuleReload
 from statefun_faas.runtime.defaults import HOST, LOCAL_IO_PORT, STATE_DIR
 from statefun_faas.runtime.engine.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
-from statefun_faas.runtime.engine.router import Ingest, Router
+from statefun_faas.runtime.engine.router import Router
 from statefun_faas.runtime.http.client import HttpClient
 from statefun_faas.runtime.http.server import HttpLimits
 from statefun_faas.runtime.invoke.inprocess import in_process_routes
 from statefun_faas.runtime.invoke.remote import EndpointRoutes, first_of
 from statefun_faas.runtime.io import kafka, kinesis, sinks
-from statefun_faas.runtime.io.playground import EgressTopics, LocalServer, PortPlan
+from statefun_faas.runtime.io.playground import EgressTopics, IngestOf, LocalServer, PortPlan, TopicRoute
+from statefun_faas.runtime.metrics import RuntimeMetrics
 from statefun_faas.runtime.store.database import Store
 from statefun_faas.runtime.store.expiry import expire_state
 from statefun_faas.runtime.store.history import DEFAULT_KEEP, History, flush_history
@@ -62,6 +67,8 @@ class Options:
     http: HttpLimits = field(default_factory=HttpLimits)
     #: invocations the history keeps in the store (``statefun-faas trace``, the console); 0: none
     history: int = DEFAULT_KEEP
+    #: the web console's port (host, port, tokens; see runtime/console); None: no console
+    console: ConsoleOptions | None = None
 
 
 #: (kind, id) of the Kafka components bound to their broker (see kafka.bind)
@@ -81,13 +88,13 @@ def port_plans(module: Module, options: Options, brokers: Brokers = frozenset())
         return found
 
     if options.playground_ports is not None:
-        plan_for(options.playground_ports[0]).playground_ingress = True
+        plan_for(options.playground_ports[0]).playground_ingress = PLAYGROUND_INGRESS_ID
         plan_for(options.playground_ports[1]).egresses.append(EgressTopics(PLAYGROUND_EGRESS_ID, None))
     for ingress in module.ingresses:
         if ingress.kind == PLAYGROUND_INGRESS:
-            plan_for(PLAYGROUND_INGRESS_PORT if ingress.port is None else ingress.port).playground_ingress = True
+            plan_for(PLAYGROUND_INGRESS_PORT if ingress.port is None else ingress.port).playground_ingress = ingress.id
         elif is_local(ingress, options, brokers):
-            local.routes.extend(ingress.routes)
+            local.routes.extend(TopicRoute(ingress.id, route) for route in ingress.routes)
     for egress in module.egresses:
         if egress.kind == PLAYGROUND_EGRESS:
             port = PLAYGROUND_EGRESS_PORT if egress.port is None else egress.port
@@ -107,16 +114,16 @@ def is_local(component: Ingress | Egress, options: Options, brokers: Brokers = f
 
 
 def broker_tasks(
-    store: Store, ingest: Ingest, module: Module, options: Options, brokers: Brokers
+    store: Store, ingest_of: IngestOf, module: Module, options: Options, brokers: Brokers
 ) -> list[asyncio.Task[None]]:
     """Kinesis and Kafka consumers and forwarders, for the kinds that are not bound locally."""
     tasks = []
     for ingress in module.ingresses:
         if ingress.kind == KINESIS_INGRESS and not options.local_io:
-            poll = partial(kinesis.poll_ingress, store, ingest, ingress)
+            poll = partial(kinesis.poll_ingress, store, ingest_of(ingress.id), ingress)
             tasks.append(supervise(f"Kinesis ingress {ingress.id}", poll))
         elif ingress.kind == KAFKA_INGRESS and not is_local(ingress, options, brokers):
-            consume = partial(kafka.consume_ingress, store, ingest, ingress)
+            consume = partial(kafka.consume_ingress, store, ingest_of(ingress.id), ingress)
             tasks.append(supervise(f"Kafka ingress {ingress.id}", consume))
     for egress in module.egresses:
         if egress.kind == KINESIS_EGRESS and not options.local_io:
@@ -152,6 +159,10 @@ class Runtime:
         self.options = options or Options()
         self.module_paths = list(module_paths)
         self.module = load_module(*self.module_paths) if self.module_paths else Module()
+        #: module reloads while running, the newest last (the console shows them)
+        self.reloads: deque[ModuleReload] = deque(maxlen=RELOADS_KEPT)
+        # checked before the state folder is taken: a console refused (no token off loopback) takes nothing
+        self.console = None if self.options.console is None else Console(self, self.options.console, self.options.http)
         overrides = sinks.parse_overrides(self.options.egress_overrides)
         # the folder's one owner from here to stop(); StateFolderBusyError while another runtime owns it
         self.store = Store.in_directory(self.options.state_dir, self.options.synchronous)
@@ -171,11 +182,14 @@ class Runtime:
         self.history = History(self.store, self.options.history)  # written apart, by flush_history
         if self.options.history:
             self.router.observers.append(self.history.observe)
+        #: Prometheus metrics: ``body, content_type = runtime.metrics.exposition(accept_header)``
+        self.metrics = RuntimeMetrics(self.router, self.store)
+        self._ingest_of = self.metrics.ingests(self.router.submit_grouped)  # each ingress's, counting its messages
 
     @property
     def ports(self) -> dict[str, int]:
-        """Bound ports by role: ``ingress``, ``egress``, ``local-io``."""
-        found: dict[str, int] = {}
+        """Bound ports by role: ``ingress``, ``egress``, ``local-io``, ``console``."""
+        found: dict[str, int] = {"console": self.console.port} if self.console is not None and self.console.port else {}
         for server in self.servers:
             if server.plan.playground_ingress:
                 found.setdefault("ingress", server.port)
@@ -190,6 +204,9 @@ class Runtime:
         self._log_start()
         try:
             await self.apply_module(self.module, first=True)
+            if self.console is not None:
+                await self.console.start()
+                logger.info("console: %s", self.console.url)
         except BaseException:
             await self.stop()
             raise
@@ -209,20 +226,22 @@ class Runtime:
         """Use ``module`` from now on; state, inboxes and unchanged ports stay as they are."""
         if not self.options.local_io:
             kinesis.require_boto3(module)  # before anything changes, so a refused reload keeps the previous module
+        if not first:
+            self.reloads.append(ModuleReload.between(self.module, module, time.time()))
         self.module = module
         self._endpoints.reload(module)
         self._kafka = await kafka.bind(module, self.options.local_io, self._kafka)
         brokers = kafka.bound(self._kafka)
         self._egresses = egress_bindings(module, self.options)
         await _cancel(self._broker_tasks)
-        self._broker_tasks = broker_tasks(self.store, self.router.submit_grouped, module, self.options, brokers)
+        self._broker_tasks = broker_tasks(self.store, self._ingest_of, module, self.options, brokers)
         plans = port_plans(module, self.options, brokers)
         if plans != self._plans:
             await self._stop_servers()
             for plan in plans:
                 server = LocalServer(
                     self.store,
-                    self.router.submit_grouped,
+                    self._ingest_of,
                     lambda typename: self.router.routes(typename) is not None,  # served: it has a route
                     plan,
                     self.options.host,
@@ -236,6 +255,8 @@ class Runtime:
             logger.info("module reloaded: %d endpoint(s), %d ingress(es), %d egress(es)", *_sizes(module))
 
     async def stop(self) -> None:
+        if self.console is not None:
+            await self.console.stop()
         await _cancel(self._tasks + self._broker_tasks)
         await self._stop_servers()
         await self.router.close()

@@ -19,7 +19,7 @@ from tests.cli.test_mistakes import one_line
 from tests.runtime.processes import free_port
 
 #: what the extras install (and aiohttp, which only the tests use): none of it is the base install
-HEAVY = ("yaml", "httptools", "aiokafka", "boto3", "botocore", "uvicorn", "uvloop", "aiohttp")
+HEAVY = ("yaml", "httptools", "aiokafka", "prometheus_client", "boto3", "botocore", "uvicorn", "uvloop", "aiohttp")
 
 KINESIS_MODULE = """
 kind: io.statefun.kinesis.v1/ingress

@@ -57,6 +57,17 @@ class Valve:
         self._shortest = float("inf")  # stored-to-applied, this interval
         self._base, self._base_at = float("inf"), 0.0
 
+    @property
+    def parked_addresses(self) -> int:
+        """Addresses in retry or backoff, whose messages do not count (StateFun's numBlockedAddress)."""
+        return len(self._parked)
+
+    @property
+    def held_requests(self) -> int:
+        """Ingress requests waiting to be let in, those stepped aside for a parked address included."""
+        tickets = [*self._waiting, *(ticket for aside in self._aside.values() for ticket in aside)]
+        return sum(not admitted.done() for admitted, _ in tickets)
+
     async def admit(self, targets: Sequence[Address]) -> None:
         """Wait until one message per target fits; the caller must call :meth:`stored` once it stored them."""
         if not self._waiting and self._fits() and self._full(targets) is None:

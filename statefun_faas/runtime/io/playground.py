@@ -8,10 +8,12 @@ On one port, by path shape: ``/<namespace>/<type>/<id>`` (any method) is the pla
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote
 
 from statefun_faas.moduleyaml.model import Route
@@ -30,6 +32,8 @@ TEXT = "text/plain; charset=utf-8"
 OK = Response(200)
 #: whether a function type has a function to deliver to (the router's routes know)
 Served = Callable[[str], bool]
+#: the ingest of one ingress, by its id (so that what each ingress stores can be counted)
+IngestOf = Callable[[str], Ingest]
 
 
 def text(status: int, message: str) -> Response:
@@ -44,19 +48,26 @@ class EgressTopics:
     topics: tuple[str, ...] | None
 
 
+class TopicRoute(NamedTuple):
+    """A route of a Kafka or Kinesis ingress bound to a local topic, with the ingress's id."""
+
+    ingress_id: str
+    route: Route
+
+
 @dataclass
 class PortPlan:
     """What one local port serves."""
 
     port: int
     local_io: bool = False  # Kafka/Kinesis kinds bound to local topics
-    playground_ingress: bool = False
-    routes: list[Route] = field(default_factory=list)
+    playground_ingress: str | None = None  # the id of the playground ingress it serves, if any
+    routes: list[TopicRoute] = field(default_factory=list)
     egresses: list[EgressTopics] = field(default_factory=list)
 
     def describe(self) -> str:
         parts = ["playground ingress /<namespace>/<type>/<id>"] if self.playground_ingress else []
-        parts += [f"local topic {route.topic} -> {', '.join(route.targets)}" for route in self.routes]
+        parts += [f"local topic {route.topic} -> {', '.join(route.targets)}" for _, route in self.routes]
         for egress in self.egresses:
             topics = "any topic" if egress.topics is None else ", ".join(egress.topics) or "no topics"
             parts.append(f"egress {egress.egress_id} (GET /<topic>: {topics})")
@@ -81,16 +92,16 @@ def unserved(typename: str) -> Response:
 
 
 class LocalIo:
-    """The request handler of one port: ingress messages go to ``ingest``, egress records come from ``store``;
-    ``served`` tells the playground ingress which function types have a function."""
+    """The request handler of one port: ingress messages go to their ingress's ingest (``ingest_of``), egress
+    records come from ``store``; ``served`` tells the playground ingress which function types have a function."""
 
-    def __init__(self, store: Store, ingest: Ingest, served: Served, plan: PortPlan) -> None:
-        self.store, self.ingest, self.served, self.plan = store, ingest, served, plan
+    def __init__(self, store: Store, ingest_of: IngestOf, served: Served, plan: PortPlan) -> None:
+        self.store, self.ingest_of, self.served, self.plan = store, ingest_of, served, plan
 
     async def handle(self, request: Request) -> Response:
         segments = request.path.split("/")[1:]
         if len(segments) == 3 and all(segments) and self.plan.playground_ingress:
-            return await self._ingress(request, segments)
+            return await self._ingress(request, segments, self.plan.playground_ingress)
         if len(segments) == 2 and all(segments) and self.plan.routes:
             return await self._topic_ingress(request, segments[0], segments[1])
         if len(segments) == 1 and segments[0] and self.plan.egresses:
@@ -100,23 +111,27 @@ class LocalIo:
     def _usage(self) -> str:
         return self.plan.describe() or "no ingress or egress on this port"
 
-    async def _ingress(self, request: Request, segments: list[str]) -> Response:
+    async def _ingress(self, request: Request, segments: list[str], ingress_id: str) -> Response:
         namespace, name, id_ = segments
         typename = f"{namespace}/{name}"
         argument = Value(message_typename(request.headers.get("content-type")), request.body)
-        await self.ingest([Envelope(Address(typename, id_), argument)])
+        await self.ingest_of(ingress_id)([Envelope(Address(typename, id_), argument)])
         return OK if self.served(typename) else unserved(typename)
 
     async def _topic_ingress(self, request: Request, topic: str, key: str) -> Response:
-        routes = [route for route in self.plan.routes if route.topic == topic]
-        if not routes:
+        by_ingress: dict[str, list[Envelope]] = {}
+        for ingress_id, route in self.plan.routes:
+            if route.topic == topic:
+                by_ingress.setdefault(ingress_id, []).extend(
+                    Envelope(Address(target, key), Value(route.value_type, request.body)) for target in route.targets
+                )
+        if not by_ingress:
             return text(404, f"no ingress reads topic {topic!r}: {self._usage()}\n")
-        envelopes = [
-            Envelope(Address(target, key), Value(route.value_type, request.body))
-            for route in routes
-            for target in route.targets
-        ]
-        await self.ingest(envelopes)
+        stores = [self.ingest_of(ingress_id)(envelopes) for ingress_id, envelopes in by_ingress.items()]
+        if len(stores) == 1:
+            await stores[0]
+        else:  # ingresses reading the same topic: stored in the same loop turn, so in one commit
+            await asyncio.gather(*stores)
         return OK
 
     def _egress(self, request: Request, topic: str) -> Response:
@@ -136,10 +151,16 @@ class LocalServer:
     """One listening port."""
 
     def __init__(
-        self, store: Store, ingest: Ingest, served: Served, plan: PortPlan, host: str, limits: HttpLimits | None = None
+        self,
+        store: Store,
+        ingest_of: IngestOf,
+        served: Served,
+        plan: PortPlan,
+        host: str,
+        limits: HttpLimits | None = None,
     ) -> None:
         self.plan, self.host = plan, host
-        self._server = HttpServer(LocalIo(store, ingest, served, plan).handle, limits)
+        self._server = HttpServer(LocalIo(store, ingest_of, served, plan).handle, limits)
         self.port = plan.port
 
     async def start(self) -> None:
