@@ -63,11 +63,21 @@ class LocalResourceError(InvocationError):
         super().__init__(reason, Failure.TRANSIENT)
 
 
+def log_fields(address: Address, reason: str | None = None) -> dict[str, str]:
+    """What a log line about ``address`` carries as fields of its own (``extra=``; ``--log-format json`` writes
+    them): the address, its function type and, where there is one, the reason."""
+    fields = {"address": str(address), "function_type": address.typename}
+    if reason is not None:
+        fields["reason"] = reason
+    return fields
+
+
 class Retries:
     """The attempts at one batch. Said in one line when its retries start and one when they end, not a line
-    per retry; under failureMode FAIL (``drop`` False: nothing gives up) also at most once every
-    :data:`STILL_FAILING_EVERY_S` while they last. ``level`` is WARNING, DEBUG for the halves of an
-    isolation (its own lines say what happens)."""
+    per retry: :meth:`succeeded` says the end, or, when they give up, the line saying what became of the batch
+    (its dead letter or isolation), whose reason counts the attempts (:meth:`gave_up`). Under failureMode FAIL
+    (``drop`` False: nothing gives up) also at most once every :data:`STILL_FAILING_EVERY_S` while they last.
+    ``level`` is WARNING, DEBUG for the halves of an isolation (its own lines say what happens)."""
 
     def __init__(self, address: Address, size: int, call_timeout: float, drop: bool, level: int) -> None:
         self.address, self.size, self.call_timeout, self.drop, self.level = address, size, call_timeout, drop, level
@@ -92,12 +102,19 @@ class Retries:
             return False
         now = time.monotonic()
         if self.said_at is None:
-            logger.log(self.level, "%s: %s; %s", self.address, error.reason, self._plan(error), exc_info=error.cause)
+            logger.log(
+                self.level,
+                "%s: %s; %s",
+                *(self.address, error.reason, self._plan(error)),
+                exc_info=error.cause,
+                extra=log_fields(self.address, error.reason),
+            )
         elif not self.drop and now - self.said_at >= STILL_FAILING_EVERY_S:
             logger.log(
                 self.level,
                 "%s: still failing after %d attempts in %.0f s (failureMode FAIL): %s",
                 *(self.address, self.failed, now - self.began, error.reason),
+                extra={**log_fields(self.address, error.reason), "attempts": self.failed},
             )
         else:
             return True
@@ -126,19 +143,23 @@ class Retries:
 
     def succeeded(self) -> None:
         if self.said_at is not None:
-            seconds = time.monotonic() - self.began
-            logger.log(self.level, "%s: succeeded after %d attempts in %.1f s", self.address, self.failed + 1, seconds)
+            attempts, seconds = self.failed + 1, time.monotonic() - self.began
+            logger.log(
+                self.level,
+                "%s: succeeded after %d attempts in %.1f s",
+                *(self.address, attempts, seconds),
+                extra={**log_fields(self.address), "attempts": attempts},
+            )
 
     def gave_up(self, error: InvocationError) -> InvocationError:
-        """The failure that ends the batch's attempts, its reason saying how many there were."""
+        """The failure that ends the batch's attempts, its reason saying how many there were: the line that says
+        what became of the batch (a dead letter, an isolation) ends what the retries' first line began."""
         if self.said_at is None:  # not retried: its dead letter or isolation says why
             if error.cause is not None:
-                logger.log(self.level, "%s: %s", self.address, error.reason, exc_info=error.cause)
+                fields = log_fields(self.address, error.reason)
+                logger.log(self.level, "%s: %s", self.address, error.reason, exc_info=error.cause, extra=fields)
             return error
         seconds = time.monotonic() - self.began
-        logger.log(
-            self.level, "%s: gave up after %d attempts in %.1f s: %s", self.address, self.failed, seconds, error.reason
-        )
         return InvocationError(
             f"{error.reason} (gave up after {self.failed} attempts and {seconds:.1f} s)", error.failure
         )

@@ -17,7 +17,14 @@ from statefun_faas.functions import RESERVED_STATE_NAMES
 from statefun_faas.runtime import failpoints
 from statefun_faas.runtime.engine import protocol
 from statefun_faas.runtime.engine.egress import EgressBinding
-from statefun_faas.runtime.engine.failures import FIRST_BACKOFF_S, Failure, InvocationError, LocalResourceError, Retries
+from statefun_faas.runtime.engine.failures import (
+    FIRST_BACKOFF_S,
+    Failure,
+    InvocationError,
+    LocalResourceError,
+    Retries,
+    log_fields,
+)
 from statefun_faas.runtime.engine.grouping import GroupCommit
 from statefun_faas.runtime.engine.scheduler import Scheduler
 from statefun_faas.runtime.engine.valve import Valve
@@ -191,7 +198,7 @@ class Router:
                 if len(batch) < limit and not scheduler.take_rewoken(address):
                     return  # the read saw the whole inbox and nothing arrived since
         except Exception:  # its messages stay queued: delivered again after a backoff
-            logger.exception("%s: delivery stopped by an internal error", address)
+            logger.exception("%s: delivery stopped by an internal error", address, extra=log_fields(address))
             scheduler.retry_later(address)
 
     async def _deliver(
@@ -233,13 +240,15 @@ class Router:
             return len(batch)
         observed(ISOLATED, outcome.reason)
         if not isolating:
-            logger.warning(ISOLATING, address, len(batch), outcome.reason)
+            logger.warning(ISOLATING, address, len(batch), outcome.reason, extra=log_fields(address, outcome.reason))
         middle = len(batch) // 2
         dead = await self._deliver(address, batch[:middle], route, isolating=True)
         dead += await self._deliver(address, batch[middle:], route, isolating=True)
         if not isolating:
             logger.warning(
-                "%s: isolation done: %d of %d message(s) dead-lettered, the others applied", address, dead, len(batch)
+                "%s: isolation done: %d of %d message(s) dead-lettered, the others applied",
+                *(address, dead, len(batch)),
+                extra=log_fields(address),
             )
         return dead
 
@@ -327,7 +336,7 @@ class Router:
                 return answer
 
     async def _wait_out_shortage(self, address: Address, failure: LocalResourceError, wait: float) -> None:
-        shortage_logger.warning(SHORTAGE, address, failure.reason)
+        shortage_logger.warning(SHORTAGE, address, failure.reason, extra=log_fields(address, failure.reason))
         self.counters.shortage_waits += 1
         await asyncio.sleep(wait)
 
@@ -341,7 +350,9 @@ class Router:
         for spec in missing:
             if spec.name in RESERVED_STATE_NAMES:
                 logger.warning(
-                    "%s: state name %r is reserved by the Flink StateFun runtime; rename it", typename, spec.name
+                    "%s: state name %r is reserved by the Flink StateFun runtime; rename it",
+                    *(typename, spec.name),
+                    extra={"function_type": typename},
                 )
         self.store.register(typename, missing)
         self.counters.registrations += len(missing)
@@ -353,10 +364,12 @@ class Router:
             try:
                 observer(invocation)
             except Exception:  # an observer never stops a delivery
-                logger.exception("%s: an observer of invocations failed", invocation.address)
+                address = invocation.address
+                logger.exception("%s: an observer of invocations failed", address, extra=log_fields(address))
 
     def _dead_letter(self, address: Address, batch: list[Queued], reason: str) -> None:
-        logger.error("%s: %d message(s) to the dead letters: %s", address, len(batch), reason)
+        fields = log_fields(address, reason)
+        logger.error("%s: %d message(s) to the dead letters: %s", address, len(batch), reason, extra=fields)
         self.store.dead_letter(address, batch, reason, self.clock())
         self.counters.dead_letters += len(batch)
         self.valve.changed()
