@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Iterable, MutableMapping, Sequence
 from typing import Any, Literal, Protocol, TypedDict, cast
 
 from statefun_faas.adapters._http import declared_length
-from statefun_faas.adapters.edge import Edge, EdgeResponse
+from statefun_faas.adapters.edge import Edge, EdgeResponse, RequestObserver
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
 
@@ -142,15 +142,22 @@ def asgi_app(
     tokens: Sequence[str] | None = None,
     max_body_bytes: int | None = None,
     max_invocations: int | None = None,
+    observe: RequestObserver | None = None,
 ) -> StatefunASGIApp:
     """An ASGI 3 app for a registry (or a ready handler).
 
     ``tokens`` default to ``STATEFUN_FAAS_TOKENS`` (none: no token check); ``max_body_bytes``
     to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 32 MiB; ``max_invocations`` (per request) to
     ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
+    ``observe`` is told of every request (see :class:`~statefun_faas.adapters.edge.RequestObserver`).
     """
     edge = Edge.create(
-        functions_or_handler, "asgi", tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations
+        functions_or_handler,
+        "asgi",
+        tokens=tokens,
+        max_body_bytes=max_body_bytes,
+        max_invocations=max_invocations,
+        observe=observe,
     )
     return StatefunASGIApp(edge)
 

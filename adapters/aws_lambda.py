@@ -39,7 +39,12 @@ run on one loop kept per thread). An event of any other kind raises
 
 One JSON line per request goes to stderr, which Lambda sends to CloudWatch
 (``STATEFUN_FAAS_REQUEST_LOG``: ``stderr`` by default, ``stdout``, ``logging`` for the
-logger ``statefun_faas.requests`` at INFO, or ``off``).
+logger ``statefun_faas.requests`` at INFO, or ``off``). With
+``STATEFUN_FAAS_REQUEST_LOG_FORMAT=emf`` the line is in the CloudWatch Embedded Metric Format:
+CloudWatch Logs makes metrics of it (Duration, BatchSize, RequestBytes, ResponseBytes,
+ClientErrors, ServerErrors by FunctionType, in the namespace ``STATEFUN_FAAS_EMF_NAMESPACE``,
+default ``statefun-faas``), with no agent and no API call. ``observe=`` hands each request to a
+callable of your own (see ``edge.RequestObserver``).
 
 Already on mangum? The ASGI app works behind it too, as long as lifespan is off (otherwise
 mangum runs ASGI startup and shutdown around every call)::
@@ -72,7 +77,7 @@ from statefun_faas.adapters._lambda_events import (
     shape_of,
     text_field,
 )
-from statefun_faas.adapters.edge import OCTET_STREAM, TEXT, Edge, EdgeResponse, text
+from statefun_faas.adapters.edge import OCTET_STREAM, TEXT, Edge, EdgeResponse, RequestObserver, text
 
 if TYPE_CHECKING:
     from statefun_faas.adapters._lambda_types import (
@@ -123,6 +128,7 @@ def lambda_handler(
     tokens: Sequence[str] | None = None,
     max_body_bytes: int | None = None,
     max_invocations: int | None = None,
+    observe: RequestObserver | None = None,
 ) -> LambdaHandler:
     """A Lambda handler serving ``functions_or_handler``.
 
@@ -130,6 +136,7 @@ def lambda_handler(
     ``STATEFUN_FAAS_TOKENS_SECRET`` / ``STATEFUN_FAAS_TOKENS_PARAMETER`` names holds, read here;
     ``max_body_bytes`` to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then to Lambda's own 6 MiB request cap;
     ``max_invocations`` (per request) to ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
+    ``observe`` is told of every request (see :class:`~statefun_faas.adapters.edge.RequestObserver`).
     """
     reference = token_reference() if tokens is None else None
     edge = Edge.create(
@@ -138,6 +145,7 @@ def lambda_handler(
         tokens=() if reference is not None else tokens,
         max_body_bytes=max_body_bytes,
         max_invocations=max_invocations,
+        observe=observe,
     )
     if reference is None:
         return _handler(edge)
@@ -184,8 +192,7 @@ class _PendingTokens:
                 RETRY_SECONDS,
             )
             return None
-        edge = self.edge
-        return Edge(edge.handler, edge.platform, tokens, edge.max_body_bytes, edge.request_log, edge.max_invocations)
+        return self.edge.with_tokens(tokens)
 
 
 def _handler_awaiting_tokens(pending: _PendingTokens) -> LambdaHandler:

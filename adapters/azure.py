@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from statefun_faas.adapters._extras import import_extra
 from statefun_faas.adapters._http import declared_length
-from statefun_faas.adapters.edge import HEALTH_PATH, Edge, EdgeResponse
+from statefun_faas.adapters.edge import HEALTH_PATH, Edge, EdgeResponse, RequestObserver
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
 
@@ -51,15 +51,24 @@ def register(
     tokens: Sequence[str] | None = (),
     max_body_bytes: int | None = None,
     max_invocations: int | None = None,
+    observe: RequestObserver | None = None,
 ) -> AzureHandler:
     """Add the StateFun POST route (and a GET health route) to ``app``; returns the handler.
 
     ``auth_level`` defaults to FUNCTION, so the host demands a function key (``?code=``).
     ``max_body_bytes`` defaults to ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 100 MiB (the host's cap);
     ``max_invocations`` (per request) to ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
+    ``observe`` is told of every request (see :class:`~statefun_faas.adapters.edge.RequestObserver`).
     """
     azf = import_extra("azure.functions", EXTRA)
-    edge = Edge.create(functions, EXTRA, tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations)
+    edge = Edge.create(
+        functions,
+        EXTRA,
+        tokens=tokens,
+        max_body_bytes=max_body_bytes,
+        max_invocations=max_invocations,
+        observe=observe,
+    )
     handler = _handler(edge, azf, _answer)
     level = azf.AuthLevel.FUNCTION if auth_level is None else auth_level
     route_decorator = app.route(route=route, methods=[azf.HttpMethod.POST], auth_level=level)

@@ -1,17 +1,26 @@
-"""The HTTP edge every adapter shares: routes, token check, size limit, status codes, logs.
+"""The HTTP edge every adapter shares: routes, token check, size limit, status codes, logs, metrics.
 
 An adapter turns its platform's request into ``method, path, query, body`` and the
 :class:`EdgeResponse` back into the platform's response. Nothing else.
+
+Every request answered here is told to an optional :class:`RequestObserver` (each adapter's factory
+takes one as ``observe=``): the function type, the status, the seconds it took and the sizes of both
+bodies, so an application can feed its own metrics (a Prometheus histogram, StatsD, ...). The
+per-request log line is JSON, or in the CloudWatch Embedded Metric Format with
+``STATEFUN_FAAS_REQUEST_LOG_FORMAT=emf`` (CloudWatch Logs then makes metrics of it; see
+docs/observability.md).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _json_string
 from os import write as _write
-from time import perf_counter_ns
+from time import perf_counter_ns, time_ns
+from typing import Protocol
 from urllib.parse import parse_qs
 
 from statefun_faas.errors import (
@@ -37,6 +46,11 @@ TOKENS_ENV = "STATEFUN_FAAS_TOKENS"
 MAX_BODY_ENV = "STATEFUN_FAAS_MAX_BODY_BYTES"
 MAX_INVOCATIONS_ENV = "STATEFUN_FAAS_MAX_INVOCATIONS"
 REQUEST_LOG_ENV = "STATEFUN_FAAS_REQUEST_LOG"
+REQUEST_LOG_FORMAT_ENV = "STATEFUN_FAAS_REQUEST_LOG_FORMAT"
+EMF_NAMESPACE_ENV = "STATEFUN_FAAS_EMF_NAMESPACE"
+EMF_NAMESPACE = "statefun-faas"
+#: the FunctionType dimension of a request whose function type is not known (refused before it was read)
+NO_FUNCTION_TYPE = "-"
 MIB = 1024 * 1024
 
 #: Body limits per platform, in bytes: the platform's own request cap, or StateFun's
@@ -113,6 +127,19 @@ _cold_start = True  # until the process has served its first request
 LineSink = Callable[[str], object]
 
 
+class RequestObserver(Protocol):
+    """Told of every request the edge answered, once it is answered (``observe=`` of each adapter's factory).
+
+    ``function_type`` is the typename of the batch's target, ``""`` when the request was answered before its
+    body was read (401, 405, 413) or could not be parsed; ``seconds`` is the time the handler took (0.0 for
+    those); ``request_bytes`` the body's size (as declared, or 0 when unknown, for those). It runs on the
+    request's thread or event loop, so it should be quick; what it raises is logged, never answered."""
+
+    def __call__(
+        self, function_type: str, status: int, seconds: float, request_bytes: int, response_bytes: int
+    ) -> object: ...
+
+
 class _FdSink:
     """Writes each line straight to a file descriptor; the edge calls ``os.write`` itself on the hot path."""
 
@@ -142,6 +169,41 @@ def request_log_sink(setting: str | None) -> LineSink | None:
     raise ValueError(f"{REQUEST_LOG_ENV}={setting!r}: use stderr, stdout, logging or off")
 
 
+#: the metrics of a request line in the Embedded Metric Format: (name, CloudWatch unit)
+EMF_METRICS = (
+    ("Duration", "Milliseconds"),
+    ("BatchSize", "Count"),
+    ("RequestBytes", "Bytes"),
+    ("ResponseBytes", "Bytes"),
+    ("ClientErrors", "Count"),  # 1 for a 4xx answer, else 0
+    ("ServerErrors", "Count"),  # 1 for a 5xx answer, else 0
+)
+
+
+def emf_namespace(setting: str | None, namespace: str | None) -> str | None:
+    """The CloudWatch namespace of the request lines when ``STATEFUN_FAAS_REQUEST_LOG_FORMAT`` is ``emf``
+    (``STATEFUN_FAAS_EMF_NAMESPACE``, default ``statefun-faas``); None for plain JSON lines (``json``, unset)."""
+    mode = (setting or "json").strip().lower()
+    if mode == "json":
+        return None
+    if mode != "emf":
+        raise ValueError(
+            f"{REQUEST_LOG_FORMAT_ENV}={setting!r}: use json, or emf for the CloudWatch Embedded Metric Format"
+        )
+    chosen = (namespace or EMF_NAMESPACE).strip()
+    if not chosen or len(chosen) > 255 or chosen.startswith("AWS/"):
+        raise ValueError(
+            f"{EMF_NAMESPACE_ENV}={namespace!r}: give a CloudWatch namespace of 1 to 255 characters, not starting AWS/"
+        )
+    return chosen
+
+
+def _emf_directives(namespace: str) -> str:
+    """The ``CloudWatchMetrics`` member of every EMF request line: one directive, by function type."""
+    metrics = [{"Name": name, "Unit": unit} for name, unit in EMF_METRICS]
+    return json.dumps([{"Namespace": namespace, "Dimensions": [["FunctionType"]], "Metrics": metrics}])
+
+
 class Edge:
     """The platform-free HTTP behaviour of a function endpoint."""
 
@@ -153,6 +215,8 @@ class Edge:
         max_body_bytes: int = 32 * MIB,
         request_log: LineSink | None = None,
         max_invocations: int = DEFAULT_MAX_INVOCATIONS,
+        observe: RequestObserver | None = None,
+        emf_namespace: str | None = None,
     ) -> None:
         self.handler = handler
         self.platform = platform
@@ -160,8 +224,18 @@ class Edge:
         self.max_body_bytes = max_body_bytes
         self.request_log = request_log
         self.max_invocations = max_invocations
+        self.observe = observe
+        self.emf_namespace = emf_namespace  # request lines in the Embedded Metric Format, in this namespace
         self._line_head = f'{{"platform": {_json_string(platform)}, "status": '  # each request line's start
+        self._emf_directives = None if emf_namespace is None else _emf_directives(emf_namespace)
         self._token_bytes = tuple(token.encode("utf-8", "surrogatepass") for token in tokens)
+
+    def with_tokens(self, tokens: Sequence[str]) -> Edge:
+        """The same edge with other tokens (read after it was made, as the Lambda adapter does)."""
+        return Edge(
+            *(self.handler, self.platform, tuple(tokens), self.max_body_bytes, self.request_log, self.max_invocations),
+            *(self.observe, self.emf_namespace),
+        )
 
     @classmethod
     def create(
@@ -173,8 +247,10 @@ class Edge:
         max_body_bytes: int | None = None,
         request_log: LineSink | None = None,
         max_invocations: int | None = None,
+        observe: RequestObserver | None = None,
     ) -> Edge:
-        """An edge for ``platform``; tokens, limits and request log default to the environment."""
+        """An edge for ``platform``; tokens, limits and request log (where and in which format) default to the
+        environment. ``observe`` is told of every request (:class:`RequestObserver`)."""
         handler = functions if isinstance(functions, RequestReplyHandler) else RequestReplyHandler(functions)
         if tokens is None:
             tokens = parse_tokens(os.environ.get(TOKENS_ENV))
@@ -184,7 +260,8 @@ class Edge:
             max_invocations = _limit_setting(MAX_INVOCATIONS_ENV, DEFAULT_MAX_INVOCATIONS)
         if request_log is None:
             request_log = request_log_sink(os.environ.get(REQUEST_LOG_ENV))
-        return cls(handler, platform, tuple(tokens), max_body_bytes, request_log, max_invocations)
+        namespace = emf_namespace(os.environ.get(REQUEST_LOG_FORMAT_ENV), os.environ.get(EMF_NAMESPACE_ENV))
+        return cls(handler, platform, tuple(tokens), max_body_bytes, request_log, max_invocations, observe, namespace)
 
     # -- checks made before the body is read --------------------------------------------------
 
@@ -197,12 +274,19 @@ class Edge:
             if method == "GET" and _strip_token_prefix(path) == HEALTH_PATH:
                 return EdgeResponse(200, b"ok\n")
             if method != "POST":
-                return text(405, f"method {clip(method)} not allowed: StateFun functions are called with POST")
+                refused = text(405, f"method {clip(method)} not allowed: StateFun functions are called with POST")
+                return self._observed(refused, content_length or 0)
         if self._token_bytes and not self.token_ok(path, query):
-            return text(401, "unauthorized")
+            return self._observed(text(401, "unauthorized"), content_length or 0)
         if content_length is not None and content_length > self.max_body_bytes:
-            return self.too_large(content_length)
+            return self._observed(self.too_large(content_length), content_length)
         return None
+
+    def _observed(self, response: EdgeResponse, request_bytes: int) -> EdgeResponse:
+        """An answer given before the body was read or parsed, told to the observer."""
+        if self.observe is not None:
+            _tell(self.observe, "", response.status, 0.0, request_bytes, len(response.body))
+        return response
 
     def too_large(self, size: int) -> EdgeResponse:
         return text(
@@ -254,25 +338,25 @@ class Edge:
         For adapters that turn the reply into their platform's response directly.
         """
         if len(body) > self.max_body_bytes:
-            return self.too_large(len(body))
+            return self._observed(self.too_large(len(body)), len(body))
         trace, started = RequestTrace(), perf_counter_ns()
         try:
             reply = self.handler.handle_sync(body, trace, self.max_invocations)
         except Exception as error:  # every failure becomes an answer; the process keeps serving
-            return self._failed(error, trace, started)
-        self._log(200, trace, started)
+            return self._failed(error, trace, started, len(body))
+        self._done(200, trace, started, len(body), len(reply))
         return reply
 
     async def handle_body_async(self, body: bytes) -> EdgeResponse:
         """:meth:`handle_body` for hosts with a running event loop."""
         if len(body) > self.max_body_bytes:
-            return self.too_large(len(body))
+            return self._observed(self.too_large(len(body)), len(body))
         trace, started = RequestTrace(), perf_counter_ns()
         try:
             reply = await self.handler.handle_async(body, trace, self.max_invocations)
         except Exception as error:
-            return self._failed(error, trace, started)
-        self._log(200, trace, started)
+            return self._failed(error, trace, started, len(body))
+        self._done(200, trace, started, len(body), len(reply))
         return EdgeResponse(200, reply, OCTET_STREAM)
 
     async def handle_async(
@@ -284,14 +368,18 @@ class Edge:
             return early
         return await self.handle_body_async(await body())
 
-    def _failed(self, error: Exception, trace: RequestTrace, started: int) -> EdgeResponse:
+    def _failed(self, error: Exception, trace: RequestTrace, started: int, request_bytes: int) -> EdgeResponse:
         response = _failure(error)
-        self._log(response.status, trace, started)
+        self._done(response.status, trace, started, request_bytes, len(response.body))
         return response
 
-    def _log(self, status: int, trace: RequestTrace, started: int) -> None:
+    def _done(self, status: int, trace: RequestTrace, started: int, request_bytes: int, response_bytes: int) -> None:
+        """A request the handler answered: told to the observer, and its line to the request log."""
         global _cold_start
         cold, _cold_start = _cold_start, False
+        nanos = perf_counter_ns() - started
+        if self.observe is not None:
+            _tell(self.observe, trace.typename, status, nanos / 1e9, request_bytes, response_bytes)
         sink = self.request_log
         if sink is None:
             return
@@ -300,13 +388,29 @@ class Edge:
         line = (
             f"{self._line_head}{status}, "
             f'"typename": {_json_string(trace.typename)}, "id": {_json_string(trace.id)}, '
-            f'"batch": {trace.batch_size}, "duration_ms": {(perf_counter_ns() - started) / 1e6:.3f}, '
+            f'"batch": {trace.batch_size}, "duration_ms": {nanos / 1e6:.3f}, '
             f'"cold_start": {"true" if cold else "false"}}}\n'
         )
+        if self._emf_directives is not None:  # the same line, its metrics said for CloudWatch first
+            line = (
+                f'{{"_aws": {{"Timestamp": {time_ns() // 1_000_000}, "CloudWatchMetrics": {self._emf_directives}}}, '
+                f'"FunctionType": {_json_string(trace.typename or NO_FUNCTION_TYPE)}, "Duration": {nanos / 1e6:.3f}, '
+                f'"BatchSize": {trace.batch_size}, "RequestBytes": {request_bytes}, "ResponseBytes": {response_bytes}, '
+                f'"ClientErrors": {int(400 <= status < 500)}, "ServerErrors": {int(status >= 500)}, {line[1:]}'
+            )
         if sink.__class__ is _FdSink:
             _write(sink.fd, line.encode())  # one unbuffered write: lines never interleave
         else:
             sink(line[:-1])
+
+
+def _tell(
+    observe: RequestObserver, function_type: str, status: int, seconds: float, request_bytes: int, response_bytes: int
+) -> None:
+    try:
+        observe(function_type, status, seconds, request_bytes, response_bytes)
+    except Exception:  # the answer stands; the observer's failure is the log's
+        logger.exception("the request observer failed")
 
 
 def _failure(error: Exception) -> EdgeResponse:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from statefun_faas.adapters._extras import import_extra
 from statefun_faas.adapters._http import read_limited
-from statefun_faas.adapters.edge import Edge, EdgeResponse
+from statefun_faas.adapters.edge import Edge, EdgeResponse, RequestObserver
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.handler import RequestReplyHandler
 
@@ -46,16 +46,25 @@ def http_function(
     tokens: Sequence[str] | None = None,
     max_body_bytes: int | None = None,
     max_invocations: int | None = None,
+    observe: RequestObserver | None = None,
 ) -> Callable[[flask.Request], flask.Response]:
     """A functions-framework HTTP function: ``fn(request: flask.Request) -> flask.Response``.
 
     ``tokens`` default to ``STATEFUN_FAAS_TOKENS``; ``max_body_bytes`` to
     ``STATEFUN_FAAS_MAX_BODY_BYTES``, then 32 MiB (the gen2 request cap); ``max_invocations``
     (per request) to ``STATEFUN_FAAS_MAX_INVOCATIONS``, then 100,000.
+    ``observe`` is told of every request (see :class:`~statefun_faas.adapters.edge.RequestObserver`).
     """
     flask_module = import_extra("flask", EXTRA)
     response_class: type[flask.Response] = flask_module.Response
-    edge = Edge.create(functions, EXTRA, tokens=tokens, max_body_bytes=max_body_bytes, max_invocations=max_invocations)
+    edge = Edge.create(
+        functions,
+        EXTRA,
+        tokens=tokens,
+        max_body_bytes=max_body_bytes,
+        max_invocations=max_invocations,
+        observe=observe,
+    )
 
     def statefun(request: flask.Request) -> flask.Response:
         answer = _answer(edge, request)
