@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 
+from statefun_faas.cli.logs import FORMATS as LOG_FORMATS
+from statefun_faas.cli.logs import LEVELS as LOG_LEVELS
 from statefun_faas.deploy.lambda_platform import ARCHES, GLIBC
 from statefun_faas.deploy.outputs import STACK_URL_OUTPUT, TERRAFORM_URL_OUTPUT
 from statefun_faas.deploy.platforms import PLATFORMS
 from statefun_faas.moduleyaml.model import DROP_MODE, FAIL_MODE, PLAYGROUND_EGRESS_PORT, PLAYGROUND_INGRESS_PORT
-from statefun_faas.runtime.defaults import HISTORY, HOST, LOCAL_IO_PORT, STATE_DIR
+from statefun_faas.runtime.defaults import CONSOLE_PORT, HISTORY, HOST, LOCAL_IO_PORT, STATE_DIR
 
 DESCRIPTION = (
     "Apache Flink StateFun remote functions: run an application on the local runtime, serve functions over HTTP, "
@@ -68,6 +70,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--local-io-port", type=port, default=LOCAL_IO_PORT, help="port of local Kafka/Kinesis topics")
     _add_history(run)
     _add_port_limits(run)
+    _add_logging(run)
+    _add_console(run)
 
     dev = sub.add_parser("dev", help="run a StatefulFunctions registry in-process with playground I/O")
     dev.add_argument("target", help="module_or_file[:attr], attr defaults to 'functions'")
@@ -85,6 +89,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite durability")
     _add_history(dev)
     _add_port_limits(dev)
+    _add_logging(dev)
+    _add_console(dev)
 
     send = sub.add_parser("send", help="send a message through the running app's ingress")
     send.add_argument("address", metavar="NAMESPACE/TYPE/ID", help="the function type and id to send to")
@@ -151,6 +157,36 @@ def _add_views(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--limit", type=positive, default=10, metavar="N", help="invocations shown (default: %(default)s)"
     )
     trace.add_argument("--state", dest="state_dir", default=STATE_DIR, help=state_help)
+
+
+def _add_console(parser: argparse.ArgumentParser) -> None:
+    """The web console of run and dev (statefun_faas.runtime.console)."""
+    console = parser.add_argument_group("the web console (docs/observability.md)")
+    console.add_argument(
+        "--console-port",
+        type=port,
+        help=f"its port (default: {CONSOLE_PORT}, or any free one when that is taken; 0 picks a free one)",
+    )
+    console.add_argument(
+        "--console-host",
+        default=HOST,
+        help="address it binds (default: %(default)s); any but loopback needs STATEFUN_FAAS_TOKENS",
+    )
+    console.add_argument("--no-console", action="store_true", help="serve no console")
+    console.add_argument(
+        "--proto-descriptors",
+        metavar="FILE",
+        help="a FileDescriptorSet (protoc --include_imports --descriptor_set_out=FILE) to show protobuf values",
+    )
+
+
+def _add_logging(parser: argparse.ArgumentParser) -> None:
+    """How run and dev log (statefun_faas.cli.logs)."""
+    logs = parser.add_argument_group("logs (docs/observability.md)")
+    logs.add_argument(
+        "--log-format", choices=LOG_FORMATS, default="text", help="text lines, or one JSON object per line"
+    )
+    logs.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="INFO", help="the least level written")
 
 
 def _add_port_limits(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -13,22 +14,34 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from statefun_faas.cli import logs
 from statefun_faas.cli.client import unusable_state
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.functions import StatefulFunctions
 from statefun_faas.moduleyaml.reader import ModuleError
 from statefun_faas.runtime.app import Options, Runtime
+from statefun_faas.runtime.console import ConsoleOptions
 from statefun_faas.runtime.defaults import LOCAL_IO_PORT
 from statefun_faas.runtime.http.server import HttpLimits
 from statefun_faas.runtime.store.database import StateFileError
 from statefun_faas.runtime.store.folderlock import StateFolderBusyError
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="statefun-faas: %(message)s", stream=sys.stderr)
+def _logging(args: argparse.Namespace) -> None:
+    logs.configure(args.log_format, args.log_level)
 
 
 LIMITS = ("header_timeout", "idle_timeout", "max_connections")  # flags of run and dev, see cli.py
+
+
+def _console(args: argparse.Namespace) -> ConsoleOptions | None:
+    """The console's options; its tokens are the adapters' (STATEFUN_FAAS_TOKENS, read as the edge reads them)."""
+    if args.no_console:
+        return None
+    from statefun_faas.adapters.edge import TOKENS_ENV, parse_tokens
+
+    tokens = parse_tokens(os.environ.get(TOKENS_ENV))
+    return ConsoleOptions(args.console_host, args.console_port, tokens, args.proto_descriptors)
 
 
 def _options(args: argparse.Namespace, playground_ports: tuple[int, int] | None = None) -> Options:
@@ -42,6 +55,7 @@ def _options(args: argparse.Namespace, playground_ports: tuple[int, int] | None 
         playground_ports=playground_ports,
         http=HttpLimits(**{name: getattr(args, name) for name in LIMITS if getattr(args, name, None) is not None}),
         history=args.history,
+        console=_console(args),
     )
 
 
@@ -105,7 +119,7 @@ def _start(args: argparse.Namespace, build: Callable[[], Runtime]) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """``statefun-faas run --module module.yaml``: the application's functions over HTTP."""
-    _logging()
+    _logging(args)
 
     def build() -> Runtime:
         runtime = Runtime([args.module], None, _options(args))
@@ -122,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
 def dev(args: argparse.Namespace) -> int:
     """``statefun-faas dev TARGET``: a registry in-process, playground ingress/egress (or --module's I/O)."""
-    _logging()
+    _logging(args)
     from statefun_faas.cli.target import load_functions
 
     def build() -> Runtime:

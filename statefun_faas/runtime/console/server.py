@@ -112,7 +112,8 @@ class Console:
                     f"can not listen on {host}:{port} for the console ({error.strerror}); change --console-port "
                     "(0 picks a free one) or turn it off with --no-console"
                 ) from None
-            logger.warning("console port %d is taken (%s); using any free port", DEFAULT_PORT, error.strerror)
+            # not a problem (no port was asked for): said at INFO, beside the line that gives the console's address
+            logger.info("console port %d is taken (%s); the console takes a free port", DEFAULT_PORT, error.strerror)
             return _listen(host, 0)
 
     async def stop(self) -> None:
