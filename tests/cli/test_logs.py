@@ -2,7 +2,7 @@
 and reason of the lines about one address, ``--log-level`` the least level written; a poison message among 40
 writes four lines, whichever way the functions run (the retries' start, the isolation, the dead letter, the
 isolation's end), and its traceback once. A real runtime each time (in-process, or functions over HTTP on
-loopback)."""
+loopback), and ``statefun-faas dev`` as a process."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import asyncio
 import io
 import json
 import logging
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,8 +22,11 @@ from typing import Any
 import pytest
 
 from statefun_faas.cli import logs
+from statefun_faas.runtime.store.database import Store
 from tests.runtime.engine.test_poison import KEY, MODES, POISON, message, runtime_for
+from tests.runtime.processes import free_port, put, wait_for_port
 
+APPS = Path(__file__).resolve().parents[1] / "runtime" / "apps.py"
 LOGGER = "statefun_faas.runtime"
 
 
@@ -110,3 +116,37 @@ def test_a_json_line_holds_its_traceback_and_any_extra_field() -> None:
     }
     assert record["exception"].startswith("Traceback (most recent call last):")
     assert record["exception"].endswith("ValueError: bad\nvalue")
+
+
+@pytest.mark.slow
+def test_dev_writes_json_lines_at_the_level_asked(tmp_path: Path) -> None:
+    ingress = free_port()
+    command = [sys.executable, "-m", "statefun_faas.cli", "dev", str(APPS), "--state", str(tmp_path / "state")]
+    command += ["--ingress-port", str(ingress), "--egress-port", "0", "--log-format", "json", "--log-level", "warning"]
+    log = tmp_path / "dev.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stderr=sink, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(ingress)
+        assert put(ingress, "test/failing/f", b"boom")
+        deadline = time.monotonic() + 30
+        while not _dead_letters(tmp_path / "state") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["level"] for line in lines] == ["WARNING", "ERROR"]  # no INFO: not at --log-level warning
+    assert all(line["address"] == "test/failing/f" for line in lines)
+    assert "RuntimeError: boom" in lines[0]["exception"]
+    assert lines[1]["message"].startswith("test/failing/f: 1 message(s) to the dead letters: ")
+
+
+def _dead_letters(state: Path) -> int:
+    if not (state / "runtime.sqlite3").exists():
+        return 0
+    store = Store.read_only(state)
+    try:
+        return len(store.dead_letters())
+    finally:
+        store.close()
