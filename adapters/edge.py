@@ -19,7 +19,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _json_string
 from os import write as _write
-from time import perf_counter_ns, time_ns
+from time import monotonic, perf_counter_ns, time_ns
 from typing import Protocol
 from urllib.parse import parse_qs
 
@@ -52,6 +52,10 @@ EMF_NAMESPACE = "statefun-faas"
 #: the FunctionType dimension of a request whose function type is not known (refused before it was read)
 NO_FUNCTION_TYPE = "-"
 MIB = 1024 * 1024
+#: a function that raises the same exception again within this many seconds is logged in one line, not with its
+#: traceback again
+TRACEBACK_EVERY_S = 60.0
+AGAIN = f"the same as before: its traceback was logged in the last {TRACEBACK_EVERY_S:g} s"
 
 #: Body limits per platform, in bytes: the platform's own request cap, or StateFun's
 #: default payload_max_bytes (32 MiB) where the platform allows more.
@@ -229,6 +233,7 @@ class Edge:
         self._line_head = f'{{"platform": {_json_string(platform)}, "status": '  # each request line's start
         self._emf_directives = None if emf_namespace is None else _emf_directives(emf_namespace)
         self._token_bytes = tuple(token.encode("utf-8", "surrogatepass") for token in tokens)
+        self._tracebacks: dict[tuple[str, str, str], float] = {}  # (type, exception, text) -> when last logged
 
     def with_tokens(self, tokens: Sequence[str]) -> Edge:
         """The same edge with other tokens (read after it was made, as the Lambda adapter does)."""
@@ -369,9 +374,22 @@ class Edge:
         return await self.handle_body_async(await body())
 
     def _failed(self, error: Exception, trace: RequestTrace, started: int, request_bytes: int) -> EdgeResponse:
-        response = _failure(error)
+        response = _failure(error, not isinstance(error, FunctionInvocationError) or self._traceback_due(error))
         self._done(response.status, trace, started, request_bytes, len(response.body))
         return response
+
+    def _traceback_due(self, error: FunctionInvocationError) -> bool:
+        """Whether this failure's traceback is to be logged: not when the same function raised the same exception
+        (type and text) within TRACEBACK_EVERY_S, as a batch with a poison message does again and again while
+        the runtime retries it and delivers it again by halves."""
+        key = (error.typename, type(error.original).__name__, str(error.original))
+        now, said = monotonic(), self._tracebacks
+        if now - said.get(key, -TRACEBACK_EVERY_S) < TRACEBACK_EVERY_S:
+            return False
+        if len(said) >= 1000:  # bounded however many distinct failures come
+            said.clear()
+        said[key] = now
+        return True
 
     def _done(self, status: int, trace: RequestTrace, started: int, request_bytes: int, response_bytes: int) -> None:
         """A request the handler answered: told to the observer, and its line to the request log."""
@@ -413,8 +431,9 @@ def _tell(
         logger.exception("the request observer failed")
 
 
-def _failure(error: Exception) -> EdgeResponse:
-    """Map an error from the handler to the status table of the HTTP edge."""
+def _failure(error: Exception, traceback: bool = True) -> EdgeResponse:
+    """Map an error from the handler to the status table of the HTTP edge; a function that raised is logged with
+    its traceback, or in one line when ``traceback`` is False."""
     if isinstance(error, TooManyInvocationsError):
         return text(413, f"{error}; lower maxNumBatchRequests in module.yaml or raise {MAX_INVOCATIONS_ENV}")
     if isinstance(error, BadRequestError):
@@ -425,7 +444,10 @@ def _failure(error: Exception) -> EdgeResponse:
         logger.error("%s", error)
         return text(500, f"state type mismatch: {error}")
     if isinstance(error, FunctionInvocationError):
-        logger.error("%s", error, exc_info=error.original)
+        if traceback:
+            logger.error("%s", error, exc_info=error.original)
+        else:
+            logger.error("%s (%s)", error, AGAIN)
         return text(500, f"function {error.typename} (id {clip(error.function_id)}) raised; see the function's logs")
     logger.error("request failed: %s", error, exc_info=error)
     if isinstance(error, StatefunFaasError):

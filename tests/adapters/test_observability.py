@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from statefun_faas.adapters import edge as edge_module
 from statefun_faas.adapters.aws_lambda import lambda_handler
 from statefun_faas.adapters.edge import EMF_NAMESPACE, Edge, emf_namespace
 from tests.adapters.conformance import (
@@ -202,3 +203,22 @@ def _record(heard: list[Heard]) -> Any:
         heard.append((function_type, status, seconds, request_bytes, response_bytes))
 
     return observe
+
+
+def test_a_function_raising_the_same_again_is_logged_with_its_traceback_once_a_minute(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch with a poison message is tried again and again (and by halves) by the runtime: its function's log
+    holds the traceback once, then a line per failure."""
+    edge = Edge.create(FUNCTIONS, "test", tokens=())
+    with caplog.at_level(logging.ERROR, logger="statefun_faas.adapters.edge"):
+        for _ in range(3):
+            assert edge.handle("POST", "/statefun", "", USER_ERROR).status == 500
+        tracebacks = [record.exc_info is not None for record in caplog.records]
+        monkeypatch.setattr(edge_module, "TRACEBACK_EVERY_S", 0.0)  # a minute later
+        assert edge.handle("POST", "/statefun", "", USER_ERROR).status == 500
+    assert tracebacks == [True, False, False]
+    assert caplog.records[-1].exc_info is not None
+    first, again = caplog.records[0].getMessage(), caplog.records[1].getMessage()
+    assert again == f"{first} (the same as before: its traceback was logged in the last 60 s)"
+    assert caplog.text.count("Traceback (most recent call last):") == 2
