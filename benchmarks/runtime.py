@@ -21,6 +21,8 @@ router's own ceiling. The machine may be busy: "runtime CPU us/msg" (CPU time of
 per message) is the number that load disturbs least. The three processes share the machine's cores:
 runtime, function server and clients CPU per message together bound the rate (at 10,000/s, 100 us per
 message is a whole core).
+``--console`` runs every row with the web console on, a browser's worth of page views in a process of their
+own reading it all along (the overview and one address's page, twice a second): its cost on the message path.
 ``--peer restate`` adds rows (b)-(d), and one-way variants of (b) and (c), for the same greeter on Restate
 to the table (benchmarks/_restate.py says how it is set up and how it differs).
 """
@@ -44,6 +46,7 @@ from urllib.parse import urlsplit
 
 from statefun_faas.cli.target import load_functions
 from statefun_faas.runtime.app import Options, Runtime
+from statefun_faas.runtime.console import ConsoleOptions
 from statefun_faas.runtime.records import Address, EgressRecord, Envelope, Value
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # appended: the installed package stays first
@@ -203,8 +206,10 @@ async def scenario(
         module = Path(folder) / "module.yaml"
         module.write_text(MODULE.format(port=module_port or 9))
         functions = load_functions(str(HERE / "runtime_functions.py")) if module_port is None else None
-        runtime = Runtime([str(module)], functions, Options(state_dir=folder))
+        console = ConsoleOptions(port=0) if CONSOLE[0] else None
+        runtime = Runtime([str(module)], functions, Options(state_dir=folder, console=console))
         await runtime.start()
+        viewer = await view_console(runtime) if console else None
         try:
             if http_ingress:
                 run = functools.partial(drive, runtime, clients, keys, lockstep=clients == 1, rate=rate)
@@ -216,6 +221,9 @@ async def scenario(
             rate, cpu_us, clients_us, latencies = await run(messages)
             server_us = (process_cpu(SERVER_PID[0]) - server_cpu) / messages * 1e6 if module_port else 0.0
         finally:
+            if viewer is not None:
+                viewer.kill()
+                await viewer.wait()
             await runtime.stop()
     quantiles = statistics.quantiles(latencies, n=100)
     p50, p99 = quantiles[49], quantiles[98]
@@ -224,6 +232,22 @@ async def scenario(
         f"| {name} | {clients} | {keys} | {messages} | {rate:,.0f} | {p50:.2f} | {p99:.2f} | {cpu_us:.0f} "
         f"| {per_cpu_s:,.0f} | {server_us:.0f} | {clients_us:.0f} | {load:.1f} |"
     )
+
+
+CONSOLE = [False]  # --console
+VIEWER = """
+import sys, time, urllib.request
+while True:
+    for path in ("/", "/address/bench/greeter/k1"):
+        urllib.request.urlopen(sys.argv[1] + path).read()
+    time.sleep(0.5)
+"""
+
+
+async def view_console(runtime: Runtime) -> asyncio.subprocess.Process:
+    """A viewer of the console in its own process (its CPU is not the runtime's), reading pages until killed."""
+    url = f"http://127.0.0.1:{runtime.ports['console']}"
+    return await asyncio.create_subprocess_exec(sys.executable, "-c", VIEWER, url, env=child_environment())
 
 
 def rss_mb() -> float:
@@ -287,7 +311,8 @@ async def main(
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     runtime_from = Path(sys.modules["statefun_faas"].__file__ or "").parent
-    print(f"runtime from {runtime_from} on {loop}; function server: uvicorn with {http}")
+    viewed = "on, its pages read twice a second" if CONSOLE[0] else "off"
+    print(f"runtime from {runtime_from} on {loop}; function server: uvicorn with {http}; console {viewed}")
     print(
         "| scenario | clients | keys | messages | invocations/s | p50 ms | p99 ms | runtime CPU us/msg "
         "| msg per runtime CPU-s | function server CPU us/msg | clients CPU us/msg | load avg |"
@@ -329,12 +354,14 @@ if __name__ == "__main__":
         help="the Restate greeter's server: uvicorn with httptools over HTTP/1.1 (like ours), or hypercorn over HTTP/2",
     )
     parser.add_argument("--paced-rate", type=float, default=PACED_RATE, help="messages/s of row (b) paced")
+    parser.add_argument("--console", action="store_true", help="the web console on, its pages read all along")
     parser.add_argument("--client", nargs=6, help=argparse.SUPPRESS)  # URL CLIENTS KEYS MESSAGES LOCKSTEP RATE
     arguments = parser.parse_args()
     if arguments.client:
         url, clients, keys, count, lockstep, rate = arguments.client
         run_loop(clients_main(url, int(clients), int(keys), int(count), lockstep == "1", float(rate)))
     else:
+        CONSOLE[0] = arguments.console
         only = arguments.only.split(",")
         runs = main(arguments.messages, only, arguments.peer or "", arguments.restate_sdk_server, arguments.paced_rate)
         run_loop(runs, on_uvloop=arguments.loop == "uvloop")
