@@ -1,6 +1,6 @@
 """Our function tier and our local runtime behind and beside the real Apache Flink StateFun 3.3.0, side by side.
 
-    python benchmarks/engine.py [--messages N] [--warmup N] [--repeat N] [--rate R] [--keys N]
+    python benchmarks/engine.py [--messages N] [--warmup N] [--repeat N] [--rate R] [--keys N] [--keep]
 
 One run, one Kafka broker, one greeter (benchmarks/engine_functions.py: a visit count in state, one Kafka
 egress record per message), the same load for every contender (benchmarks/_engine_load.py: Kafka in, Kafka
@@ -12,15 +12,15 @@ out; each message stamped by the load producer, each egress record by the broker
 (2) the runtime, both calling our ASGI app under uvicorn (the same function server): the StateFun harness
     against our local runtime (``statefun-faas run``, its Kafka ingress and egress bound to the same broker).
 
-All three contenders run at once (each idle while another is measured). After a warm-up, ``--repeat`` rounds
-of bursts give each contender in turn ``--messages`` sent as fast as the producer takes them (messages/s, from
-the first stamp to the last egress record; the median is printed), then as many rounds of paced phases give
-each ``--messages`` at ``--rate``/s, the same for all (by default half the slowest median burst rate): p50/p99
-ingress-to-egress latency, pooled over the rounds.
-CPU is read from /proc before and after each phase (user plus system seconds of the process and its threads)
-and divided by the messages of both phases; peak RSS is the runtime process's VmHWM at the end. The egress is
-at-least-once on both runtimes (exactly-once makes StateFun's records visible only at checkpoints, and ours
-delivers it at-least-once anyway). Nothing is asserted; a part that can not run says why in its row.
+All three contenders run at once (each idle while another is measured). After a warm-up, each runtime's CPU
+is read over ``--idle`` seconds of nothing sent. Then ``--repeat`` rounds of bursts give each contender in turn
+``--messages`` sent as fast as the producer takes them (messages/s from the first stamp to the last egress
+record, the median printed; CPU per message), then as many rounds of paced phases give each ``--messages`` at
+``--rate``/s, the same for all: p50/p99 ingress-to-egress latency, pooled over the rounds. CPU is user plus
+system seconds of a process (all its threads) from /proc, before and after; peak RSS is the runtime process's
+VmHWM at the end. The egress is at-least-once on both runtimes (exactly-once makes StateFun's records visible
+only at checkpoints, and ours delivers it at-least-once anyway). Nothing is asserted; a part that can not
+run says why in its row.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks._engine_load import Load, Sample, create_topics  # noqa: E402  (after the path set-up)
+from benchmarks._harness import process_cpu  # noqa: E402
 from benchmarks.engine_functions import EGRESS, TEXT_TYPE  # noqa: E402
 from tests.deploy.module_cli import console_script  # noqa: E402
 from tests.engine import processes  # noqa: E402
@@ -83,10 +84,8 @@ class Contender:
     runtime_pid: int = 0
     server_pid: int = 0
     problem: str = ""  # why it can not run (then it is left out)
+    idle_cpu: float = 0.0  # the runtime's CPU seconds per second while nothing is sent
     samples: list[tuple[str, Sample]] = field(default_factory=list)
-
-    def rates(self, kind: str) -> list[float]:
-        return [sample.rate for of, sample in self.samples if of == kind]
 
     @property
     def ready(self) -> bool:
@@ -172,9 +171,18 @@ def start_local(
     return service
 
 
-async def measure(bootstrap: str, egress: str, contenders: list[Contender], options: argparse.Namespace) -> float:
-    """Warm every contender up, then the bursts, then the paced phases (each round gives every contender its turn);
-    returns the paced rate used."""
+async def idle(contenders: list[Contender], seconds: float) -> None:
+    """Each runtime's CPU while nothing is sent, all of them up."""
+    ready = [contender for contender in contenders if contender.ready]
+    before = {contender.runtime_pid: process_cpu(contender.runtime_pid) for contender in ready}
+    await asyncio.sleep(seconds)
+    for contender in ready:
+        contender.idle_cpu = (process_cpu(contender.runtime_pid) - before[contender.runtime_pid]) / seconds
+
+
+async def measure(bootstrap: str, egress: str, contenders: list[Contender], options: argparse.Namespace) -> None:
+    """Warm every contender up, measure the runtimes idle, then the bursts, then the paced phases (each round
+    gives every contender its turn)."""
     rate = options.rate
 
     async def run(contender: Contender, kind: str, count: int, at: float, timeout: float) -> None:
@@ -190,46 +198,52 @@ async def measure(bootstrap: str, egress: str, contenders: list[Contender], opti
         for contender in contenders:
             await run(contender, "warm-up", options.warmup, 0.0, 300)
             contender.samples.clear()
+        await idle(contenders, options.idle)
         for _ in range(options.repeat):
             for contender in contenders:
                 await run(contender, "burst", options.messages, 0.0, 120 + options.messages / 20)
-        medians = [statistics.median(rates) for c in contenders if c.ready and (rates := c.rates("burst"))]
-        rate = rate or float(f"{min(medians, default=200) / 2:.2g}")
         for _ in range(options.repeat):
             for contender in contenders:
                 await run(contender, "paced", options.messages, rate, 120 + options.messages / rate * 2)
-    return float(rate)
 
 
 def figures(contender: Contender) -> tuple[float, float, float, float, float]:
-    """Median burst rate, p50 and p99 of the paced latencies, runtime and function tier CPU us per message."""
-    bursts = contender.rates("burst")
-    latencies = sorted(latency for kind, s in contender.samples if kind == "paced" for latency in s.latencies)
-    messages = sum(s.messages for _, s in contender.samples)
+    """Median burst rate, p50 and p99 of the paced latencies, runtime and function tier CPU us per message in
+    the bursts."""
+    bursts = [sample for kind, sample in contender.samples if kind == "burst"]
+    latencies = [latency for kind, s in contender.samples if kind == "paced" for latency in s.latencies]
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    runtime_cpu = sum(s.runtime_cpu for _, s in contender.samples) / messages * 1e6
-    server_cpu = sum(s.server_cpu for _, s in contender.samples) / messages * 1e6
-    return statistics.median(bursts), quantiles[49], quantiles[98], runtime_cpu, server_cpu
+    messages = sum(sample.messages for sample in bursts)
+    runtime_cpu = sum(sample.runtime_cpu for sample in bursts) / messages * 1e6
+    server_cpu = sum(sample.server_cpu for sample in bursts) / messages * 1e6
+    rate = statistics.median(sample.rate for sample in bursts)
+    return rate, quantiles[49], quantiles[98], runtime_cpu, server_cpu
 
 
 def row(contender: Contender, columns: str) -> str:
     """A table row, named by the contender's function tier (table 1) or runtime (table 2); ``columns`` picks
-    the figures after the latency (t: function tier CPU, r: runtime CPU, m: runtime peak RSS)."""
+    the figures after the latency (t: function tier CPU, r: runtime CPU, i: runtime idle CPU, m: runtime peak
+    RSS)."""
     name = contender.runtime if "r" in columns else contender.tier
     if contender.problem or not any(kind == "paced" for kind, _ in contender.samples):
         return f"| {name} | could not run: {contender.problem or 'no measured phase'} |"
     rate, p50, p99, runtime_cpu, server_cpu = figures(contender)
     cells = [f"{rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}"]
-    extra = {"r": f"{runtime_cpu:.0f}", "m": f"{peak_rss_mb(contender.runtime_pid):.0f}", "t": f"{server_cpu:.0f}"}
+    extra = {
+        "r": f"{runtime_cpu:.0f}",
+        "i": f"{contender.idle_cpu * 100:.1f}",
+        "m": f"{peak_rss_mb(contender.runtime_pid):.0f}",
+        "t": f"{server_cpu:.0f}",
+    }
     return "| " + " | ".join([name, *cells, *(extra[c] for c in columns)]) + " |"
 
 
-def print_tables(contenders: list[Contender], rate: float, options: argparse.Namespace) -> None:
+def print_tables(contenders: list[Contender], options: argparse.Namespace) -> None:
     ours_harness, reference_harness, ours_local = contenders
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     print(
         f"{options.messages:,} messages per phase over {options.keys:,} keys, {options.warmup:,} warm-up, "
-        f"{options.repeat} repeat(s); paced at {rate:,.0f}/s; Kafka 3.9.1 (one KRaft node), one partition, "
+        f"{options.repeat} repeat(s); paced at {options.rate:,.0f}/s; Kafka 3.9.1 (one KRaft node), one partition, "
         f"egress at-least-once; {os.cpu_count()} cpus, load average {load}"
     )
     print(f"\n(1) function tier behind real StateFun ({HARNESS})\n")
@@ -239,15 +253,16 @@ def print_tables(contenders: list[Contender], rate: float, options: argparse.Nam
     print(row(reference_harness, "t"))
     print(f"\n(2) runtime, both calling the same function server ({OURS})\n")
     print(
-        "| runtime | messages/s | p50 ms | p99 ms | runtime CPU us/msg | runtime peak RSS MB "
+        "| runtime | messages/s | p50 ms | p99 ms | runtime CPU us/msg | runtime idle CPU % | runtime peak RSS MB "
         "| function tier CPU us/msg |"
     )
-    print("|---|---|---|---|---|---|---|")
-    print(row(ours_harness, "rmt"))
-    print(row(ours_local, "rmt"))
+    print("|---|---|---|---|---|---|---|---|")
+    print(row(ours_harness, "rimt"))
+    print(row(ours_local, "rimt"))
     print(
-        "\nmessages/s: median burst; latency: producer stamp to the broker's append of the egress record (ms clock), "
-        "paced phases pooled; CPU: both phases. The harness row of (2) is the first row of (1), the same run."
+        "\nmessages/s: median of the bursts, first stamp to last egress record; latency: producer stamp to the "
+        "broker's append of the egress record (ms clock), paced phases pooled; CPU us/msg: in the bursts; idle CPU: "
+        "% of one core while nothing is sent. The harness row of (2) is the first row of (1), the same run."
     )
 
 
@@ -288,8 +303,8 @@ def main(options: argparse.Namespace) -> None:
     try:
         with contextlib.ExitStack() as stack:
             bootstrap = set_up(stack, folder, options, contenders)
-            rate = asyncio.run(measure(bootstrap, options.egress, contenders, options))
-            print_tables(contenders, rate, options)  # while the runtimes run: their peak RSS
+            asyncio.run(measure(bootstrap, options.egress, contenders, options))
+            print_tables(contenders, options)  # while the runtimes run: their peak RSS
     finally:
         if options.keep:
             print(f"run folder kept (logs, module.yaml files, state): {folder}")
@@ -302,7 +317,8 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=10_000, help="messages per phase (burst, paced)")
     parser.add_argument("--warmup", type=int, default=2_000, help="messages each contender gets first, not measured")
     parser.add_argument("--repeat", type=int, default=3, help="bursts and paced phases per contender")
-    parser.add_argument("--rate", type=float, default=0.0, help="messages/s of the paced phases (default: auto)")
+    parser.add_argument("--rate", type=float, default=300.0, help="messages/s of the paced phases")
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds the runtimes' idle CPU is measured over")
     parser.add_argument("--keys", type=int, default=1_000, help="function ids the messages go to, in turn")
     parser.add_argument("--checkpoint-interval", default="10s", help="StateFun's (the shipped flink-conf.yaml's)")
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, module.yaml, state)")

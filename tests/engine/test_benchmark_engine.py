@@ -35,7 +35,7 @@ def numbers(cells: list[str]) -> list[float]:
 
 
 def test_both_tables_print_with_numbers(kafka_broker: KafkaBroker) -> None:
-    tiny = ["--messages", "100", "--warmup", "50", "--repeat", "1", "--rate", "100"]
+    tiny = ["--messages", "100", "--warmup", "50", "--repeat", "1", "--rate", "100", "--idle", "1"]
     command = [sys.executable, str(SCRIPT), *tiny, "--bootstrap", kafka_broker.bootstrap]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     print(done.stdout)
@@ -46,5 +46,5 @@ def test_both_tables_print_with_numbers(kafka_broker: KafkaBroker) -> None:
     assert set(found["(2)"]) == {HARNESS, LOCAL}
     for name, cells in found["(1)"].items():  # messages/s, p50, p99, function tier CPU
         assert len(numbers(cells)) == 4, (name, cells)
-    for name, cells in found["(2)"].items():  # the same, runtime CPU and peak RSS between
-        assert len(numbers(cells)) == 6, (name, cells)
+    for name, cells in found["(2)"].items():  # the same, the runtime's CPU, idle CPU and peak RSS between
+        assert len(numbers(cells)) == 7, (name, cells)
