@@ -2,11 +2,13 @@
 the console) to answer "what happened to this message".
 
 :meth:`History.observe` is a router observer: it keeps each delivered batch (an :class:`Invocation`) in memory,
-the newest ``keep`` of them. :func:`flush_history` writes them twice a second, a chunk of rows per transaction,
+the newest ``keep`` of them. :func:`flush_history` writes them once a second, a chunk of rows per transaction,
 so the history adds no transaction per batch to the message path, and at a high rate turns into rows only the
 invocations it keeps (those it would prune right away never cost a row). Each write deletes the rows before
 the newest ``keep`` by their key. History is for looking, not for recovery: rows a write fails to store are
-lost, and a killed runtime loses the last half second of them.
+lost, and a killed runtime loses the last second of them. At most ``keep`` rows a second cost about 10 us
+each: with the default 1,000, 1% of a core however fast the messages come. Until written, an invocation's
+effects (their payloads too) stay in memory.
 
 A row (table ``invocations``): the address, the endpoint, the batch's inbox seqs, when it started and how long
 it took, every request (started, seconds, error), the outcome and its reason, a summary of the applied effects
@@ -34,7 +36,7 @@ logger = logging.getLogger("statefun_faas.runtime")
 #: invocations kept when no --history is given
 DEFAULT_KEEP = HISTORY
 #: seconds between two writes of the invocations observed meanwhile
-FLUSH_EVERY_S = 0.5
+FLUSH_EVERY_S = 1.0
 #: rows one transaction of the history writes (about 10 us each: the loop is not held long)
 CHUNK = 200
 #: entries each list of an effects summary keeps; those beyond are only counted (:attr:`Effects.omitted`)
