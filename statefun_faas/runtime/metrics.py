@@ -40,6 +40,12 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 LATENCY_DOC = "Seconds of each request to a function, failed ones included (StateFun: remoteInvocationLatency)"
 BATCH_DOC = "Messages per batch delivered to a function (applied or dead-lettered)"
+#: seconds from a function's answer to its effects committed: mostly the group commit's wait and transaction
+COMMIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+COMMIT_DOC = (
+    "Seconds from a function's answer to its effects committed (translating it, the group commit's wait and its "
+    "SQLite transaction), for batches applied at their first attempt"
+)
 #: the counters of what was delivered, by function type and endpoint: (name, help, the _Tally field it reads)
 COUNTERS = (
     (
@@ -59,12 +65,12 @@ EGRESS_DOC = "Egress records a function wrote (StateFun: outEgress)"
 
 class _Tally:
     """What was delivered to one function type through one endpoint, as plain numbers: a router observer adds to
-    them (about half a microsecond per batch, against three through the library's metric objects, whose every
-    update takes a lock), the scrape reads them."""
+    them (about a microsecond per batch, against three through the library's metric objects, whose every update
+    takes a lock), the scrape reads them."""
 
     __slots__ = (
         *("outcomes", "latency", "latency_sum", "failures", "retries", "sizes"),
-        *("messages", "dead", "out", "delayed", "egress"),
+        *("messages", "dead", "out", "delayed", "egress", "commits", "commit_sum"),
     )
 
     def __init__(self) -> None:
@@ -73,6 +79,8 @@ class _Tally:
         self.latency_sum = 0.0
         self.failures = self.retries = 0
         self.sizes = [0] * (len(BATCH_BUCKETS) + 1)
+        self.commits = [0] * (len(COMMIT_BUCKETS) + 1)
+        self.commit_sum = 0.0
         self.messages = self.dead = self.out = self.delayed = 0
         self.egress: Tally[str] = Tally()
 
@@ -126,12 +134,13 @@ class RuntimeMetrics:
             tally = self.tallies[key] = _Tally()
         outcome = invocation.outcome
         tally.outcomes[outcome] += 1
-        failed = 0
+        failed, requested = 0, 0.0
         latency = tally.latency
         for attempt in invocation.attempts:
             latency[bisect_left(LATENCY_BUCKETS, attempt.seconds)] += 1
-            tally.latency_sum += attempt.seconds
+            requested += attempt.seconds
             failed += attempt.error is not None
+        tally.latency_sum += requested
         if failed:
             tally.failures += failed
             tally.retries += failed if outcome == APPLIED else failed - 1  # else the last failure ended them
@@ -144,6 +153,10 @@ class RuntimeMetrics:
         if outcome == DEAD_LETTERED:
             tally.dead += size
         elif writes is not None:
+            if not failed:  # no backoff in it: what is not its requests is the runtime's own work
+                commit = max(invocation.seconds - requested, 0.0)
+                tally.commits[bisect_left(COMMIT_BUCKETS, commit)] += 1
+                tally.commit_sum += commit
             tally.out += len(writes.messages)
             tally.delayed += len(writes.delayed)
             egress = writes.egress
@@ -168,6 +181,7 @@ class _Deliveries(Collector):
         egress = CounterMetricFamily(f"{PREFIX}_out_egress", EGRESS_DOC, labels=[*labels, "egress"])
         latency = HistogramMetricFamily(f"{PREFIX}_remote_invocation_latency_seconds", LATENCY_DOC, labels=labels)
         sizes = HistogramMetricFamily(f"{PREFIX}_batch_size_messages", BATCH_DOC, labels=labels)
+        commits = HistogramMetricFamily(f"{PREFIX}_commit_seconds", COMMIT_DOC, labels=labels)
         for key, tally in sorted(self.tallies.items()):
             for outcome, count in tally.outcomes.items():
                 invocations.add_metric([*key, outcome], count)
@@ -177,9 +191,10 @@ class _Deliveries(Collector):
                 egress.add_metric([*key, egress_id], count)
             latency.add_metric(key, _buckets(LATENCY_BUCKETS, tally.latency), tally.latency_sum)
             sizes.add_metric(key, _buckets(BATCH_BUCKETS, tally.sizes), tally.messages)
+            commits.add_metric(key, _buckets(COMMIT_BUCKETS, tally.commits), tally.commit_sum)
         yield invocations
         yield from (family for family, _ in counters)
-        yield from (egress, latency, sizes)
+        yield from (egress, latency, sizes, commits)
 
 
 def _buckets(bounds: Sequence[float], counts: list[int]) -> list[tuple[str, float]]:

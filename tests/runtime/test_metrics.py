@@ -109,6 +109,10 @@ def test_the_counters_say_what_was_sent_through_a_real_runtime(tmp_path: Path) -
     assert counts == sorted(counts)  # cumulative
     assert len(counts) == len(LATENCY_BUCKETS) + 1
     assert counts[-1] == requests
+    # each applied batch's effects were committed after the function answered, in one group commit or another
+    assert value(before, "statefun_commit_seconds_count", **counter) == applied
+    assert 0 < value(before, "statefun_commit_seconds_sum", **counter) < 5
+    assert value(before, "statefun_commit_seconds_count", **failing) == 0  # dead-lettered: nothing committed
     # what waits: nothing in the inboxes; the egress records until read
     assert sum(s.value for s in before.get("statefun_backlog_messages", [])) == 0
     assert by(before["statefun_egress_waiting_records"], "egress") == {EGRESS: 10}
