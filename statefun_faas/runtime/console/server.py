@@ -54,14 +54,6 @@ class ConsoleOptions:
     proto_descriptors: str | Path | None = None
 
 
-class PageError(Exception):
-    """Answered with an HTML page: ``status`` and what was wrong."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 #: a page: (the console, what it is asked) -> HTML or a whole response
 Page = Callable[["Console", Asked], Awaitable[bytes | Response]]
 GET_PAGES: dict[str, Page] = {
@@ -140,8 +132,6 @@ class Console:
             result = await render(self, Asked(Params(body), rest, request.headers))
         except (BadParameterError, UnicodeDecodeError) as error:
             return _error(400, str(error))
-        except PageError as error:
-            return _error(error.status, str(error))
         return result if isinstance(result, Response) else Response(200, result, HTML, SECURITY_HEADERS)
 
 
