@@ -32,7 +32,13 @@ from statefun_faas.moduleyaml.reader import load_module
 from statefun_faas.redact import redact_url
 from statefun_faas.runtime.console import RELOADS_KEPT, Console, ConsoleOptions, ModuleReload
 from statefun_faas.runtime.defaults import HOST, LOCAL_IO_PORT, STATE_DIR
-from statefun_faas.runtime.engine.egress import KAFKA_RECORDS, KINESIS_RECORDS, EgressBinding, PlaygroundEgress
+from statefun_faas.runtime.engine.egress import (
+    KAFKA_RECORDS,
+    KINESIS_RECORDS,
+    Doorbell,
+    EgressBinding,
+    PlaygroundEgress,
+)
 from statefun_faas.runtime.engine.router import Router
 from statefun_faas.runtime.http.client import HttpClient
 from statefun_faas.runtime.http.server import HttpLimits
@@ -114,9 +120,10 @@ def is_local(component: Ingress | Egress, options: Options, brokers: Brokers = f
 
 
 def broker_tasks(
-    store: Store, ingest_of: IngestOf, module: Module, options: Options, brokers: Brokers
+    store: Store, ingest_of: IngestOf, module: Module, options: Options, brokers: Brokers, doorbell: Doorbell
 ) -> list[asyncio.Task[None]]:
-    """Kinesis and Kafka consumers and forwarders, for the kinds that are not bound locally."""
+    """Kinesis and Kafka consumers and forwarders, for the kinds that are not bound locally; ``doorbell``
+    wakes the forwarders when records are stored for them."""
     tasks = []
     for ingress in module.ingresses:
         if ingress.kind == KINESIS_INGRESS and not options.local_io:
@@ -127,9 +134,11 @@ def broker_tasks(
             tasks.append(supervise(f"Kafka ingress {ingress.id}", consume))
     for egress in module.egresses:
         if egress.kind == KINESIS_EGRESS and not options.local_io:
-            tasks.append(supervise(f"Kinesis egress {egress.id}", partial(kinesis.forward_egress, store, egress)))
+            tasks.append(
+                supervise(f"Kinesis egress {egress.id}", partial(kinesis.forward_egress, store, egress, doorbell))
+            )
         elif egress.kind == KAFKA_EGRESS and not is_local(egress, options, brokers):
-            tasks.append(supervise(f"Kafka egress {egress.id}", partial(kafka.forward_egress, store, egress)))
+            tasks.append(supervise(f"Kafka egress {egress.id}", partial(kafka.forward_egress, store, egress, doorbell)))
     return tasks
 
 
@@ -179,6 +188,8 @@ class Runtime:
         routes = self._endpoints if functions is None else first_of(in_process_routes(functions), self._endpoints)
         self.router = Router(self.store, routes, lambda egress_id: self._egresses.get(egress_id))
         self.router.sinks.extend(overrides)
+        self._doorbell = Doorbell()  # wakes the Kafka and Kinesis forwarders when a commit stored their records
+        self.router.sinks.append(self._doorbell.ring)
         self.history = History(self.store, self.options.history)  # written apart, by flush_history
         if self.options.history:
             self.router.observers.append(self.history.observe)
@@ -234,7 +245,7 @@ class Runtime:
         brokers = kafka.bound(self._kafka)
         self._egresses = egress_bindings(module, self.options)
         await _cancel(self._broker_tasks)
-        self._broker_tasks = broker_tasks(self.store, self._ingest_of, module, self.options, brokers)
+        self._broker_tasks = broker_tasks(self.store, self._ingest_of, module, self.options, brokers, self._doorbell)
         plans = port_plans(module, self.options, brokers)
         if plans != self._plans:
             await self._stop_servers()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -100,9 +101,32 @@ def stored_value(record: EgressRecord) -> bytes:
         return record.payload
 
 
-async def oldest_records(store: Store, egress_id: str, idle_s: float, limit: int) -> list[tuple[int, EgressRecord]]:
+class Doorbell:
+    """Wakes the forwarders of the egresses whose records a commit just stored (a router sink, see
+    :meth:`ring`), so a record leaves for its broker at once rather than at the forwarder's next look."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def ring(self, record: EgressRecord) -> None:
+        event = self._events.get(record.egress_id)
+        if event is not None:
+            event.set()
+
+    def event(self, egress_id: str) -> asyncio.Event:
+        return self._events.setdefault(egress_id, asyncio.Event())
+
+
+async def oldest_records(
+    store: Store, egress_id: str, idle_s: float, limit: int, doorbell: Doorbell | None = None
+) -> list[tuple[int, EgressRecord]]:
     """Up to ``limit`` of the oldest stored records of an egress with their seqs (to delete once
-    delivered), once there is one."""
-    while not (found := store.peek_egress(egress_id, limit)):
-        await asyncio.sleep(idle_s)
-    return found
+    delivered), once there is one: looked for every ``idle_s`` seconds, and at once when ``doorbell`` rings."""
+    event = doorbell.event(egress_id) if doorbell is not None else asyncio.Event()
+    while True:
+        event.clear()  # before the look: a record stored after it rings again
+        found = store.peek_egress(egress_id, limit)
+        if found:
+            return found
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), idle_s)

@@ -30,7 +30,7 @@ from typing import Any
 
 from statefun_faas import _wire
 from statefun_faas.moduleyaml.model import KAFKA_EGRESS, KAFKA_INGRESS, Egress, Ingress, Module, Route
-from statefun_faas.runtime.engine.egress import oldest_records
+from statefun_faas.runtime.engine.egress import Doorbell, oldest_records
 from statefun_faas.runtime.engine.router import Ingest
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.repeats import quiet_repeats
@@ -104,8 +104,9 @@ def bound(bindings: Bindings) -> frozenset[tuple[str, str]]:
     return frozenset((kind, ident) for (kind, ident, _), on_broker in bindings.items() if on_broker)
 
 
-async def forward_egress(store: Store, egress: Egress) -> None:
-    """Send the egress's stored records to the broker, oldest first; runs until cancelled."""
+async def forward_egress(store: Store, egress: Egress, doorbell: Doorbell | None = None) -> None:
+    """Send the egress's stored records to the broker, oldest first (at once when ``doorbell`` rings for
+    them); runs until cancelled."""
     from aiokafka import AIOKafkaProducer
 
     semantic = str((egress.spec.get("deliverySemantic") or {}).get("type", "at-least-once")).lower()
@@ -113,13 +114,16 @@ async def forward_egress(store: Store, egress: Egress) -> None:
         logger.info("egress %s: exactly-once is delivered at-least-once here (no Kafka transactions)", egress.id)
     options = {**client_options(egress, AIOKafkaProducer), "acks": 0 if semantic == "none" else "all"}
     await _retrying(
-        f"egress {egress.id}", egress.spec, lambda: AIOKafkaProducer(**options), lambda p: _forward(store, egress, p)
+        f"egress {egress.id}",
+        egress.spec,
+        lambda: AIOKafkaProducer(**options),
+        lambda p: _forward(store, egress, p, doorbell),
     )
 
 
-async def _forward(store: Store, egress: Egress, producer: Any) -> None:
+async def _forward(store: Store, egress: Egress, producer: Any, doorbell: Doorbell | None) -> None:
     while True:
-        batch = await oldest_records(store, egress.id, IDLE_S, SEND_BATCH)
+        batch = await oldest_records(store, egress.id, IDLE_S, SEND_BATCH, doorbell)
         sent = []  # queued in order, so each partition keeps the stored order
         for _, stored in batch:
             record = _wire.KafkaProducerRecord.FromString(stored.payload)

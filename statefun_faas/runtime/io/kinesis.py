@@ -16,7 +16,7 @@ from typing import Any
 from statefun_faas import _wire
 from statefun_faas.errors import ConfigurationError
 from statefun_faas.moduleyaml.model import KINESIS_EGRESS, KINESIS_INGRESS, Egress, Ingress, Module, Route
-from statefun_faas.runtime.engine.egress import oldest_records
+from statefun_faas.runtime.engine.egress import Doorbell, oldest_records
 from statefun_faas.runtime.engine.router import Ingest
 from statefun_faas.runtime.records import Address, Envelope, Value
 from statefun_faas.runtime.store.database import Store
@@ -67,18 +67,19 @@ def client(spec: Mapping[str, Any]) -> Any:
     return boto3.Session(**session_args).client("kinesis", **client_args)
 
 
-async def forward_egress(store: Store, egress: Egress) -> None:
-    """Put the egress's stored records into Kinesis, oldest first; runs until cancelled."""
+async def forward_egress(store: Store, egress: Egress, doorbell: Doorbell | None = None) -> None:
+    """Put the egress's stored records into Kinesis, oldest first (at once when ``doorbell`` rings for them);
+    runs until cancelled."""
     kinesis = client(egress.spec)
     try:
         while True:
-            await _forward_one(store, egress, kinesis)
+            await _forward_one(store, egress, kinesis, doorbell)
     finally:
         kinesis.close()
 
 
-async def _forward_one(store: Store, egress: Egress, kinesis: Any) -> None:
-    [(seq, stored)] = await oldest_records(store, egress.id, POLL_S, 1)
+async def _forward_one(store: Store, egress: Egress, kinesis: Any, doorbell: Doorbell | None) -> None:
+    [(seq, stored)] = await oldest_records(store, egress.id, POLL_S, 1, doorbell)
     record = _wire.KinesisEgressRecord.FromString(stored.payload)
     put: dict[str, Any] = {
         "StreamName": record.stream,
