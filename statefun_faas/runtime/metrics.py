@@ -46,6 +46,9 @@ COMMIT_DOC = (
     "Seconds from a function's answer to its effects committed (translating it, the group commit's wait and its "
     "SQLite transaction), for batches applied at their first attempt"
 )
+TRANSACTION_DOC = (
+    "Seconds of each group commit's SQLite transaction: one event-loop turn's ingress messages and applied effects"
+)
 #: the counters of what was delivered, by function type and endpoint: (name, help, the _Tally field it reads)
 COUNTERS = (
     (
@@ -94,10 +97,14 @@ class RuntimeMetrics:
         self.ingress_in: Tally[str] = Tally()  # messages stored per ingress id
         registry.register(_Deliveries(self.tallies))
         registry.register(_Snapshot(router, store, self.ingress_in))
+        registry.register(_Transactions(self))
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
         router.observers.append(self.observe)
+        self.transactions = [0] * (len(COMMIT_BUCKETS) + 1)  # per bucket, as a _Tally's
+        self.transactions_sum = 0.0
+        router.commit_observers.append(self.committed)
 
     def exposition(self, accept: str | None = None) -> tuple[bytes, str]:
         """The body and Content-Type of a scrape: the Prometheus text format, or OpenMetrics when ``accept`` (the
@@ -125,6 +132,11 @@ class RuntimeMetrics:
             tally[ingress_id] += len(envelopes)
 
         return counting
+
+    def committed(self, seconds: float) -> None:
+        """One group commit's SQLite transaction (a router commit observer)."""
+        self.transactions[bisect_left(COMMIT_BUCKETS, seconds)] += 1
+        self.transactions_sum += seconds
 
     def observe(self, invocation: Invocation) -> None:
         """One delivered batch (a router observer): its outcome, requests, failures, retries and writes."""
@@ -201,6 +213,19 @@ def _buckets(bounds: Sequence[float], counts: list[int]) -> list[tuple[str, floa
     """Per-bucket counts as the cumulative ``(le, count)`` pairs of the exposition, +Inf last."""
     les = [str(float(bound)) for bound in bounds] + ["+Inf"]
     return list(zip(les, accumulate(counts), strict=True))
+
+
+class _Transactions(Collector):
+    """The group commits' SQLite transactions, whoever's messages and effects they held."""
+
+    def __init__(self, metrics: RuntimeMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        metrics = self.metrics
+        family = HistogramMetricFamily(f"{PREFIX}_store_commit_seconds", TRANSACTION_DOC)
+        family.add_metric([], _buckets(COMMIT_BUCKETS, metrics.transactions), metrics.transactions_sum)
+        yield family
 
 
 class _Snapshot(Collector):

@@ -113,6 +113,10 @@ def test_the_counters_say_what_was_sent_through_a_real_runtime(tmp_path: Path) -
     assert value(before, "statefun_commit_seconds_count", **counter) == applied
     assert 0 < value(before, "statefun_commit_seconds_sum", **counter) < 5
     assert value(before, "statefun_commit_seconds_count", **failing) == 0  # dead-lettered: nothing committed
+    # the group commits' transactions: at least one per applied batch's turn and one for the ingress messages
+    transactions = value(before, "statefun_store_commit_seconds_count")
+    assert transactions >= 2
+    assert 0 < value(before, "statefun_store_commit_seconds_sum") < 5
     # what waits: nothing in the inboxes; the egress records until read
     assert sum(s.value for s in before.get("statefun_backlog_messages", [])) == 0
     assert by(before["statefun_egress_waiting_records"], "egress") == {EGRESS: 10}

@@ -109,6 +109,8 @@ class Router:
         self.store, self.routes, self.egresses, self.clock = store, routes, egresses, clock
         self.sinks: list[Sink] = []
         self.observers: list[Observer] = []
+        #: each sees the seconds of every group commit's SQLite transaction (metrics)
+        self.commit_observers: list[Callable[[float], None]] = []
         self.counters = Counters()
         self._specs: dict[str, dict[str, Spec]] = {}
         self.scheduler = Scheduler(self._drain)
@@ -137,7 +139,12 @@ class Router:
     def _commit_group(self, items: list[Envelope | Writes]) -> None:
         """Store one loop turn's ingress messages and responses in one transaction, then deliver the messages."""
         envelopes = [item for item in items if isinstance(item, Envelope)]
+        began = time.perf_counter()
         self.store.commit(envelopes, [item for item in items if isinstance(item, Writes)])
+        if self.commit_observers:
+            seconds = time.perf_counter() - began
+            for observer in self.commit_observers:
+                observer(seconds)
         if envelopes:
             failpoints.hit("after-ingress-commit")
             self.wake(envelope.target for envelope in envelopes)
