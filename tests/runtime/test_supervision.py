@@ -198,12 +198,13 @@ def test_an_address_whose_commit_failed_is_delivered_again(tmp_path: Path, caplo
 
 
 def test_a_run_process_outlives_a_lock_held_past_its_busy_timeout_and_stops_with_0(tmp_path: Path) -> None:
-    """The real 5 s busy timeout, the `run` command: the delayed message fires and SIGTERM exits 0."""
+    """The real 5 s busy timeout, the `run` command: the delayed message fires and SIGTERM exits 0. Without
+    the invocation history, whose writer would otherwise meet the lock first (once a second)."""
     with in_thread(FunctionServer(functions)) as server:
         module = tmp_path / "module.yaml"
         module.write_text(endpoint("test/*", f"http://127.0.0.1:{server.port}/statefun") + PLAYGROUND_IO)
         state = tmp_path / "state"
-        args = ("run", "--module", str(module), "--state", str(state))
+        args = ("run", "--module", str(module), "--state", str(state), "--history", "0")
         runtime = RuntimeProcess.start(tmp_path / "run.log", *args)
         try:
             ingress, egress = runtime.ports["ingress"], runtime.ports["egress"]
