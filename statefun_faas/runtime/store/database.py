@@ -160,8 +160,18 @@ class Store:
             self._lock.release()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+    def transaction(self, wait: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction; ``wait`` False: raises ``sqlite3.OperationalError`` (SQLITE_BUSY) at once while
+        another connection writes, rather than waiting up to the busy timeout with the event loop held."""
+        if wait:
+            self.db.execute("BEGIN IMMEDIATE")
+        else:
+            waited = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+            self.db.execute("PRAGMA busy_timeout=0")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout={int(waited)}")
         try:
             yield self.db
         except BaseException:

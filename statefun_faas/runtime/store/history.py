@@ -156,24 +156,30 @@ class History:
             sent = self.store.last_sent.get(invocation.address, 0)
         self._observed.append((invocation, dead, sent))
 
-    def write(self, most: int = CHUNK) -> bool:
+    def write(self, most: int = CHUNK, wait: bool = False) -> bool:
         """Write the oldest ``most`` invocations observed, and prune, in one transaction; True when more wait.
-        A store that can not write keeps none of them, and says so."""
+        While another connection holds the write lock, they wait for the next write (``wait`` False: the
+        history never holds the event loop for a lock); a store that can not write keeps none of them, and
+        says so."""
         if not self._observed:
             return False
         taken = [self._observed.popleft() for _ in range(min(most, len(self._observed)))]
         try:
-            with self.store.transaction() as db:
-                first, self._next = self._next, self._next + len(taken)
+            with self.store.transaction(wait) as db:
+                first = self._next
                 db.executemany(INSERT, [row(first + i, *item) for i, item in enumerate(taken)])
+                self._next = first + len(taken)
                 self._prune(db)
         except sqlite3.Error as error:
+            if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                self._observed.extendleft(reversed(taken))
+                return False
             logger.warning("the invocation history could not be written: %s", error)
         return bool(self._observed)
 
     def flush(self) -> None:
-        """Write every invocation observed (the runtime stopping, a test)."""
-        while self.write():
+        """Write every invocation observed, waiting for a lock as every write does (the runtime stopping)."""
+        while self.write(wait=True):
             pass
 
     def _prune(self, db: sqlite3.Connection) -> None:

@@ -5,13 +5,14 @@ bounded, the rows written by the router's own transactions, and the seqs that na
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from statefun_faas.runtime.records import Address
 from statefun_faas.runtime.store import views
-from statefun_faas.runtime.store.database import Store
+from statefun_faas.runtime.store.database import DB_NAME, Store
 from statefun_faas.runtime.store.history import Egressed, Sent
 from tests.runtime.store.shop import POISON, REMINDER, Shop, order
 from tests.runtime.stores import close_opened_stores, opened  # noqa: F401 (an autouse fixture)
@@ -213,3 +214,25 @@ def test_a_read_only_store_sees_the_rows_the_owner_wrote(tmp_path: Path) -> None
     assert [r.seqs for r in views.history(beside, BOB)] == [(1,)]
     with pytest.raises(ValueError, match="keeps 0 or more invocations"):
         Shop(tmp_path / "other", keep=-1)
+
+
+def test_a_write_lock_held_elsewhere_puts_the_history_off_without_waiting(tmp_path: Path) -> None:
+    """Regression: the history's write waited the busy timeout (the event loop with it) for a lock another
+    connection held, then dropped its rows; it now keeps them for the next write, at once. The timeout is
+    a minute here: waiting, the test would take that long and find no row kept."""
+    shop = Shop(tmp_path)
+    history = shop.history
+    assert history is not None
+    shop.deliver([order("bob", "a")], write=False)
+    shop.store.db.execute("PRAGMA busy_timeout=60000")
+    other = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert history.write() is False
+        assert shop.store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 60000
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert views.totals(shop.store).invocations == 0
+    assert history.write() is False  # all written: nothing more waits
+    assert [r.seqs for r in views.history(shop.store, BOB)] == [(1,)]
