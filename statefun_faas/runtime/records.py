@@ -36,10 +36,12 @@ class Address(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Value:
-    """A TypedValue as the store keeps it: ``data`` is None when the value is absent."""
+    """A TypedValue as the store keeps it: ``data`` is None when the value is absent. ``extra``: the wire bytes
+    of any other fields it carried (a StateFun fork's metadata), kept so that a message passes on whole."""
 
     typename: str
     data: bytes | None
+    extra: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,8 @@ def _set_value(typed: _wire.TypedValue, value: Value) -> None:
     if value.data is not None:
         typed.has_value = True
         typed.value = value.data
+    if value.extra:
+        typed.MergeFromString(value.extra)
 
 
 def request(address: Address, batch: Sequence[Queued], specs: Mapping[str, Spec], values: Mapping[str, Value]) -> bytes:
@@ -147,7 +149,28 @@ def _address(address: _wire.Address, what: str) -> Address:
 
 
 def _value(typed: _wire.TypedValue) -> Value:
-    return Value(typed.typename, typed.value if typed.has_value else None)
+    """The value a message carries. Fields StateFun 3.3's protocol lacks (a fork's metadata) are kept as their
+    wire bytes: the message's size (counted by protobuf) beyond what its three fields take says there are some
+    (a non-ASCII typename takes the slow path too, which finds none)."""
+    typename, has_value, value = typed.typename, typed.has_value, typed.value
+    known = 2 if has_value else 0
+    if typename:
+        known += _field_size(len(typename))
+    if value:
+        known += _field_size(len(value))
+    data = value if has_value else None
+    if typed.ByteSize() == known:
+        return Value(typename, data)
+    rest = _wire.TypedValue()
+    rest.MergeFrom(typed)
+    for name in ("typename", "has_value", "value"):
+        rest.ClearField(name)
+    return Value(typename, data, rest.SerializeToString())
+
+
+def _field_size(length: int) -> int:
+    """Bytes a length-delimited field of field number 1 to 15 takes: its tag, its length as a varint, the bytes."""
+    return (2 if length < 128 else 1 + (length.bit_length() + 6) // 7) + length
 
 
 class Translation:

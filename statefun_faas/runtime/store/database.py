@@ -33,7 +33,7 @@ from statefun_faas.runtime.store.checkpoints import INTERVAL_S as CHECKPOINT_INT
 from statefun_faas.runtime.store.checkpoints import Checkpointer
 from statefun_faas.runtime.store.folderlock import LOCK_NAME, FolderLock
 from statefun_faas.runtime.store.inboxes import InboxCache
-from statefun_faas.runtime.store.schema import INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
+from statefun_faas.runtime.store.schema import ADDED_COLUMNS, INBOX_INSERT, SCHEMA, caller, delayed_row, key, row
 from statefun_faas.runtime.store.statecache import StateCache, StateRow
 
 DB_NAME = "runtime.sqlite3"
@@ -115,6 +115,7 @@ class Store:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
+                _add_columns(db)
                 self._last_seq = db.execute("SELECT coalesce(max(last_seq), 0) FROM invocations").fetchone()[0]
         self.pending = self.inbox_size()
 
@@ -196,11 +197,11 @@ class Store:
 
     def _select_inbox(self, address: Address, limit: int) -> list[Queued]:
         rows = self.db.execute(
-            "SELECT seq, caller_typename, caller_id, arg_typename, arg FROM inbox "
+            "SELECT seq, caller_typename, caller_id, arg_typename, arg, arg_extra FROM inbox "
             "WHERE typename = ? AND id = ? ORDER BY seq LIMIT ?",
             (address.typename, address.id, limit if limit > 0 else -1),
         ).fetchall()
-        return [Queued(seq, caller(ct, ci), Value(at, arg)) for seq, ct, ci, at, arg in rows]
+        return [Queued(seq, caller(ct, ci), Value(at, arg, extra or b"")) for seq, ct, ci, at, arg, extra in rows]
 
     def _insert(self, db: sqlite3.Connection, envelopes: Sequence[Envelope], into: list[tuple[Address, Queued]]) -> int:
         """Insert inbox rows in one statement. The transaction holds the write lock, so the seqs after the
@@ -313,8 +314,8 @@ class Store:
         delayed = [delayed_row(d) for e in responses for d in e.delayed]
         if delayed:
             db.executemany(
-                "INSERT INTO delayed (fire_at, sender_typename, sender_id, token, typename, id, arg_typename, arg) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO delayed (fire_at, sender_typename, sender_id, token, typename, id, arg_typename, arg, "
+                "arg_extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 delayed,
             )
         egress = [(r.egress_id, r.topic, r.typename, r.payload) for e in responses for r in e.egress]
@@ -353,11 +354,14 @@ class Store:
         added: list[tuple[Address, Queued]] = []
         with self.transaction() as db:
             rows = db.execute(
-                "SELECT seq, sender_typename, sender_id, typename, id, arg_typename, arg FROM delayed "
+                "SELECT seq, sender_typename, sender_id, typename, id, arg_typename, arg, arg_extra FROM delayed "
                 "WHERE fire_at <= ? ORDER BY fire_at, seq",
                 (now,),
             ).fetchall()
-            fired = [Envelope(Address(t, i), Value(at, arg), Address(st, si)) for _, st, si, t, i, at, arg in rows]
+            fired = [
+                Envelope(Address(t, i), Value(at, arg, extra or b""), Address(st, si))
+                for _, st, si, t, i, at, arg, extra in rows
+            ]
             self._insert(db, fired, added)
             db.executemany("DELETE FROM delayed WHERE seq = ?", [(row[0],) for row in rows])
         self._added(added)
@@ -419,8 +423,8 @@ class Store:
             db.executemany("DELETE FROM inbox WHERE seq = ?", [(queued.seq,) for queued in batch])
             first = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM dead_letters").fetchone()[0]
             db.executemany(
-                "INSERT INTO dead_letters (seq, typename, id, caller_typename, caller_id, arg_typename, arg, reason, "
-                "at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO dead_letters (seq, typename, id, caller_typename, caller_id, arg_typename, arg, "
+                "arg_extra, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(first + i, *row(Envelope(address, q.argument, q.caller)), reason, at) for i, q in enumerate(batch)],
             )
         self.inboxes.removed(address, [queued.seq for queued in batch])
@@ -472,6 +476,14 @@ def _json_ids(seqs: Iterable[int]) -> str:
 
 def _letters(rows: Iterable[tuple[Any, ...]]) -> list[DeadLetter]:
     return [
-        DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg), caller(ct, ci)), reason, at)
-        for seq, t, i, ct, ci, at_, arg, reason, at in rows
+        DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg, extra or b""), caller(ct, ci)), reason, at)
+        for seq, t, i, ct, ci, at_, arg, reason, at, extra in rows
     ]
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """The columns a state folder written by an earlier release lacks (:data:`ADDED_COLUMNS`)."""
+    for table, column in ADDED_COLUMNS:
+        name = column.split()[0]
+        if all(info[1] != name for info in db.execute(f"PRAGMA table_info({table})")):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")

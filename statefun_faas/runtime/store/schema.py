@@ -16,12 +16,12 @@ CREATE TABLE IF NOT EXISTS specs (
     PRIMARY KEY (typename, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox (
     seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
-    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB);
+    caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB, arg_extra BLOB);
 CREATE INDEX IF NOT EXISTS inbox_address ON inbox (typename, id, seq);
 CREATE TABLE IF NOT EXISTS delayed (
     seq INTEGER PRIMARY KEY, fire_at REAL NOT NULL,
     sender_typename TEXT NOT NULL, sender_id TEXT NOT NULL, token TEXT NOT NULL,
-    typename TEXT NOT NULL, id TEXT NOT NULL, arg_typename TEXT NOT NULL, arg BLOB);
+    typename TEXT NOT NULL, id TEXT NOT NULL, arg_typename TEXT NOT NULL, arg BLOB, arg_extra BLOB);
 CREATE INDEX IF NOT EXISTS delayed_fire ON delayed (fire_at);
 CREATE INDEX IF NOT EXISTS delayed_token ON delayed (sender_typename, sender_id, token);
 CREATE INDEX IF NOT EXISTS delayed_target ON delayed (typename, id, fire_at);
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS offsets (
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL,
     caller_typename TEXT, caller_id TEXT, arg_typename TEXT NOT NULL, arg BLOB,
-    reason TEXT NOT NULL, at REAL NOT NULL);
+    reason TEXT NOT NULL, at REAL NOT NULL, arg_extra BLOB);
 CREATE TABLE IF NOT EXISTS invocations (
     n INTEGER PRIMARY KEY, typename TEXT NOT NULL, id TEXT NOT NULL, endpoint TEXT NOT NULL,
     seqs TEXT NOT NULL, last_seq INTEGER NOT NULL, started REAL NOT NULL, seconds REAL NOT NULL,
@@ -46,10 +46,15 @@ INVOCATION_COLUMNS = (
     "n, typename, id, endpoint, seqs, last_seq, started, seconds, requests, outcome, reason, effects, dead_letters"
 )
 
+#: columns a state folder written before them lacks: added at open (``ALTER TABLE ... ADD COLUMN``, at the end,
+#: where CREATE TABLE puts them too). ``arg_extra``: a message value's other fields (:attr:`Value.extra`).
+ADDED_COLUMNS = (("inbox", "arg_extra BLOB"), ("delayed", "arg_extra BLOB"), ("dead_letters", "arg_extra BLOB"))
+
 INBOX_INSERT = (  # with the seq given: the seqs SQLite would pick, known without a statement per row
-    "INSERT INTO inbox (seq, typename, id, caller_typename, caller_id, arg_typename, arg) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO inbox (seq, typename, id, caller_typename, caller_id, arg_typename, arg, arg_extra) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-Row = tuple[str, str, str | None, str | None, str, bytes | None]
+Row = tuple[str, str, str | None, str | None, str, bytes | None, bytes | None]
 
 
 def row(envelope: Envelope) -> Row:
@@ -61,6 +66,7 @@ def row(envelope: Envelope) -> Row:
         caller.id if caller else None,
         envelope.argument.typename,
         envelope.argument.data,
+        envelope.argument.extra or None,
     )
 
 
@@ -75,6 +81,7 @@ def delayed_row(delayed: DelayedEnvelope) -> tuple[object, ...]:
         *key(target),
         argument.typename,
         argument.data,
+        argument.extra or None,
     )
 
 
