@@ -38,11 +38,12 @@ class Sender:
     async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
         answer = _wire.FromFunction()
         result = answer.invocation_result
-        target = result.delayed_invocations.add() if self.delay_ms is not None else result.outgoing_messages.add()
-        if self.delay_ms is not None:
-            target.delay_in_ms = self.delay_ms
-        target.target.namespace, target.target.type, target.target.id = "fork", "receiver", RECEIVER.id
-        target.argument.MergeFromString(forwarded_value())
+        if self.delay_ms is None:
+            sent = result.outgoing_messages.add()
+        else:
+            sent = result.delayed_invocations.add(delay_in_ms=self.delay_ms)
+        sent.target.namespace, sent.target.type, sent.target.id = "fork", "receiver", RECEIVER.id
+        sent.argument.MergeFromString(forwarded_value())
         return answer.SerializeToString()
 
 
