@@ -38,6 +38,7 @@ class Sender:
     async def __call__(self, address: Address, body: bytes, budget: float) -> bytes:
         answer = _wire.FromFunction()
         result = answer.invocation_result
+        sent: _wire.FromFunction.Invocation | _wire.FromFunction.DelayedInvocation
         if self.delay_ms is None:
             sent = result.outgoing_messages.add()
         else:
