@@ -151,6 +151,20 @@ def test_state_naming_a_file(tmp_path: Path) -> None:
     one_line(result, 2, f"statefun-faas: --state '{file}' is a file; give a folder")
 
 
+def test_a_state_folder_that_can_not_be_created_is_named(tmp_path: Path) -> None:
+    """Under a file (refused even to root): one line naming it, not a bare OS error."""
+    (tmp_path / "afile").write_text("")
+    folder = tmp_path / "afile" / "state"
+    result = cli("dev", str(GREETER / "functions.py"), *DEV, "--state", str(folder))
+    one_line(
+        result,
+        1,
+        f"statefun-faas: the state file {folder / DB_NAME} can not be used: its folder can not be created: "
+        "Not a directory",
+    )
+    assert "give --state a folder this user may create" in result.stderr
+
+
 @pytest.mark.parametrize("typename", ["nosuch", "a/b/c", "/int"])
 def test_send_with_a_type_that_is_no_typename(typename: str) -> None:
     result = cli(

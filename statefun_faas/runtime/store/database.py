@@ -124,8 +124,15 @@ class Store:
         """The store of a state folder, for its one owner: holds the folder's lock (see :mod:`folderlock`)
         until :meth:`close`; raises StateFolderBusyError while another store owns it."""
         folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / DB_NAME
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            said = error.strerror or str(error)
+            where = f" ({error.filename})" if error.filename and str(error.filename) != str(folder) else ""
+            raise StateFileError(
+                path, f"its folder can not be created: {said}{where}; give --state a folder this user may create"
+            ) from error
         try:
             lock = FolderLock(folder)
         except OSError as error:  # not StateFolderBusyError: that one says who holds the folder
