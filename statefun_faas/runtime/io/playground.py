@@ -132,7 +132,9 @@ class LocalIo:
             await stores[0]
         else:  # ingresses reading the same topic: stored in the same loop turn, so in one commit
             await asyncio.gather(*stores)
-        return OK
+        targets = dict.fromkeys(e.target.typename for envelopes in by_ingress.values() for e in envelopes)
+        missing = [typename for typename in targets if not self.served(typename)]
+        return unserved(missing[0]) if missing else OK
 
     def _egress(self, request: Request, topic: str) -> Response:
         if request.method != "GET":

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from statefun_faas import Context, Message, StatefulFunctions, kafka_egress_message
+from statefun_faas.runtime.defaults import WARNING_HEADER
 from statefun_faas.runtime.io import kafka
 from tests.runtime.processes import free_port
 from tests.runtime.servers import running, take
@@ -58,6 +59,22 @@ async def send_and_take(port: int) -> list[str]:
         async with session.post(f"http://127.0.0.1:{port}/loud/ann", data=b"hello") as response:
             assert response.status == 200
         return await take(session, port, "results", 1)
+
+
+def test_a_local_topic_routed_to_a_type_nothing_serves_says_so(tmp_path: Path) -> None:
+    """As the playground ingress does: 200 once stored (the contract), with the warning header naming the type."""
+    routed = module(f"127.0.0.1:{free_port()}").replace("targets: [test/shout]", "targets: [test/shout, test/nosuch]")
+
+    async def go() -> tuple[int, str | None]:
+        async with running(tmp_path, routed, functions, local_io_port=0) as runtime, aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{runtime.ports['local-io']}/loud/ann"
+            async with session.post(url, data=b"hello") as response:
+                return response.status, response.headers.get(WARNING_HEADER)
+
+    assert asyncio.run(go()) == (
+        200,
+        "no endpoint serves function type test/nosuch; the message goes to the dead letters",
+    )
 
 
 def test_an_unreachable_broker_falls_back_to_local_topics(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
