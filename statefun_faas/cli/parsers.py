@@ -242,7 +242,9 @@ def _add_module(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     cli.add_argument("--target", help="module_or_file[:attr]: take the function types from this registry")
     cli.add_argument("--per-function", action="store_true", help="with --target: one endpoint per function type")
     auth = cli.add_argument_group("the URL's credential")
-    auth.add_argument("--token", help="the URL token (default: terraform output statefun_token)")
+    auth.add_argument(
+        "--token", help="the URL token, the value of STATEFUN_FAAS_TOKENS (default: a statefun_token output, if any)"
+    )
     auth.add_argument("--token-env", metavar="VAR", help="read the token from this environment variable")
     auth.add_argument("--token-in", choices=["query", "path"], default="query", help="?token= or /t/<token>/")
     auth.add_argument("--code", help="Azure function key, sent as ?code= (default: terraform output function_key)")
