@@ -13,16 +13,23 @@ docs/observability.md).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from json.encoder import encode_basestring_ascii as _json_string
-from os import write as _write
-from time import monotonic, perf_counter_ns, time_ns
+from time import monotonic, perf_counter_ns
 from typing import Protocol
 from urllib.parse import parse_qs
 
+from statefun_faas.adapters._request_log import (
+    EMF_NAMESPACE_ENV,
+    REQUEST_LOG_ENV,
+    REQUEST_LOG_FORMAT_ENV,
+    LineSink,
+    RequestLine,
+    emf_namespace,
+    request_log_sink,
+)
+from statefun_faas.adapters._request_log import write as write_line
 from statefun_faas.errors import (
     BadRequestError,
     FunctionInvocationError,
@@ -37,7 +44,6 @@ from statefun_faas.handler import RequestReplyHandler, RequestTrace
 from statefun_faas.redact import redact_url as redact_url  # re-exported: adapters and the runtime log URLs
 
 logger = logging.getLogger("statefun_faas.adapters.edge")
-request_logger = logging.getLogger("statefun_faas.requests")
 
 OCTET_STREAM = "application/octet-stream"
 TEXT = "text/plain; charset=utf-8"
@@ -45,12 +51,6 @@ HEALTH_PATH = "/healthz"
 TOKENS_ENV = "STATEFUN_FAAS_TOKENS"
 MAX_BODY_ENV = "STATEFUN_FAAS_MAX_BODY_BYTES"
 MAX_INVOCATIONS_ENV = "STATEFUN_FAAS_MAX_INVOCATIONS"
-REQUEST_LOG_ENV = "STATEFUN_FAAS_REQUEST_LOG"
-REQUEST_LOG_FORMAT_ENV = "STATEFUN_FAAS_REQUEST_LOG_FORMAT"
-EMF_NAMESPACE_ENV = "STATEFUN_FAAS_EMF_NAMESPACE"
-EMF_NAMESPACE = "statefun-faas"
-#: the FunctionType dimension of a request whose function type is not known (refused before it was read)
-NO_FUNCTION_TYPE = "-"
 MIB = 1024 * 1024
 #: a function that raises the same exception again within this many seconds is logged in one line, not with its
 #: traceback again
@@ -128,9 +128,6 @@ def _limit_setting(name: str, default: int) -> int:
 _cold_start = True  # until the process has served its first request
 
 
-LineSink = Callable[[str], object]
-
-
 class RequestObserver(Protocol):
     """Told of every request the edge answered, once it is answered (``observe=`` of each adapter's factory).
 
@@ -142,70 +139,6 @@ class RequestObserver(Protocol):
     def __call__(
         self, function_type: str, status: int, seconds: float, request_bytes: int, response_bytes: int
     ) -> object: ...
-
-
-class _FdSink:
-    """Writes each line straight to a file descriptor; the edge calls ``os.write`` itself on the hot path."""
-
-    __slots__ = ("fd",)
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def __call__(self, line: str) -> None:
-        _write(self.fd, (line + "\n").encode("utf-8"))  # one unbuffered write: lines never interleave
-
-
-def request_log_sink(setting: str | None) -> LineSink | None:
-    """Where the per-request JSON lines go, from ``STATEFUN_FAAS_REQUEST_LOG``.
-
-    ``stderr`` (default) and ``stdout`` write each line straight to the stream, which every
-    FaaS platform collects as one log entry, without the cost of the logging machinery on the
-    hot path; ``logging`` hands them to the logger ``statefun_faas.requests`` at INFO; ``off``.
-    """
-    mode = (setting or "stderr").strip().lower()
-    if mode == "off":
-        return None
-    if mode in ("stderr", "stdout"):
-        return _FdSink(2 if mode == "stderr" else 1)
-    if mode == "logging":
-        return request_logger.info
-    raise ValueError(f"{REQUEST_LOG_ENV}={setting!r}: use stderr, stdout, logging or off")
-
-
-#: the metrics of a request line in the Embedded Metric Format: (name, CloudWatch unit)
-EMF_METRICS = (
-    ("Duration", "Milliseconds"),
-    ("BatchSize", "Count"),
-    ("RequestBytes", "Bytes"),
-    ("ResponseBytes", "Bytes"),
-    ("ClientErrors", "Count"),  # 1 for a 4xx answer, else 0
-    ("ServerErrors", "Count"),  # 1 for a 5xx answer, else 0
-)
-
-
-def emf_namespace(setting: str | None, namespace: str | None) -> str | None:
-    """The CloudWatch namespace of the request lines when ``STATEFUN_FAAS_REQUEST_LOG_FORMAT`` is ``emf``
-    (``STATEFUN_FAAS_EMF_NAMESPACE``, default ``statefun-faas``); None for plain JSON lines (``json``, unset)."""
-    mode = (setting or "json").strip().lower()
-    if mode == "json":
-        return None
-    if mode != "emf":
-        raise ValueError(
-            f"{REQUEST_LOG_FORMAT_ENV}={setting!r}: use json, or emf for the CloudWatch Embedded Metric Format"
-        )
-    chosen = (namespace or EMF_NAMESPACE).strip()
-    if not chosen or len(chosen) > 255 or chosen.startswith("AWS/"):
-        raise ValueError(
-            f"{EMF_NAMESPACE_ENV}={namespace!r}: give a CloudWatch namespace of 1 to 255 characters, not starting AWS/"
-        )
-    return chosen
-
-
-def _emf_directives(namespace: str) -> str:
-    """The ``CloudWatchMetrics`` member of every EMF request line: one directive, by function type."""
-    metrics = [{"Name": name, "Unit": unit} for name, unit in EMF_METRICS]
-    return json.dumps([{"Namespace": namespace, "Dimensions": [["FunctionType"]], "Metrics": metrics}])
 
 
 class Edge:
@@ -230,8 +163,7 @@ class Edge:
         self.max_invocations = max_invocations
         self.observe = observe
         self.emf_namespace = emf_namespace  # request lines in the Embedded Metric Format, in this namespace
-        self._line_head = f'{{"platform": {_json_string(platform)}, "status": '  # each request line's start
-        self._emf_directives = None if emf_namespace is None else _emf_directives(emf_namespace)
+        self._line = RequestLine(platform, emf_namespace)
         self._token_bytes = tuple(token.encode("utf-8", "surrogatepass") for token in tokens)
         self._tracebacks: dict[tuple[str, str, str], float] = {}  # (type, exception, text) -> when last logged
 
@@ -399,27 +331,11 @@ class Edge:
         if self.observe is not None:
             _tell(self.observe, trace.typename, status, nanos / 1e9, request_bytes, response_bytes)
         sink = self.request_log
-        if sink is None:
-            return
-        # Formatted by hand (only the two strings from the request need JSON escaping):
-        # several times cheaper than json.dumps of a dict, on every request.
-        line = (
-            f"{self._line_head}{status}, "
-            f'"typename": {_json_string(trace.typename)}, "id": {_json_string(trace.id)}, '
-            f'"batch": {trace.batch_size}, "duration_ms": {nanos / 1e6:.3f}, '
-            f'"cold_start": {"true" if cold else "false"}}}\n'
-        )
-        if self._emf_directives is not None:  # the same line, its metrics said for CloudWatch first
-            line = (
-                f'{{"_aws": {{"Timestamp": {time_ns() // 1_000_000}, "CloudWatchMetrics": {self._emf_directives}}}, '
-                f'"FunctionType": {_json_string(trace.typename or NO_FUNCTION_TYPE)}, "Duration": {nanos / 1e6:.3f}, '
-                f'"BatchSize": {trace.batch_size}, "RequestBytes": {request_bytes}, "ResponseBytes": {response_bytes}, '
-                f'"ClientErrors": {int(400 <= status < 500)}, "ServerErrors": {int(status >= 500)}, {line[1:]}'
+        if sink is not None:
+            line = self._line(
+                status, trace.typename, trace.id, trace.batch_size, nanos, cold, request_bytes, response_bytes
             )
-        if sink.__class__ is _FdSink:
-            _write(sink.fd, line.encode())  # one unbuffered write: lines never interleave
-        else:
-            sink(line[:-1])
+            write_line(sink, line)
 
 
 def _tell(

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from statefun_faas.adapters import edge as edge_module
+from statefun_faas.adapters._request_log import EMF_NAMESPACE, emf_namespace
 from statefun_faas.adapters.aws_lambda import lambda_handler
-from statefun_faas.adapters.edge import EMF_NAMESPACE, Edge, emf_namespace
+from statefun_faas.adapters.edge import Edge
 from tests.adapters.conformance import (
     CASES,
     COUNTER_OK,
