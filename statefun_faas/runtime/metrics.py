@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 
 from statefun_faas.runtime.engine.router import Ingest, Router
 from statefun_faas.runtime.records import APPLIED, DEAD_LETTERED, ISOLATED, Envelope, Invocation
+from statefun_faas.runtime.store import views
 from statefun_faas.runtime.store.database import Store
 
 PREFIX = "statefun"
@@ -249,13 +250,12 @@ class _Snapshot(Collector):
         yield family
 
     def _store(self) -> Iterable[Metric]:
-        db = self.store.db
         backlog = GaugeMetricFamily(
             f"{PREFIX}_backlog_messages",
             "Messages waiting in the inboxes of a function type (StateFun: numBacklog)",
             labels=["function_type"],
         )
-        for typename, count in db.execute("SELECT typename, count(*) FROM inbox GROUP BY typename"):
+        for typename, count in views.backlog(self.store):
             backlog.add_metric([typename], count)
         yield backlog
         egress = GaugeMetricFamily(
@@ -263,14 +263,15 @@ class _Snapshot(Collector):
             "Egress records stored and not yet read (playground, local topics) or forwarded (Kafka, Kinesis)",
             labels=["egress"],
         )
-        for egress_id, count in db.execute("SELECT egress_id, count(*) FROM egress GROUP BY egress_id"):
+        for egress_id, count in views.egress_waiting(self.store):
             egress.add_metric([egress_id], count)
         yield egress
-        [(delayed,)] = db.execute("SELECT count(*) FROM delayed")
-        yield GaugeMetricFamily(f"{PREFIX}_delayed_messages", "Delayed messages waiting to fire", value=delayed)
-        [(dead,)] = db.execute("SELECT count(*) FROM dead_letters")
+        totals = views.totals(self.store)
+        yield GaugeMetricFamily(f"{PREFIX}_delayed_messages", "Delayed messages waiting to fire", value=totals.delayed)
         yield GaugeMetricFamily(
-            f"{PREFIX}_dead_letters_stored", "Dead letters in the store (replayed or discarded ones leave)", value=dead
+            f"{PREFIX}_dead_letters_stored",
+            "Dead letters in the store (replayed or discarded ones leave)",
+            value=totals.dead_letters,
         )
 
     def _valve(self) -> Iterable[Metric]:

@@ -334,6 +334,16 @@ def totals(store: Store) -> Totals:
     return Totals(waiting, pending, dead, kept[0][0] if kept else 0)
 
 
+def backlog(store: Store) -> list[tuple[str, int]]:
+    """Messages waiting in the inboxes, by function type."""
+    return store.db.execute("SELECT typename, count(*) FROM inbox GROUP BY typename ORDER BY typename").fetchall()
+
+
+def egress_waiting(store: Store) -> list[tuple[str, int]]:
+    """Egress records stored and not yet read or forwarded, by egress id."""
+    return store.db.execute("SELECT egress_id, count(*) FROM egress GROUP BY egress_id ORDER BY egress_id").fetchall()
+
+
 def _rows(store: Store, query: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
     """The rows of a query of the history; none in a folder written before there was one (opened read-only,
     its table was never made)."""
