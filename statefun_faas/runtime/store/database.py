@@ -482,9 +482,13 @@ def _json_ids(seqs: Iterable[int]) -> str:
 
 
 def _letters(rows: Iterable[tuple[Any, ...]]) -> list[DeadLetter]:
+    """Rows of ``SELECT * FROM dead_letters``; a folder an earlier release wrote, opened read-only (never
+    migrated), has no ``arg_extra`` column."""
     return [
-        DeadLetter(seq, Envelope(Address(t, i), Value(at_, arg, extra or b""), caller(ct, ci)), reason, at)
-        for seq, t, i, ct, ci, at_, arg, reason, at, extra in rows
+        DeadLetter(
+            seq, Envelope(Address(t, i), Value(at_, arg, extra[0] or b"" if extra else b""), caller(ct, ci)), reason, at
+        )
+        for seq, t, i, ct, ci, at_, arg, reason, at, *extra in rows
     ]
 
 
